@@ -1,0 +1,119 @@
+"""``postduif build``: a campaign's finished messages on disk, for review before sending.
+
+For each variant it writes ``<key>.html``, ``<key>.txt`` and a sample ``<key>.eml`` (personalised
+for a sample recipient) into ``build/<campaign>/``. The files are written into a temporary
+directory first and swapped in whole, so a failed build never leaves a half-written folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from postduif.campaign import Plan
+from postduif.check import check_plan
+from postduif.errors import CampaignError
+from postduif.message import Envelope, Recipient, build_message
+from postduif.problems import Problem, Severity, has_errors
+from postduif.render import Rendered
+from postduif.workspace import Workspace
+
+SAMPLE_RECIPIENTS = {
+    "named": Recipient(email="sam.devries@example.org", name="Sam de Vries"),
+    "anonymous": Recipient(email="anoniem@example.org", name=""),
+}
+
+
+@dataclass(frozen=True)
+class BuiltVariant:
+    key: str
+    subject: str
+    html_bytes: int
+    warnings: int
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    campaign: str
+    directory: Path
+    variants: tuple[BuiltVariant, ...]
+    problems: tuple[Problem, ...]
+
+
+def envelope(ws: Workspace, plan: Plan) -> Envelope:
+    list_def = ws.list_def(plan.campaign.list)
+    sender = ws.settings.sender
+    return Envelope(campaign=plan.campaign.name, sender_name=sender.name,
+                    sender_email=sender.email, reply_to=sender.reply_to,
+                    list_id=f"{list_def.name}.{sender.domain}",
+                    list_name=list_def.title(ws.site.config.default_language))
+
+
+def sample_message(ws: Workspace, plan: Plan, rendered: Rendered, persona: str = "named",
+                   date: datetime | None = None) -> bytes:
+    """The message one sample recipient would get, as the bytes that go over SMTP."""
+    recipient = SAMPLE_RECIPIENTS[persona]
+    lang = rendered.lang.split("+")[0]
+    unsubscribe = ws.settings.unsubscribe_url.format(
+        base_url=ws.site.config.base_url, lang=lang, token="SAMPLE-TOKEN")
+    msg = build_message(rendered, recipient, envelope(ws, plan), unsubscribe_url=unsubscribe,
+                        date=date)
+    return msg.as_bytes()
+
+
+def build_campaign(ws: Workspace, name: str, *, now: datetime | None = None) -> BuildResult:
+    """Render every variant once and write the files; refuses when the checks find errors."""
+    campaign = ws.campaign(name)
+    plan = ws.plan(campaign, now=now)
+    rendered = ws.render(plan)
+    problems = tuple(check_plan(ws.site, plan, rendered))
+    if has_errors(problems) or not rendered:
+        raise BuildFailed(campaign.name, problems)
+    target = ws.settings.build_dir / campaign.name
+    variants = _write(ws, plan, rendered, problems, target)
+    return BuildResult(campaign.name, target, variants, problems)
+
+
+class BuildFailed(CampaignError):
+    """The campaign has errors; nothing was written. Carries the problems for display."""
+
+    def __init__(self, campaign: str, problems: tuple[Problem, ...]) -> None:
+        errors = sum(p.severity is Severity.ERROR for p in problems)
+        super().__init__(f"campaign {campaign!r} has {errors} error(s); nothing was built",
+                         hint=f"run: postduif check {campaign}")
+        self.problems = problems
+
+
+def _write(ws: Workspace, plan: Plan, rendered: dict[str, Rendered],
+           problems: tuple[Problem, ...], target: Path) -> tuple[BuiltVariant, ...]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        built = [_write_variant(ws, plan, key, message, problems, staging, target)
+                 for key, message in rendered.items()]
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return tuple(built)
+
+
+def _write_variant(ws: Workspace, plan: Plan, key: str, message: Rendered,
+                   problems: tuple[Problem, ...], staging: Path, target: Path) -> BuiltVariant:
+    files = {
+        f"{key}.html": message.html.encode("utf-8"),
+        f"{key}.txt": message.text.encode("utf-8"),
+        f"{key}.eml": sample_message(ws, plan, message),
+    }
+    for filename, data in files.items():
+        (staging / filename).write_bytes(data)
+    variant = plan.variants[key]
+    sources = {p.source for p in (*variant.pages, *variant.events)} | {plan.campaign.source}
+    warnings = sum(p.severity is Severity.WARNING and p.path in sources for p in problems)
+    return BuiltVariant(key, message.subject, len(files[f"{key}.html"]), warnings,
+                        tuple(target / f for f in files))

@@ -1,0 +1,309 @@
+"""Campaign definitions and what goes out in each language.
+
+A campaign file (``campaigns/<name>.toml``) names a source page, an optional agenda of upcoming
+events, the list and template, per-language subject and preheader, and the language mode:
+
+* ``per-subscriber``: one message per language; each recipient gets their own. A language
+  without a translation is an error unless ``fallback`` names a language to send instead.
+* ``bilingual``: one message holding every language, the default language first.
+
+:func:`plan_campaign` turns a campaign plus the loaded site into one :class:`Variant` per message
+to render, and a routing table from subscriber language to variant. It knows nothing of MJML,
+SQL or SMTP: it hands plain :class:`~postduif.render.EmailContext` values to the renderer.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from postduif import problems as pr
+from postduif.config import Settings
+from postduif.content import Page, Site
+from postduif.errors import CampaignError
+from postduif.lists import ListDef
+from postduif.problems import Problem
+from postduif.render import EmailContext, Event, Section
+
+MODES = ("per-subscriber", "bilingual")
+BILINGUAL = "+"  # variant keys of bilingual messages join their languages with this
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One campaign file, validated but not yet resolved against the content."""
+
+    name: str
+    source: Path
+    page: str
+    list: str
+    template: str
+    mode: str
+    fallback: str
+    languages: tuple[str, ...]  # empty: every language of the site
+    agenda_section: str  # empty: no agenda
+    agenda_days: int
+    agenda_from: date | None
+    subjects: Mapping[str, str]
+    preheaders: Mapping[str, str]
+    key_lines: Mapping[str, int] = field(default_factory=dict)
+
+    def line(self, key: str) -> int | None:
+        """The line of ``key`` in the campaign file, for pointing problems at it."""
+        return self.key_lines.get(key)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One message to render: a language (``nl``) or a bilingual set (``nl+en``)."""
+
+    key: str
+    context: EmailContext
+    pages: tuple[Page, ...]  # the source page(s) in this message, in section order
+    events: tuple[Page, ...]  # the event pages on its agenda
+
+
+@dataclass(frozen=True)
+class Plan:
+    campaign: Campaign
+    variants: Mapping[str, Variant]
+    routing: Mapping[str, str]  # subscriber language -> variant key
+    problems: tuple[Problem, ...]
+
+
+_KEY_LINE = re.compile(r"^\s*(?:\[(?P<table>[\w.-]+)\]|(?P<key>[\w-]+)\s*=)")
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Map ``key`` and ``table.key`` to their 1-based line, so errors can name a line."""
+    lines: dict[str, int] = {}
+    table = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _KEY_LINE.match(line)
+        if not match:
+            continue
+        if match["table"]:
+            table = match["table"]
+            lines.setdefault(table, number)
+        else:
+            lines.setdefault(f"{table}.{match['key']}" if table else match["key"], number)
+    return lines
+
+
+def load_campaign(path: Path) -> Campaign:
+    """Read and validate one campaign file; raises :class:`CampaignError` naming file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CampaignError(f"campaign file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise CampaignError("not UTF-8 text", path=path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        raise CampaignError(f"not valid TOML: {exc}", path=path, line=line) from None
+    return _campaign(path, data, _key_lines(text))
+
+
+def _campaign(path: Path, data: dict[str, Any], lines: dict[str, int]) -> Campaign:
+    def fail(message: str, key: str) -> CampaignError:
+        return CampaignError(message, path=path, line=lines.get(key))
+
+    for key in ("page", "list"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise fail(f"'{key}' is required (a string)", key)
+    mode = data.get("mode", "per-subscriber")
+    if mode not in MODES:
+        raise fail(f"mode must be one of {', '.join(MODES)}, not {mode!r}", "mode")
+    agenda = data.get("agenda", {})
+    if not isinstance(agenda, dict):
+        raise fail("[agenda] must be a table", "agenda")
+    days = agenda.get("days", 30)
+    if not isinstance(days, int) or days < 1:
+        raise fail("agenda.days must be a positive whole number", "agenda.days")
+    start = agenda.get("from")
+    if start is not None and not isinstance(start, date):
+        raise fail("agenda.from must be a date like 2026-12-01", "agenda.from")
+    languages = data.get("languages", [])
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        raise fail("languages must be a list of language codes", "languages")
+    per_lang = {k: v for k, v in data.items() if isinstance(v, dict) and k != "agenda"}
+    return Campaign(
+        name=path.stem,
+        source=path,
+        page=data["page"].strip(),
+        list=data["list"].strip(),
+        template=str(data.get("template", "newsletter")),
+        mode=mode,
+        fallback=str(data.get("fallback", "")),
+        languages=tuple(languages),
+        agenda_section=str(agenda.get("section", "events" if agenda else "")),
+        agenda_days=days,
+        agenda_from=start.date() if isinstance(start, datetime) else start,
+        subjects={lang: str(t.get("subject", "")) for lang, t in per_lang.items() if "subject" in t},
+        preheaders={lang: str(t.get("preheader", "")) for lang, t in per_lang.items()
+                    if "preheader" in t},
+        key_lines=lines,
+    )
+
+
+def campaign_files(campaigns_dir: Path) -> list[Path]:
+    return sorted(campaigns_dir.glob("*.toml"))
+
+
+def resolve_campaign(settings: Settings, name_or_path: str) -> Path:
+    """Accept ``newsletter``, ``newsletter.toml`` or ``campaigns/newsletter.toml``."""
+    given = Path(name_or_path)
+    candidates = [given, settings.root / given, settings.campaigns_dir / given,
+                  settings.campaigns_dir / f"{given.name}.toml"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    known = ", ".join(p.stem for p in campaign_files(settings.campaigns_dir)) or "none"
+    raise CampaignError(f"no campaign {name_or_path!r} (known campaigns: {known})",
+                        hint=f"campaign files live in {settings.campaigns_dir}")
+
+
+def plan_campaign(campaign: Campaign, site: Site, settings: Settings, list_def: ListDef,
+                  *, now: datetime | None = None) -> Plan:
+    """Resolve the campaign against the content: one variant per message, plus routing."""
+    languages = campaign.languages or site.config.languages
+    pages, problems = _pages_by_language(campaign, site, languages)
+    if not pages:
+        return Plan(campaign, {}, {}, tuple(problems))
+    window = _agenda_window(campaign, pages, settings.timezone, now)
+    sections = {lang: _section(site, page, campaign, window) for lang, page in pages.items()}
+    builder = _ContextBuilder(campaign, settings, site, list_def)
+    if campaign.mode == "bilingual":
+        ordered = [lang for lang in languages if lang in sections]
+        key = BILINGUAL.join(ordered)
+        variant = builder.variant(key, [sections[lang] for lang in ordered])
+        return Plan(campaign, {key: variant}, {lang: key for lang in languages}, tuple(problems))
+    variants = {lang: builder.variant(lang, [sections[lang]]) for lang in pages}
+    routing = {lang: lang if lang in pages else campaign.fallback for lang in languages}
+    return Plan(campaign, variants, routing, tuple(problems))
+
+
+def _pages_by_language(campaign: Campaign, site: Site,
+                       languages: tuple[str, ...]) -> tuple[dict[str, Page], list[Problem]]:
+    found = {lang: page for lang in languages if (page := site.get(campaign.page, lang))}
+    problems: list[Problem] = []
+    line = campaign.line("page")
+    if not found:
+        problems.append(pr.error("page-not-found", f"no page {campaign.page!r} in the content",
+                                 campaign.source, line))
+        return found, problems
+    for lang in languages:
+        if lang in found:
+            continue
+        if campaign.fallback in found:
+            problems.append(pr.warning(
+                "missing-translation",
+                f"{campaign.page!r} has no {lang} version; {lang} subscribers get "
+                f"the {campaign.fallback} one (fallback)", campaign.source, line))
+        else:
+            problems.append(pr.error(
+                "missing-translation",
+                f"{campaign.page!r} has no {lang} version; translate it, or set "
+                f"fallback = \"{next(iter(found))}\" in the campaign", campaign.source, line))
+    return found, problems
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: datetime
+    end: datetime
+
+
+def _agenda_window(campaign: Campaign, pages: Mapping[str, Page], timezone: str,
+                   now: datetime | None) -> _Window | None:
+    """The agenda covers ``days`` from ``agenda.from``, else the page's date, else now."""
+    if not campaign.agenda_section:
+        return None
+    zone = ZoneInfo(timezone)
+    if campaign.agenda_from is not None:
+        start = datetime.combine(campaign.agenda_from, time(0), zone)
+    else:
+        dated = [p.date for p in pages.values() if p.date is not None]
+        start = min(dated) if dated else (now or datetime.now(zone))
+    return _Window(start, start + timedelta(days=campaign.agenda_days))
+
+
+def _section(site: Site, page: Page, campaign: Campaign, window: _Window | None) -> _SectionParts:
+    events = _events(site, page.lang, campaign.agenda_section, window) if window else ()
+    feature = str(page.params.get("feature") or "")
+    return _SectionParts(
+        page=page,
+        events=events,
+        section=Section(
+            lang=page.lang,
+            title=page.title,
+            body_html=site.render(page).html,
+            page_url=page.url,
+            events=tuple(_event(e) for e in events),
+            alternates={lang: p.url for lang, p in site.translations(page).items()
+                        if lang != page.lang},
+            image_url=page.url + feature if feature and page.bundle_dir else "",
+            image_alt=str(page.params.get("featureAlt") or ""),
+        ),
+    )
+
+
+def _events(site: Site, lang: str, section: str, window: _Window) -> tuple[Page, ...]:
+    return tuple(e for e in site.section(section, lang)
+                 if e.date is not None and window.start <= e.date < window.end)
+
+
+def _event(page: Page) -> Event:
+    assert page.date is not None  # _events keeps dated pages only
+    return Event(title=page.title, start=page.date, url=page.url, summary=page.summary,
+                 location=str(page.params.get("location") or ""))
+
+
+@dataclass(frozen=True)
+class _SectionParts:
+    page: Page
+    events: tuple[Page, ...]
+    section: Section
+
+
+class _ContextBuilder:
+    """Fills the parts of an :class:`EmailContext` that do not depend on the language mode."""
+
+    def __init__(self, campaign: Campaign, settings: Settings, site: Site,
+                 list_def: ListDef) -> None:
+        self.campaign = campaign
+        self.settings = settings
+        self.site = site
+        self.list_def = list_def
+
+    def variant(self, key: str, parts: list[_SectionParts]) -> Variant:
+        lang = parts[0].page.lang
+        context = EmailContext(
+            template=self.campaign.template,
+            lang=lang,
+            subject=self._joined(parts, self.campaign.subjects, lambda p: p.title),
+            preheader=self._joined(parts, self.campaign.preheaders, lambda p: p.summary),
+            sections=tuple(p.section for p in parts),
+            sender_name=self.settings.sender.name,
+            sender_email=self.settings.sender.email,
+            postal_address=self.settings.sender.postal_address,
+            site_title=self.site.config.titles.get(lang, ""),
+            site_url=self.site.config.base_url + lang + "/",
+            list_title=self.list_def.title(lang),
+        )
+        return Variant(key, context, tuple(p.page for p in parts),
+                       tuple(e for p in parts for e in p.events))
+
+    def _joined(self, parts: list[_SectionParts], given: Mapping[str, str],
+                default: Any) -> str:
+        """Per-language text from the campaign, else from the page; bilingual joins them."""
+        texts = [given.get(p.page.lang) or default(p.page) for p in parts]
+        return " | ".join(t for t in texts if t)

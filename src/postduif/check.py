@@ -1,0 +1,135 @@
+"""Pre-send checks: every problem in the content and the campaign, with file and line.
+
+Checks only read. They report :class:`~postduif.problems.Problem` values; deciding whether to
+fail is the caller's business (``postduif check`` exits 1 on any error, not on warnings).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
+
+from postduif import problems as pr
+from postduif.campaign import Plan
+from postduif.content import Page, Site
+from postduif.problems import Problem
+from postduif.render import Rendered
+
+GMAIL_CLIP_BYTES = 102 * 1024
+SUBJECT_MAX = 78  # inboxes show 40-70 characters; past this a subject is surely cut off
+
+_PLACEHOLDER = re.compile(
+    r"\[(?:COVER IMAGE|IMAGE|LINK|DATE|TITLE|NAME|URL|TBD|TK)[^\]\n]*\](?![(\[])"
+    r"|\b(?:TODO|TO DO|FIXME|TBD|XXX)\b"
+    r"|(?i:lorem ipsum)"
+)
+# UTF-8 text decoded as Latin-1/CP1252 once too often: "Ã¼" for "ü", "â€™" for "’".
+_MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf]|â€[\u0080-\u00bf\u2013-\u203a\u20ac\u2122]|Â[\u00a0-\u00bf]")
+
+
+def check_site(site: Site) -> list[Problem]:
+    """Everything wrong with the content as a whole, for ``postduif check --all``."""
+    found = list(site.problems)
+    for page in site.pages:
+        found += check_page(site, page)
+        found += _missing_translations(site, page)
+    return _unique(found)
+
+
+def check_plan(site: Site, plan: Plan, rendered: Mapping[str, Rendered]) -> list[Problem]:
+    """Everything wrong with one campaign: its pages, its events, its subjects, its size."""
+    found = list(plan.problems)
+    pages = {p.source: p for v in plan.variants.values() for p in (*v.pages, *v.events)}
+    load_problems = [p for p in site.problems if p.path in pages]
+    found += load_problems
+    for page in pages.values():
+        found += check_page(site, page)
+    for key, message in rendered.items():
+        found += _check_rendered(plan, key, message)
+    return _unique(found)
+
+
+def check_page(site: Site, page: Page) -> list[Problem]:
+    html = site.render(page)
+    found = list(html.problems)
+    found += _text_problems(page, "placeholder", _PLACEHOLDER,
+                            "leftover placeholder {match!r}: finish or remove it",
+                            pr.Severity.ERROR)
+    found += _text_problems(page, "mojibake", _MOJIBAKE,
+                            "double-encoded UTF-8 {match!r} (text was decoded twice)",
+                            pr.Severity.ERROR)
+    found += [pr.warning("missing-alt", f"image {src} has no alt text", page.source, None)
+              for src, alt in html.images if not alt.strip()
+              and not any(p.code == "missing-alt" for p in html.problems)]
+    found += _cross_language_links(site, page, html.links)
+    return found
+
+
+def _text_problems(page: Page, code: str, pattern: re.Pattern[str], template: str,
+                   severity: pr.Severity) -> list[Problem]:
+    """Matches in the title, summary and body, each pointing at its line in the source."""
+    text = page.source.read_text(encoding="utf-8", errors="replace")
+    return [pr.Problem(page.source, text.count("\n", 0, m.start()) + 1, severity, code,
+                       template.format(match=m.group(0)))
+            for m in pattern.finditer(text)]
+
+
+def _cross_language_links(site: Site, page: Page, links: Iterable[str]) -> list[Problem]:
+    host = _bare_host(site.config.base_url)
+    others = [lang for lang in site.config.languages if lang != page.lang]
+    found = []
+    for link in links:
+        parts = urlsplit(link)
+        if _bare_host(link) != host:
+            continue
+        first = parts.path.strip("/").split("/", 1)[0]
+        if first in others:
+            found.append(pr.warning(
+                "cross-language-link",
+                f"this {page.lang} page links to the {first} page {link}", page.source,
+                _line_of(page, parts.path.rstrip("/"))))
+    return found
+
+
+def _bare_host(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
+
+
+def _line_of(page: Page, needle: str) -> int | None:
+    """The first source line mentioning ``needle``: good enough to point a reader at a link."""
+    for number, line in enumerate(page.source.read_text(encoding="utf-8",
+                                                        errors="replace").splitlines(), 1):
+        if needle and needle in line:
+            return number
+    return None
+
+
+def _missing_translations(site: Site, page: Page) -> list[Problem]:
+    have = site.translations(page)
+    return [pr.warning("missing-translation", f"no {lang} translation of {page.path!r}",
+                       page.source, None)
+            for lang in site.config.languages if lang not in have]
+
+
+def _check_rendered(plan: Plan, key: str, message: Rendered) -> list[Problem]:
+    source, line = plan.campaign.source, plan.campaign.line(f"{key}.subject")
+    found = []
+    if not message.subject.strip():
+        found.append(pr.error("subject-empty", f"the {key} subject is empty", source, line))
+    elif len(message.subject) > SUBJECT_MAX:
+        found.append(pr.warning(
+            "subject-long", f"the {key} subject has {len(message.subject)} characters; inboxes "
+            f"cut it off past about {SUBJECT_MAX}", source, line))
+    size = len(message.html.encode("utf-8"))
+    if size > GMAIL_CLIP_BYTES:
+        found.append(pr.error(
+            "html-too-large", f"the {key} HTML is {size // 1024} KB; Gmail clips messages over "
+            f"102 KB", source, None))
+    return found
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    """Drop repeats (a page both in a campaign and on its agenda) and sort by file and line."""
+    return sorted(set(problems), key=lambda p: (str(p.path), p.line or 0, p.code, p.message))

@@ -1,0 +1,180 @@
+"""Workspace discovery and settings.
+
+A workspace is a directory with a ``postduif.toml``. Its settings are laid over
+:data:`DEFAULTS`, and every relative path is resolved against the directory holding the file,
+so ``postduif --workspace ../site`` behaves exactly like running inside ``../site``. Secrets are
+never read from the file: only the *names* of environment variables are configured there.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from postduif.errors import ConfigError
+
+CONFIG_NAME = "postduif.toml"
+
+DEFAULTS: dict[str, Any] = {
+    "site": {"path": ".", "base_url": "", "timezone": "Europe/Amsterdam"},
+    "sender": {"name": "", "email": "", "reply_to": "", "postal_address": ""},
+    "paths": {
+        "campaigns": "campaigns",
+        "templates": "templates",
+        "lists": "lists",
+        "build": "build",
+        "outbox": "outbox",
+    },
+    "store": {"path": "lists/postduif.sqlite3"},
+    "smtp": {
+        "host": "127.0.0.1",
+        "port": 25,
+        "security": "none",
+        "username": "",
+        "password_env": "POSTDUIF_SMTP_PASSWORD",
+        "timeout": 30.0,
+        "connections": 4,
+        "rate_per_second": 0.0,
+        "rate_per_hour": 0.0,
+    },
+    "links": {
+        "unsubscribe": "{base_url}{lang}/newsletter/unsubscribe/?token={token}",
+        "token_key_env": "POSTDUIF_TOKEN_KEY",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Sender:
+    name: str
+    email: str
+    reply_to: str
+    postal_address: str
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2]
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # "starttls", "tls" or "none"
+    username: str
+    password_env: str
+    timeout: float
+    connections: int
+    rate_per_second: float
+    rate_per_hour: float
+
+    def password(self) -> str | None:
+        """The SMTP password, from the environment variable named in the settings."""
+        return os.environ.get(self.password_env) or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything postduif knows about one workspace, with absolute paths."""
+
+    root: Path
+    site_dir: Path
+    base_url: str  # empty: take baseURL from the Hugo config
+    timezone: str
+    sender: Sender
+    smtp: SmtpSettings
+    campaigns_dir: Path
+    templates_dir: Path
+    lists_dir: Path
+    build_dir: Path
+    outbox_dir: Path
+    database: Path
+    unsubscribe_url: str
+    token_key_env: str
+
+    def token_key(self) -> bytes | None:
+        value = os.environ.get(self.token_key_env)
+        return value.encode() if value else None
+
+
+def find_workspace(start: Path) -> Path:
+    """The nearest directory at or above ``start`` that holds a ``postduif.toml``."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_NAME).is_file():
+            return candidate
+    raise ConfigError(
+        f"no {CONFIG_NAME} found in {start} or any parent directory",
+        hint="run postduif inside a workspace, or pass --workspace PATH",
+    )
+
+
+def load_settings(workspace: Path) -> Settings:
+    """Read ``postduif.toml`` in ``workspace`` (which must exist) over the defaults."""
+    path = workspace / CONFIG_NAME
+    try:
+        user = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist", hint="create it, or pass --workspace") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    merged = _merge(DEFAULTS, user, path)
+    return _settings(workspace.resolve(), merged, path)
+
+
+def _merge(defaults: Mapping[str, Any], user: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key, value in user.items():
+        if key not in defaults:
+            raise ConfigError(f"unknown setting [{key}]", path=path)
+    for section, default in defaults.items():
+        given = user.get(section, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"[{section}] must be a table", path=path)
+        unknown = set(given) - set(default)
+        if unknown:
+            raise ConfigError(f"unknown setting {section}.{sorted(unknown)[0]}", path=path)
+        merged[section] = {**default, **given}
+    return merged
+
+
+def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
+    def resolve(value: str) -> Path:
+        return (root / value).resolve()
+
+    smtp = s["smtp"]
+    if smtp["security"] not in ("starttls", "tls", "none"):
+        raise ConfigError("smtp.security must be 'starttls', 'tls' or 'none'", path=path)
+    base_url = str(s["site"]["base_url"])
+    if base_url and not base_url.endswith("/"):
+        base_url += "/"
+    return Settings(
+        root=root,
+        site_dir=resolve(s["site"]["path"]),
+        base_url=base_url,
+        timezone=str(s["site"]["timezone"]),
+        sender=Sender(**{k: str(v) for k, v in s["sender"].items()}),
+        smtp=SmtpSettings(
+            host=str(smtp["host"]),
+            port=int(smtp["port"]),
+            security=str(smtp["security"]),
+            username=str(smtp["username"]),
+            password_env=str(smtp["password_env"]),
+            timeout=float(smtp["timeout"]),
+            connections=int(smtp["connections"]),
+            rate_per_second=float(smtp["rate_per_second"]),
+            rate_per_hour=float(smtp["rate_per_hour"]),
+        ),
+        campaigns_dir=resolve(s["paths"]["campaigns"]),
+        templates_dir=resolve(s["paths"]["templates"]),
+        lists_dir=resolve(s["paths"]["lists"]),
+        build_dir=resolve(s["paths"]["build"]),
+        outbox_dir=resolve(s["paths"]["outbox"]),
+        database=resolve(s["store"]["path"]),
+        unsubscribe_url=str(s["links"]["unsubscribe"]),
+        token_key_env=str(s["links"]["token_key_env"]),
+    )

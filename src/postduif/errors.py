@@ -1,0 +1,52 @@
+"""Every error postduif raises on purpose, in one place.
+
+The CLI catches :class:`PostduifError` alone and prints ``Error: <message>`` (plus the hint, if
+any) with exit status 1, so a user error never shows a traceback. Anything else that escapes is a
+bug and is allowed to crash loudly.
+
+Hierarchy::
+
+    PostduifError
+    ├── ConfigError      postduif.toml, the Hugo site config, workspace discovery
+    ├── ContentError     a Hugo page that cannot be read (front matter, encoding, missing file)
+    ├── CampaignError    a campaign file that is missing, malformed or names unknown things
+    └── RenderError      a template that fails in Jinja or MJML
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PostduifError(Exception):
+    """Base class: a problem the user can fix, reported without a traceback."""
+
+    def __init__(self, message: str, *, path: Path | None = None, line: int | None = None,
+                 hint: str | None = None) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.message
+        where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class ConfigError(PostduifError):
+    """The workspace or Hugo site settings are missing or invalid."""
+
+
+class ContentError(PostduifError):
+    """A content file cannot be read at all (as opposed to a :class:`~postduif.problems.Problem`)."""
+
+
+class CampaignError(PostduifError):
+    """A campaign definition is missing, malformed or inconsistent with the content."""
+
+
+class RenderError(PostduifError):
+    """A template failed to render (Jinja) or to compile (MJML)."""

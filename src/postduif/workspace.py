@@ -1,0 +1,57 @@
+"""One workspace: its settings, its site, its renderer and its campaigns, loaded once.
+
+The CLI, the build, the checks and the preview all go through a :class:`Workspace`, so they
+read content the same way. The preview keeps one alive and calls :meth:`Workspace.reload` when
+a file changes; the Hugo site is re-read, the Jinja environment is rebuilt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from postduif.campaign import Campaign, Plan, load_campaign, plan_campaign, resolve_campaign
+from postduif.config import Settings, find_workspace, load_settings
+from postduif.content import Site, load_site
+from postduif.lists import ListDef, load_list
+from postduif.render import Rendered, Renderer
+
+
+class Workspace:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> Workspace:
+        """The workspace at ``path``, or the one found from the current directory upwards."""
+        root = find_workspace(path or Path.cwd())
+        return cls(load_settings(root))
+
+    @cached_property
+    def site(self) -> Site:
+        return load_site(self.settings.site_dir, base_url=self.settings.base_url,
+                         snippets_dir=self.settings.templates_dir / "snippets")
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        return Renderer(self.settings.templates_dir, timezone=self.settings.timezone)
+
+    def reload(self) -> None:
+        """Forget everything read from disk; the next access reads it again."""
+        for name in ("site", "renderer"):
+            self.__dict__.pop(name, None)
+
+    def campaign(self, name_or_path: str) -> Campaign:
+        return load_campaign(resolve_campaign(self.settings, name_or_path))
+
+    def list_def(self, name: str) -> ListDef:
+        return load_list(self.settings.lists_dir, name)
+
+    def plan(self, campaign: Campaign, *, now: datetime | None = None) -> Plan:
+        return plan_campaign(campaign, self.site, self.settings, self.list_def(campaign.list),
+                             now=now)
+
+    def render(self, plan: Plan) -> dict[str, Rendered]:
+        """Compile each variant once: MJML and CSS inlining happen here, never per recipient."""
+        return {key: self.renderer.render(v.context) for key, v in plan.variants.items()}

@@ -1,0 +1,43 @@
+"""Fixtures shared by the test modules: paths to the real corpus and a private sample workspace."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+SEED = SHARED / "seed"
+WORKSPACE_PARTS = ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists")
+
+
+def require_tool(available: bool, what: str) -> None:
+    """Fail when a real tool the tests rely on is missing, unless explicitly allowed to skip.
+
+    CI must never pass by skipping the browser or the reference compiler, so skipping needs
+    POSTDUIF_ALLOW_MISSING_TOOLS=1.
+    """
+    if available:
+        return
+    if os.environ.get("POSTDUIF_ALLOW_MISSING_TOOLS") == "1":
+        pytest.skip(f"{what} is not installed")
+    pytest.fail(f"{what} is not installed; run scripts/install test "
+                f"(or set POSTDUIF_ALLOW_MISSING_TOOLS=1 to skip)")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the repository's sample workspace that a test may change freely."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    for part in WORKSPACE_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, root / part)
+        else:
+            shutil.copy2(source, root / part)
+    return root

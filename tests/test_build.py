@@ -1,0 +1,103 @@
+"""Building the sample campaign end to end: content -> plan -> render -> files on disk."""
+
+from __future__ import annotations
+
+import email
+from datetime import timedelta
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from postduif.build import BuildFailed, build_campaign
+from postduif.workspace import Workspace
+
+CAMPAIGN = "2026-12-community-update"
+
+
+def _set(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_build_writes_html_text_and_sample_eml_per_language(workspace: Path) -> None:
+    ws = Workspace.open(workspace)
+    result = build_campaign(ws, f"campaigns/{CAMPAIGN}.toml")
+    assert [v.key for v in result.variants] == ["nl", "en"]
+    for variant in result.variants:
+        page = ws.site.get("posts/2026-12", variant.key)
+        assert page is not None
+        html = (result.directory / f"{variant.key}.html").read_text(encoding="utf-8")
+        text = (result.directory / f"{variant.key}.txt").read_text(encoding="utf-8")
+        assert page.url in html and page.url in text
+        assert variant.html_bytes == len(html.encode())
+        assert "{{<" not in html and "{{%" not in html
+        msg = email.message_from_bytes((result.directory / f"{variant.key}.eml").read_bytes(),
+                                       policy=policy.default)
+        assert msg.get_content_type() == "multipart/alternative"
+        parts = [p.get_content_type() for p in msg.iter_parts()]
+        assert parts == ["text/plain", "text/html"]
+        assert msg["Content-Language"] == variant.key
+        assert msg["Subject"] == variant.subject
+        assert "sam.devries@example.org" in msg["To"]
+        assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        body = msg.get_body(("plain",))
+        assert body is not None and body.get_content().startswith(
+            ws.renderer.render(ws.plan(ws.campaign(CAMPAIGN)).variants[variant.key].context)
+            .greeting_named.format(name="Sam").split(",")[0])
+        raw = (result.directory / f"{variant.key}.eml").read_bytes()
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+
+
+def test_agenda_holds_exactly_the_events_in_the_window(workspace: Path) -> None:
+    ws = Workspace.open(workspace)
+    campaign = ws.campaign(CAMPAIGN)
+    plan = ws.plan(campaign)
+    for lang, variant in plan.variants.items():
+        page = variant.pages[0]
+        assert page.date is not None
+        end = page.date + timedelta(days=campaign.agenda_days)
+        expected = sorted(e.title for e in ws.site.section("events", lang)
+                          if e.date is not None and page.date <= e.date < end)
+        assert expected, "the sample content should have upcoming events"
+        assert sorted(e.title for e in variant.context.sections[0].events) == expected
+        html = ws.renderer.render(variant.context).html
+        assert all(e.url in html for e in variant.events)
+
+
+def test_missing_translation_fails_without_writing(workspace: Path) -> None:
+    ws = Workspace.open(workspace)
+    build_campaign(ws, CAMPAIGN)
+    before = {p.name: p.read_bytes() for p in (workspace / "build" / CAMPAIGN).iterdir()}
+    (workspace / "content/posts/2026-12/index.en.md").unlink()
+    with pytest.raises(BuildFailed) as failed:
+        build_campaign(Workspace.open(workspace), CAMPAIGN)
+    assert any(p.code == "missing-translation" for p in failed.value.problems)
+    after = {p.name: p.read_bytes() for p in (workspace / "build" / CAMPAIGN).iterdir()}
+    assert after == before, "a failed build must leave the previous build untouched"
+
+
+def test_fallback_sends_the_default_language_where_a_translation_is_missing(
+        workspace: Path) -> None:
+    (workspace / "content/posts/2026-12/index.en.md").unlink()
+    _set(workspace / f"campaigns/{CAMPAIGN}.toml", 'fallback = ""', 'fallback = "nl"')
+    ws = Workspace.open(workspace)
+    plan = ws.plan(ws.campaign(CAMPAIGN))
+    assert set(plan.variants) == {"nl"}
+    assert plan.routing == {"nl": "nl", "en": "nl"}
+    assert [p.code for p in plan.problems] == ["missing-translation"]
+
+
+def test_bilingual_mode_puts_dutch_first_with_a_jump_link(workspace: Path) -> None:
+    _set(workspace / f"campaigns/{CAMPAIGN}.toml", 'mode = "per-subscriber"',
+         'mode = "bilingual"')
+    ws = Workspace.open(workspace)
+    result = build_campaign(ws, CAMPAIGN)
+    assert [v.key for v in result.variants] == ["nl+en"]
+    html = (result.directory / "nl+en.html").read_text(encoding="utf-8")
+    nl, en = (ws.site.get("posts/2026-12", lang) for lang in ("nl", "en"))
+    assert nl is not None and en is not None
+    assert html.index(nl.url) < html.index(en.url)
+    anchors = [part.split('"', 1)[0] for part in html.split('href="#')[1:]]
+    assert anchors and all(f'id="{a}"' in html for a in anchors)
