@@ -47,7 +47,7 @@ def test_build_writes_html_text_and_sample_eml_per_language(workspace: Path) -> 
             ws.renderer.render(ws.plan(ws.campaign(CAMPAIGN)).variants[variant.key].context)
             .greeting_named.format(name="Sam").split(",")[0])
         raw = (result.directory / f"{variant.key}.eml").read_bytes()
-        assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+        assert max(len(line) for line in raw.splitlines()) <= 998
 
 
 def test_agenda_holds_exactly_the_events_in_the_window(workspace: Path) -> None:

@@ -107,9 +107,14 @@ def load_campaign(path: Path) -> Campaign:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        raise CampaignError(f"not valid TOML: {exc}", path=path, line=line) from None
+        raise CampaignError(f"not valid TOML: {exc}", path=path, line=_toml_line(exc)) from None
     return _campaign(path, data, _key_lines(text))
+
+
+def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    """The line tomllib names in its message ("... (at line 3, column 8)")."""
+    match = re.search(r"at line (\d+)", str(exc))
+    return int(match.group(1)) if match else None
 
 
 def _campaign(path: Path, data: dict[str, Any], lines: dict[str, int]) -> Campaign:
@@ -147,11 +152,14 @@ def _campaign(path: Path, data: dict[str, Any], lines: dict[str, int]) -> Campai
         agenda_section=str(agenda.get("section", "events" if agenda else "")),
         agenda_days=days,
         agenda_from=start.date() if isinstance(start, datetime) else start,
-        subjects={lang: str(t.get("subject", "")) for lang, t in per_lang.items() if "subject" in t},
-        preheaders={lang: str(t.get("preheader", "")) for lang, t in per_lang.items()
-                    if "preheader" in t},
+        subjects=_per_language(per_lang, "subject"),
+        preheaders=_per_language(per_lang, "preheader"),
         key_lines=lines,
     )
+
+
+def _per_language(tables: dict[str, dict[str, Any]], key: str) -> dict[str, str]:
+    return {lang: str(table[key]) for lang, table in tables.items() if key in table}
 
 
 def campaign_files(campaigns_dir: Path) -> list[Path]:

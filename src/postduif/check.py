@@ -25,7 +25,8 @@ _PLACEHOLDER = re.compile(
     r"|(?i:lorem ipsum)"
 )
 # UTF-8 text decoded as Latin-1/CP1252 once too often: "Ã¼" for "ü", "â€™" for "’".
-_MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf]|â€[\u0080-\u00bf\u2013-\u203a\u20ac\u2122]|Â[\u00a0-\u00bf]")
+_MOJIBAKE = re.compile(
+    r"Ã[\u0080-\u00bf]|â€[\u0080-\u00bf\u2013-\u203a\u20ac\u2122]|Â[\u00a0-\u00bf]")
 
 
 def check_site(site: Site) -> list[Problem]:

@@ -54,7 +54,8 @@ def _print_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:
     for problem in problems:
         style = "red" if problem.severity is Severity.ERROR else "yellow"
         out.print(f"{problem.location()}: [{style}]{problem.severity.value}[/{style}]: "
-                  f"{problem.message} [dim]\\[{problem.code}][/dim]", highlight=False, soft_wrap=True)
+                  f"{problem.message} [dim]\\[{problem.code}][/dim]",
+                  highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -101,6 +102,32 @@ def check(
     out.print(f"{errors} error(s), {len(problems) - errors} warning(s)")
     if has_errors(problems):
         raise typer.Exit(1)
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    campaign: Annotated[Optional[str], typer.Argument(  # noqa: UP045
+        help="Campaign to open first; without it, the list of campaigns.")] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8025,
+    open_: Annotated[bool, typer.Option("--open", help="Open it in the web browser.")] = False,
+    get: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="Print one page (a path like /c/NAME) and exit, without opening a port.")] = None,
+) -> None:
+    """Serve every campaign for review: both languages, desktop and phone widths, text, headers.
+
+    The page rebuilds and reloads itself when a content, template or campaign file changes.
+    Example: postduif preview 2026-12-community-update --open
+    """
+    from postduif import preview as previewer
+
+    ws = _workspace(ctx)
+    if get is not None:
+        status, body = previewer.get(ws, get)
+        sys.stdout.write(body)
+        raise typer.Exit(0 if status == 200 else 1)
+    out.print(f"Preview on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    previewer.serve(ws, campaign=campaign, port=port, open_browser=open_)
 
 
 def _check_one(ws: Workspace, name: str) -> list[Problem]:

@@ -128,7 +128,7 @@ def load_settings(workspace: Path) -> Settings:
 
 def _merge(defaults: Mapping[str, Any], user: Mapping[str, Any], path: Path) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for key, value in user.items():
+    for key in user:
         if key not in defaults:
             raise ConfigError(f"unknown setting [{key}]", path=path)
     for section, default in defaults.items():

@@ -41,7 +41,7 @@ class ConfigError(PostduifError):
 
 
 class ContentError(PostduifError):
-    """A content file cannot be read at all (as opposed to a :class:`~postduif.problems.Problem`)."""
+    """A content file cannot be read at all (unlike a :class:`~postduif.problems.Problem`)."""
 
 
 class CampaignError(PostduifError):

@@ -80,11 +80,12 @@ def build_message(rendered: Rendered, recipient: Recipient, envelope: Envelope, 
     msg["Subject"] = _header_safe(rendered.subject)
     msg["Date"] = format_datetime(date or datetime.now().astimezone())
     msg["Message-ID"] = message_id(envelope.campaign, recipient.email, domain)
-    msg["Content-Language"] = rendered.lang.replace("+", ", ")
     msg["List-Id"] = f"{_header_safe(envelope.list_name)} <{envelope.list_id}>"
     msg["List-Unsubscribe"] = (f"<{unsubscribe_url}>, "
                                f"<mailto:{envelope.sender_email}?subject=unsubscribe>")
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    # After the parts: set_content() drops every Content-* header set before it.
+    msg["Content-Language"] = rendered.lang.replace("+", ", ")
     return msg

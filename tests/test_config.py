@@ -1,0 +1,39 @@
+"""Settings: defaults, paths resolved against the config file, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from postduif.config import find_workspace, load_settings
+from postduif.errors import ConfigError
+
+
+def test_paths_resolve_against_the_workspace(tmp_path: Path) -> None:
+    (tmp_path / "postduif.toml").write_text('[site]\npath = "../site"\n', encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    settings = load_settings(find_workspace(tmp_path / "sub"))
+    assert settings.site_dir == (tmp_path.parent / "site").resolve()
+    assert settings.database == (tmp_path / "lists/postduif.sqlite3").resolve()
+    assert settings.smtp.connections == 4
+
+
+def test_unknown_setting_and_bad_toml_are_named(tmp_path: Path) -> None:
+    config = tmp_path / "postduif.toml"
+    config.write_text("[smtp]\nhots = 'x'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown setting smtp\.hots"):
+        load_settings(tmp_path)
+    config.write_text("[smtp\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="postduif.toml: not valid TOML"):
+        load_settings(tmp_path)
+
+
+def test_password_comes_from_the_environment(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "postduif.toml").write_text("", encoding="utf-8")
+    settings = load_settings(tmp_path)
+    monkeypatch.delenv("POSTDUIF_SMTP_PASSWORD", raising=False)
+    assert settings.smtp.password() is None
+    monkeypatch.setenv("POSTDUIF_SMTP_PASSWORD", "s3cret")
+    assert settings.smtp.password() == "s3cret"

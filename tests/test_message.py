@@ -1,0 +1,72 @@
+"""Messages built from a rendered email and one recipient: structure, headers, safety."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import pytest
+
+from postduif.message import Envelope, Recipient, build_message, message_id
+from postduif.render import Rendered, placeholder
+
+ENVELOPE = Envelope(campaign="dec", sender_name="Techwerkers", sender_email="nb@techwerkers.nl",
+                    reply_to="hey@techwerkers.nl", list_id="nieuwsbrief.techwerkers.nl",
+                    list_name="Nieuwsbrief Techwerkers")
+
+
+def rendered(subject: str = "Nieuws uit december") -> Rendered:
+    greeting = placeholder("GREETING")
+    link = placeholder("UNSUBSCRIBE_URL")
+    long_line = "woord " * 400  # one 2,400-character line: must be folded by the encoding
+    return Rendered(
+        lang="nl", subject=subject, preheader="",
+        html=(f"<html><body><p>{greeting}</p><p>{long_line}</p>"
+              f'<a href="{link}">uit</a></body></html>'),
+        text=f"{greeting}\n\n{long_line}\n\nAfmelden: {link}\n",
+        greeting_named="Hoi {name},", greeting_anonymous="Hoi,",
+    )
+
+
+def parse(raw: bytes) -> email.message.EmailMessage:
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(msg, email.message.EmailMessage)
+    return msg
+
+
+def test_alternative_parts_personalised_and_short_lines() -> None:
+    msg = build_message(rendered(), Recipient("sam@example.org", "Sam de Vries", "nl"), ENVELOPE,
+                        unsubscribe_url="https://x.nl/u?t=a&b=1")
+    raw = msg.as_bytes()
+    assert max(len(line) for line in raw.split(b"\n")) <= 998
+    parsed = parse(raw)
+    assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
+    text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert text.startswith("Hoi Sam,")
+    assert "https://x.nl/u?t=a&b=1" in text
+    assert 'href="https://x.nl/u?t=a&amp;b=1"' in html
+    assert "%%" not in text + html
+    assert parsed["List-Unsubscribe"].strip().startswith("<https://x.nl/u?t=a&b=1>")
+    assert parsed["Message-ID"] == message_id("dec", "sam@example.org", "techwerkers.nl")
+
+
+def test_no_name_gives_the_anonymous_greeting() -> None:
+    msg = build_message(rendered(), Recipient("anon@example.org"), ENVELOPE, unsubscribe_url="u")
+    assert msg.get_body(("plain",)).get_content().startswith("Hoi,\n")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("evil", ["Sam\r\nBcc: victim@example.org", "Sam\nX-Evil: 1"])
+def test_header_injection_through_name_or_subject_is_impossible(evil: str) -> None:
+    msg = build_message(rendered(subject=evil), Recipient("sam@example.org", evil), ENVELOPE,
+                        unsubscribe_url="u")
+    parsed = parse(msg.as_bytes())
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert "\n" not in parsed["Subject"]
+
+
+def test_message_id_is_stable_and_distinct_per_recipient() -> None:
+    a = message_id("dec", "Sam@Example.org", "techwerkers.nl")
+    assert a == message_id("dec", "sam@example.org", "techwerkers.nl")
+    assert a != message_id("dec", "jo@example.org", "techwerkers.nl")
+    assert a != message_id("jan", "sam@example.org", "techwerkers.nl")
