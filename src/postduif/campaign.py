@@ -258,7 +258,7 @@ def _section(site: Site, page: Page, campaign: Campaign, window: _Window | None)
             events=tuple(_event(e) for e in events),
             alternates={lang: p.url for lang, p in site.translations(page).items()
                         if lang != page.lang},
-            image_url=page.url + feature if feature and page.bundle_dir else "",
+            image_url=(site.resource_url(page, feature) or "") if feature else "",
             image_alt=str(page.params.get("featureAlt") or ""),
         ),
     )

@@ -31,7 +31,8 @@ class Workspace:
     @cached_property
     def site(self) -> Site:
         return load_site(self.settings.site_dir, base_url=self.settings.base_url,
-                         snippets_dir=self.settings.templates_dir / "snippets")
+                         snippets_dir=self.settings.templates_dir / "snippets",
+                         timezone=self.settings.timezone)
 
     @cached_property
     def renderer(self) -> Renderer:

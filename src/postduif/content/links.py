@@ -1,0 +1,113 @@
+"""Turning the link and image references of a page into the absolute URLs the site serves.
+
+A mail client has no page to resolve relative URLs against, so every reference must become
+absolute. The real site writes references in several ways, all handled here:
+
+* ``/join`` - root-relative without language: the page's own language is meant;
+* ``/nl/events`` - root-relative with a language: kept, made absolute;
+* ``feature.png`` or ``./x.png`` - a file of the page bundle;
+* ``events/2025-01-21/flyer.png`` - a file relative to the content directory;
+* ``join`` (in a button) - a content path of another page.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from postduif.content.hugo_config import HugoConfig
+
+if TYPE_CHECKING:
+    from postduif.content.pages import Page
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+FILE_ROOTS = ("static", "assets")
+
+
+class PageLookup(Protocol):
+    """What resolving references needs to know about the other pages of the site."""
+
+    def get(self, path_or_key: str, lang: str) -> Page | None: ...
+
+    def bundle_owner(self, directory: Path, lang: str) -> Page | None: ...
+
+    def has_url(self, url: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Resolved:
+    url: str
+    missing: bool = False  # a site-local reference that matches no file or page
+
+
+def resolve(config: HugoConfig, lookup: PageLookup, page: Page, ref: str, *,
+            image: bool = False) -> Resolved:
+    """The absolute URL for ``ref`` as written in ``page``; ``missing`` marks a reference
+    into the site that matches none of its files (images) or pages (links)."""
+    ref = ref.strip()
+    if not ref:
+        return Resolved(page.url)
+    if ref.startswith("//"):
+        return Resolved("https:" + ref)
+    if _SCHEME.match(ref):
+        return Resolved(ref)
+    if ref.startswith("#"):
+        return Resolved(page.url + ref)
+    parts = urlsplit(ref)
+    tail = (f"?{parts.query}" if parts.query else "") + (
+        f"#{parts.fragment}" if parts.fragment else "")
+    path = unquote(parts.path)
+    if path.startswith("/"):
+        return _rooted(config, lookup, page, path, tail, image)
+    return _relative(config, lookup, page, ref, path, tail, image)
+
+
+def _rooted(config: HugoConfig, lookup: PageLookup, page: Page, path: str, tail: str,
+            image: bool) -> Resolved:
+    rel = path.strip("/")
+    first, last = rel.split("/", 1)[0], rel.rsplit("/", 1)[-1]
+    if image or "." in last:
+        exists = any((config.root / root / rel).is_file() for root in FILE_ROOTS)
+        return Resolved(config.base_url + quote(rel) + tail, missing=not exists)
+    if not rel:
+        url = config.home_url(page.lang)
+    elif first in config.languages:
+        url = f"{config.base_url}{quote(rel)}/"
+    else:
+        url = f"{config.home_url(page.lang)}{quote(rel)}/"
+    return Resolved(url + tail, missing=not lookup.has_url(url))
+
+
+def _relative(config: HugoConfig, lookup: PageLookup, page: Page, ref: str, path: str,
+              tail: str, image: bool) -> Resolved:
+    clean = posixpath.normpath(path)
+    if clean == ".":
+        return Resolved(page.url + tail)
+    content_dir = config.content_dirs[page.lang]
+    for base in (page.bundle_dir, content_dir):
+        if base is not None and (base / clean).is_file():
+            return Resolved(file_url(config, lookup, page, base / clean) + tail)
+    target = lookup.get(clean, page.lang)
+    if target is not None:
+        return Resolved(target.url + tail)
+    url = urljoin(page.url, ref)
+    bare = urlsplit(url)._replace(query="", fragment="").geturl()
+    return Resolved(url, missing=image or not lookup.has_url(bare))
+
+
+def file_url(config: HugoConfig, lookup: PageLookup, page: Page, file: Path) -> str:
+    """Where Hugo publishes a content file: beside the page of the bundle holding it."""
+    if page.bundle_dir is not None and file.is_relative_to(page.bundle_dir):
+        return page.url + quote(file.relative_to(page.bundle_dir).as_posix())
+    content_dir = config.content_dirs[page.lang]
+    for directory in file.parents:
+        if not directory.is_relative_to(content_dir):
+            break
+        owner = lookup.bundle_owner(directory, page.lang)
+        if owner is not None:
+            return owner.url + quote(file.relative_to(directory).as_posix())
+    return config.home_url(page.lang) + quote(file.relative_to(content_dir).as_posix())
