@@ -101,3 +101,27 @@ def test_bilingual_mode_puts_dutch_first_with_a_jump_link(workspace: Path) -> No
     assert html.index(nl.url) < html.index(en.url)
     anchors = [part.split('"', 1)[0] for part in html.split('href="#')[1:]]
     assert anchors and all(f'id="{a}"' in html for a in anchors)
+
+
+def test_an_existing_hugo_site_builds_in_place(tmp_path: Path) -> None:
+    """A workspace that points at the real site's directory, without copying its content."""
+    from .conftest import CORPUS, REPO
+
+    (tmp_path / "campaigns").mkdir()
+    (tmp_path / "postduif.toml").write_text(
+        f'[site]\npath = "{CORPUS / "techwerkers"}"\n[paths]\ntemplates = "{REPO / "templates"}"\n'
+        f'lists = "{REPO / "lists"}"\n'
+        '[sender]\nname = "Techwerkers"\nemail = "nieuwsbrief@techwerkers.nl"\n',
+        encoding="utf-8")
+    (tmp_path / "campaigns/feb.toml").write_text(
+        'page = "posts/2026-feb"\nlist = "nieuwsbrief"\n[agenda]\ndays = 30\n', encoding="utf-8")
+    ws = Workspace.open(tmp_path)
+    result = build_campaign(ws, "feb")
+    assert result.directory == tmp_path / "build" / "feb"
+    for variant in result.variants:
+        page = ws.site.get("posts/2026-feb", variant.key)
+        assert page is not None and variant.subject == page.title
+        html = (result.directory / f"{variant.key}.html").read_text(encoding="utf-8")
+        assert f"{page.url}feature.png" in html
+        events = ws.plan(ws.campaign("feb")).variants[variant.key].events
+        assert events and all(e.url in html for e in events)

@@ -1,0 +1,27 @@
+"""The ``postduif`` command line: thin Typer commands over the library.
+
+Each command opens the workspace, calls one library function and prints its result. Every
+:class:`~postduif.errors.PostduifError` is turned into ``Error: ...`` (plus a hint) and exit
+status 1 by :func:`main`; no user error shows a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from postduif.cli import campaigns  # noqa: F401  (registers its commands)
+from postduif.cli._app import app, err
+from postduif.errors import PostduifError
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line and exit status 1."""
+    try:
+        app()
+    except PostduifError as exc:
+        err.print(f"[red]Error:[/red] {exc}", highlight=False, soft_wrap=True)
+        if exc.hint:
+            err.print(f"Hint: {exc.hint}", highlight=False)
+        sys.exit(1)
