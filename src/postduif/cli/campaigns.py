@@ -24,7 +24,6 @@ def build(
 ) -> None:
     """Render a campaign to HTML, plain text and a sample .eml per language, in build/<name>/.
 
-
     Example: postduif build campaigns/2026-12-community-update.toml
     """
     ws = open_workspace(ctx)

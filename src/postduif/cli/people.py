@@ -1,0 +1,295 @@
+"""Commands about people: join requests, lists and subscribers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from postduif import membership
+from postduif.cli._app import app, open_workspace, out
+from postduif.errors import StoreError
+from postduif.joins import ImportReport, import_joins
+from postduif.lists import ListDef, available_lists
+from postduif.people import normalise_email
+from postduif.store import Store, Subscriber
+from postduif.tokens import token_key
+from postduif.workspace import Workspace
+
+joins_app = typer.Typer(no_args_is_help=True, help="Import and vet join requests.")
+lists_app = typer.Typer(no_args_is_help=True, help="Lists and their subscribers.")
+subscribers_app = typer.Typer(no_args_is_help=True, help="One person at a time.")
+app.add_typer(joins_app, name="joins")
+app.add_typer(lists_app, name="lists")
+app.add_typer(subscribers_app, name="subscribers")
+
+ListOption = Annotated[str, typer.Option("--list", "-l", help="List name (lists/<name>.toml).")]
+
+
+@contextmanager
+def _store(ctx: typer.Context) -> Iterator[tuple[Workspace, Store]]:
+    ws = open_workspace(ctx)
+    with Store.open(ws.settings.database) as store:
+        yield ws, store
+
+
+def _languages(ws: Workspace) -> tuple[str, ...]:
+    return ws.site.config.languages
+
+
+@joins_app.command("import")
+def joins_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="JSON, JSON Lines or CSV file of join requests.")],
+    list_name: ListOption = "leden",
+    language: Annotated[str, typer.Option(
+        help="Language for rows without one (the language of the form's page).")] = "",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; write nothing.")] = False,
+) -> None:
+    """Import join requests; reports added, updated, unchanged and rejected rows.
+
+    Rejected rows are listed with their line and written to FILE.rejects.csv. Importing the
+    same file again changes nothing. Exit status 1 when any row was rejected.
+
+    Example: postduif joins import webhook-log.jsonl --list leden --language nl
+    """
+    with _store(ctx) as (ws, store):
+        report = import_joins(store, file, ws.list_def(list_name), language=language,
+                              dry_run=dry_run, allowed_languages=_languages(ws))
+    _print_report(report)
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def _print_report(report: ImportReport) -> None:
+    out.print(f"{report.source} -> {report.list}{' (dry run: nothing written)' * report.dry_run}")
+    out.print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+              f"{len(report.rejected)} rejected", highlight=False)
+    for row in report.rejected[:50]:
+        out.print(f"{report.source}:{row.line}: {row.email or '-'}: {row.reason}",
+                  highlight=False, soft_wrap=True)
+    if len(report.rejected) > 50:
+        out.print(f"... and {len(report.rejected) - 50} more")
+    if report.rejects_file:
+        out.print(f"Rejected rows written to {report.rejects_file}")
+
+
+@joins_app.command("review")
+def joins_review(ctx: typer.Context, list_name: ListOption = "leden") -> None:
+    """Go through pending join requests one by one: approve, reject or skip.
+
+    Example: postduif joins review --list leden
+    """
+    if not sys.stdin.isatty():
+        raise StoreError("joins review asks questions and needs a terminal",
+                         hint="use postduif joins approve EMAIL / joins reject EMAIL in scripts")
+    with _store(ctx) as (ws, store):
+        list_def = ws.list_def(list_name)
+        pending = store.pending(list_def.name)
+        out.print(f"{len(pending)} pending request(s) for {list_def.name}")
+        for subscriber in pending:
+            out.print(_request_panel(subscriber))
+            answer = typer.prompt("[a]pprove, [r]eject, [s]kip, [q]uit", default="s").lower()
+            if answer.startswith("q"):
+                break
+            if answer[:1] in ("a", "r"):
+                membership.decide(store, list_def, subscriber.email, approve=answer[0] == "a",
+                                  source="command:joins review")
+                out.print("approved" if answer[0] == "a" else "rejected")
+
+
+def _request_panel(s: Subscriber) -> Panel:
+    lines = [f"[bold]{s.first_name} {s.last_name}[/bold] <{s.email}>  ({s.language})",
+             f"Organisation: {s.organization or '-'}",
+             *(f"Link: {link}" for link in s.social_links),
+             f"Goals: {s.goals or '-'}"]
+    return Panel("\n".join(lines), expand=False)
+
+
+@joins_app.command("approve")
+def joins_approve(ctx: typer.Context, email: str, list_name: ListOption = "leden") -> None:
+    """Approve one pending join request.
+
+    Example: postduif joins approve sam@example.org --list leden
+    """
+    with _store(ctx) as (ws, store):
+        membership.decide(store, ws.list_def(list_name), email, approve=True,
+                          source="command:joins approve")
+    out.print(f"{normalise_email(email)} approved for {list_name}")
+
+
+@joins_app.command("reject")
+def joins_reject(ctx: typer.Context, email: str, list_name: ListOption = "leden") -> None:
+    """Reject one pending join request.
+
+    Example: postduif joins reject spam@example.org --list leden
+    """
+    with _store(ctx) as (ws, store):
+        membership.decide(store, ws.list_def(list_name), email, approve=False,
+                          source="command:joins reject")
+    out.print(f"{normalise_email(email)} rejected for {list_name}")
+
+
+@lists_app.command("show")
+def lists_show(ctx: typer.Context, list_name: Annotated[str | None, typer.Argument(
+        help="One list; without it, every list.")] = None) -> None:
+    """Counts per list by status and language.
+
+    Example: postduif lists show nieuwsbrief
+    """
+    with _store(ctx) as (ws, store):
+        names = [list_name] if list_name else available_lists(ws.settings.lists_dir)
+        defs = [ws.list_def(name) for name in names]
+        counts = store.counts(list_name)
+    table = Table("list", "title", "status", "language", "count")
+    for list_def in defs:
+        rows = [c for c in counts if c[0] == list_def.name] or [(list_def.name, "-", "-", 0)]
+        for _, status, language, count in rows:
+            table.add_row(list_def.name, list_def.title(language if language != "-" else "nl"),
+                          status, language, str(count))
+    out.print(table)
+
+
+@lists_app.command("export")
+def lists_export(
+    ctx: typer.Context,
+    list_name: Annotated[str, typer.Argument(help="The list to export.")],
+    fmt: Annotated[str, typer.Option("--format", help="Only csv for now.")] = "csv",
+    status: Annotated[str, typer.Option(help="Membership status to export.")] = "confirmed",
+) -> None:
+    """Write a list's subscribers as CSV to standard output.
+
+    Example: postduif lists export nieuwsbrief --format csv > nieuwsbrief.csv
+    """
+    if fmt != "csv":
+        raise StoreError(f"unknown format {fmt!r}; only csv is supported")
+    with _store(ctx) as (ws, store):
+        ws.list_def(list_name)
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["email", "first_name", "last_name", "language", "organization",
+                         "status", "changed_at"])
+        for s in store.members(list_name, status):
+            m = s.membership(list_name)
+            writer.writerow([s.email, s.first_name, s.last_name,
+                             m.language if m else s.language, s.organization,
+                             m.status if m else "", m.changed_at if m else ""])
+
+
+@subscribers_app.command("add")
+def subscribers_add(
+    ctx: typer.Context,
+    email: str,
+    list_name: ListOption = "nieuwsbrief",
+    name: Annotated[str, typer.Option(help="Full name.")] = "",
+    language: Annotated[str, typer.Option(help="nl or en (default: the list's).")] = "",
+) -> None:
+    """Add one person to a list (pending where the list needs confirmation or approval).
+
+    Example: postduif subscribers add sam@example.org --list nieuwsbrief --language en
+    """
+    with _store(ctx) as (ws, store):
+        outcome = membership.add_subscriber(store, ws.list_def(list_name), email=email,
+                                            name=name, language=language,
+                                            languages=_languages(ws))
+    out.print(f"{normalise_email(email)}: {outcome.value}")
+    if outcome.value in ("suppressed", "unsubscribed"):
+        raise typer.Exit(1)
+
+
+@subscribers_app.command("show")
+def subscribers_show(ctx: typer.Context, email: str) -> None:
+    """Everything about one subscriber, with their memberships.
+
+    Example: postduif subscribers show sam@example.org
+    """
+    with _store(ctx) as (_, store):
+        subscriber = store.get(normalise_email(email))
+    if subscriber is None:
+        raise StoreError(f"no subscriber {normalise_email(email)}")
+    out.print(_request_panel(subscriber))
+    table = Table("list", "status", "language", "changed")
+    for m in subscriber.memberships:
+        table.add_row(m.list, m.status, m.language, m.changed_at)
+    out.print(table)
+
+
+@subscribers_app.command("search")
+def subscribers_search(ctx: typer.Context, text: str) -> None:
+    """Find subscribers by address, name or organisation.
+
+    Example: postduif subscribers search devries
+    """
+    with _store(ctx) as (_, store):
+        found = store.search(text)
+    table = Table("email", "name", "organisation", "lists")
+    for s in found:
+        table.add_row(s.email, f"{s.first_name} {s.last_name}".strip(), s.organization,
+                      ", ".join(f"{m.list} ({m.status})" for m in s.memberships))
+    out.print(table)
+
+
+@subscribers_app.command("unsubscribe")
+def subscribers_unsubscribe(
+    ctx: typer.Context, email: str,
+    list_name: Annotated[str | None, typer.Option(
+        "--list", "-l", help="Only this list (default: every list).")] = None,
+) -> None:
+    """Unsubscribe someone from one list or from all.
+
+    Example: postduif subscribers unsubscribe sam@example.org --list nieuwsbrief
+    """
+    with _store(ctx) as (_, store):
+        changed = membership.unsubscribe(store, email, [list_name] if list_name else None,
+                                         source="command:subscribers unsubscribe")
+    out.print(f"unsubscribed from: {', '.join(changed) or 'nothing (already unsubscribed)'}")
+
+
+@subscribers_app.command("export")
+def subscribers_export(ctx: typer.Context, email: str) -> None:
+    """Print everything held about one person as JSON (right of access).
+
+    Example: postduif subscribers export sam@example.org > sam.json
+    """
+    with _store(ctx) as (_, store):
+        data = store.export_person(normalise_email(email))
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@subscribers_app.command("forget")
+def subscribers_forget(
+    ctx: typer.Context, email: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a person; keep only a salted hash so no import adds them back unnoticed.
+
+    Example: postduif subscribers forget sam@example.org --yes
+    """
+    address = normalise_email(email)
+    if not yes:
+        typer.confirm(f"Erase everything about {address}?", abort=True)
+    with _store(ctx) as (_, store):
+        found = store.forget(address, source="command:subscribers forget")
+    out.print(f"{address} forgotten" if found else f"{address} was not in the store; "
+              "suppressed anyway")
+
+
+@subscribers_app.command("confirm")
+def subscribers_confirm(ctx: typer.Context, token: str) -> None:
+    """Confirm a subscription with the token from a confirmation email (double opt-in).
+
+    Example: postduif subscribers confirm eyJ2Ijox...Qk
+    """
+    with _store(ctx) as (ws, store):
+        lists: dict[str, ListDef] = {n: ws.list_def(n)
+                                     for n in available_lists(ws.settings.lists_dir)}
+        email, list_name = membership.confirm(store, token_key(ws.settings.token_key_env),
+                                              token, lists)
+    out.print(f"{email} confirmed for {list_name}")
