@@ -10,7 +10,10 @@ Hierarchy::
     ├── ConfigError      postduif.toml, the Hugo site config, workspace discovery
     ├── ContentError     a Hugo page that cannot be read (front matter, encoding, missing file)
     ├── CampaignError    a campaign file that is missing, malformed or names unknown things
-    └── RenderError      a template that fails in Jinja or MJML
+    ├── RenderError      a template that fails in Jinja or MJML
+    ├── StoreError       the subscriber store: unknown subscriber or membership, database locked
+    ├── JoinImportError  a join-request file that cannot be imported at all (binary, not UTF-8, ...)
+    └── TokenError       a confirmation token that is tampered, expired or malformed; a missing key
 """
 
 from __future__ import annotations
@@ -50,3 +53,15 @@ class CampaignError(PostduifError):
 
 class RenderError(PostduifError):
     """A template failed to render (Jinja) or to compile (MJML)."""
+
+
+class StoreError(PostduifError):
+    """The subscriber store cannot do what was asked (unknown subscriber, locked too long)."""
+
+
+class JoinImportError(PostduifError):
+    """A join-request file cannot be imported at all (binary, not UTF-8, neither JSON nor CSV)."""
+
+
+class TokenError(PostduifError):
+    """A confirmation or unsubscribe token is refused, or the key to check it is missing."""

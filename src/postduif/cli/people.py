@@ -56,8 +56,8 @@ def joins_import(
 ) -> None:
     """Import join requests; reports added, updated, unchanged and rejected rows.
 
-    Rejected rows are listed with their line and written to FILE.rejects.csv. Importing the
-    same file again changes nothing. Exit status 1 when any row was rejected.
+    Rejected rows are listed with their line and written to <name>.rejects.csv beside FILE;
+    importing the same file again changes nothing. Exit status 1 when any row was rejected.
 
     Example: postduif joins import webhook-log.jsonl --list leden --language nl
     """

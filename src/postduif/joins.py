@@ -1,0 +1,650 @@
+"""Importing join requests from files: JSON, JSON Lines (a webhook log) or CSV.
+
+Organisers get join requests in whatever shape the tool of the day produced: the site's form
+posts one JSON object, a webhook logs one object per line, a spreadsheet is exported as CSV with
+Dutch or English headers and ``,`` or ``;`` between the columns. :func:`read_rows` turns any of
+these into :class:`Row` records that keep the line they started on, so every problem can be
+reported as ``file:line``. :func:`import_joins` validates each row through :mod:`postduif.people`
+and writes them through the :class:`~postduif.store.Store` in one transaction: a file is imported
+completely or not at all.
+
+A row that cannot be used (a bad address, a control character, a malformed CSV row, a JSON line
+that does not parse) never stops the import: it becomes a :class:`Rejected` entry, reported and
+written to ``<name>.rejects.csv`` beside the input so the organiser can fix and re-import it.
+Only a file that cannot be read as text at all raises :class:`~postduif.errors.JoinImportError`.
+
+CSV and JSON Lines are streamed with a cap on the length of a line, so a huge or hostile file
+costs time, not memory. A JSON document (an array or a pretty-printed object) is read whole.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from postduif.errors import JoinImportError
+from postduif.lists import ListDef
+from postduif.people import LIMITS, InvalidField, clean_field, normalise_email, normalise_language
+from postduif.store import Outcome, Person, Store
+
+#: Longest line read from a CSV or JSON Lines file. The longest valid record (a 5,000-character
+#: goals text, two links, names) stays well below it even as escaped JSON; anything longer is
+#: rejected without being held in memory.
+MAX_LINE_BYTES = 128 * 1024
+#: How much of a rejected over-long line is kept for the rejects file.
+PREVIEW_CHARS = 200
+#: Lines looked at to tell JSON Lines from a JSON document and to sniff the CSV delimiter.
+HEAD_LINES = 20
+#: A NUL byte this early means a binary file (or UTF-16), not a text export.
+BINARY_PROBE_BYTES = 8192
+CHUNK_BYTES = 256 * 1024
+DELIMITERS = ",;\t|"
+
+_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "email": ("email", "emailadres", "mail", "emailaddress", "mailadres"),
+    "name": ("naam", "name", "volledigenaam", "fullname"),
+    "first_name": ("voornaam", "firstname"),
+    "last_name": ("achternaam", "lastname", "surname"),
+    "language": ("taal", "language", "lang"),
+    "organization": ("organisatie", "organization", "organisation", "werkgever"),
+    "social_links": ("sociallink1", "sociallink2", "sociallink", "sociallinks", "links"),
+    "goals": ("goals", "doelen"),
+}
+_CANONICAL: Mapping[str, str] = {
+    alias: name for name, aliases in _ALIASES.items() for alias in aliases
+}
+_HEADER_NOISE = re.compile(r"[\s_\-]+")
+_LINK_SEPARATORS = re.compile(r"[\s,]+")
+_SEP_LINE = re.compile(r"^sep=(.)\s*$")  # Excel's optional first line naming the delimiter
+
+
+@dataclass(frozen=True)
+class Row:
+    """One input record with its raw values under canonical field names.
+
+    ``fields`` holds email, first_name, last_name, name (a full name, split only when there
+    is no first/last name), language, organization and goals, each as found in the file;
+    ``social_links`` collects every link column (or JSON list) in order.
+    """
+
+    line: int
+    fields: Mapping[str, str]
+    social_links: tuple[str, ...] = ()
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record that was not imported, and why; ``raw`` is its original text."""
+
+    line: int
+    email: str
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    source: Path
+    list: str
+    dry_run: bool
+    added: int
+    updated: int
+    unchanged: int
+    rejected: tuple[Rejected, ...]
+    rejects_file: Path | None
+
+
+class _Line(NamedTuple):
+    number: int
+    text: str | None  # None: longer than MAX_LINE_BYTES, skipped
+    preview: str
+
+
+class _Malformed(Exception):
+    """A record whose shape is wrong (not an object, a nested value where text belongs)."""
+
+
+@lru_cache(maxsize=1024)  # the same few keys on every JSON line
+def canonical_field(header: str) -> str | None:
+    """The canonical field for a column header or JSON key, ignoring case, spaces, - and _."""
+    return _CANONICAL.get(_HEADER_NOISE.sub("", header).casefold())
+
+
+def rejects_path(path: Path) -> Path:
+    """Where the rejects of importing ``path`` are written: ``<stem>.rejects.csv`` beside it."""
+    return path.with_name(f"{path.stem}.rejects.csv")
+
+
+# ---------------------------------------------------------------------------- reading files
+
+
+def read_rows(path: Path) -> Iterator[Row | Rejected]:
+    """Records of ``path`` in file order; the format is recognised by content, not by name.
+
+    The file is checked (text, UTF-8) and its header read before this returns, so a file that
+    cannot be imported at all raises :class:`JoinImportError` here, before any row is used.
+    """
+    first = _check_text(path)
+    if not first:
+        return iter(())
+    if first == "[":
+        return _document_rows(path)
+    stream = path.open("rb")
+    lines = _read_lines(stream)
+    head = _take(lines, HEAD_LINES)
+    if first == "{" and not _looks_like_json_lines(head):
+        stream.close()
+        return _document_rows(path)
+    rest = chain(head, lines)
+    if first == "{":
+        return _closing(stream, _json_line_rows(rest))
+    try:
+        delimiter, header_line = _csv_layout(path, head)
+    except BaseException:
+        stream.close()
+        raise
+    return _closing(stream, _csv_rows(rest, delimiter, header_line))
+
+
+def _closing(stream: IO[bytes], rows: Iterator[Row | Rejected]) -> Iterator[Row | Rejected]:
+    with stream:
+        yield from rows
+
+
+def _check_text(path: Path) -> str:
+    """Check the whole file is UTF-8 text; return its first non-blank character ("" if none).
+
+    Done in one streamed pass up front so a file that is not text fails before anything is
+    imported, with the byte offset and line where decoding failed.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    first, offset, newlines = "", 0, 0
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise JoinImportError(f"cannot read the file: {exc.strerror}", path=path) from None
+    with stream:
+        while chunk := stream.read(CHUNK_BYTES):
+            if offset == 0:
+                _refuse_binary(path, chunk)
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad = offset - pending + exc.start
+                line = newlines + chunk[: max(exc.start - pending, 0)].count(b"\n") + 1
+                raise JoinImportError(
+                    f"not UTF-8 text: cannot decode byte 0x{exc.object[exc.start]:02x} "
+                    f"at offset {bad}", path=path, line=line,
+                    hint="save the file as UTF-8 (CSV UTF-8 in a spreadsheet program)",
+                ) from None
+            if not first:
+                first = text.lstrip("\ufeff \t\r\n")[:1] if offset == 0 else text.lstrip()[:1]
+            offset += len(chunk)
+            newlines += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise JoinImportError(f"not UTF-8 text: the file ends inside a character "
+                                  f"(offset {offset})", path=path) from None
+    return first
+
+
+def _refuse_binary(path: Path, chunk: bytes) -> None:
+    nul = chunk.find(b"\x00", 0, BINARY_PROBE_BYTES)
+    if nul < 0:
+        return
+    utf16 = chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    raise JoinImportError(
+        f"binary data (a NUL byte at offset {nul}), not a JSON or CSV text file", path=path,
+        hint="save the file as UTF-8" if utf16 else "export the join requests as CSV or JSON",
+    )
+
+
+def _read_lines(stream: IO[bytes]) -> Iterator[_Line]:
+    """Numbered, decoded lines (ends kept for the csv module); over-long lines are skipped."""
+    number = 0
+    while chunk := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(chunk) > MAX_LINE_BYTES:
+            preview = chunk[: PREVIEW_CHARS * 4].decode("utf-8", "ignore")[:PREVIEW_CHARS]
+            while chunk and not chunk.endswith(b"\n"):
+                chunk = stream.readline(MAX_LINE_BYTES)
+            yield _Line(number, None, preview)
+            continue
+        text = chunk.decode("utf-8")
+        if number == 1:
+            text = text.removeprefix("\ufeff")
+        yield _Line(number, text, "")
+
+
+def _take(lines: Iterator[_Line], count: int) -> list[_Line]:
+    """The first lines of a file, up to ``count`` non-blank ones (blank lines are free)."""
+    head: list[_Line] = []
+    seen = 0
+    for line in lines:
+        head.append(line)
+        if line.text is None or line.text.strip():
+            seen += 1
+            if seen == count:
+                break
+    return head
+
+
+def _looks_like_json_lines(head: Sequence[_Line]) -> bool:
+    """True when a line on its own is a JSON object: a pretty-printed document never has one."""
+    for line in head:
+        text = (line.text or "").strip()
+        if text.startswith("{"):
+            try:
+                json.loads(text)
+            except ValueError:
+                continue
+            return True
+    return False
+
+
+def _too_long(line: int, preview: str) -> Rejected:
+    return Rejected(line, "", f"line is longer than {MAX_LINE_BYTES // 1024} KiB", preview)
+
+
+# ---------------------------------------------------------------------------- JSON
+
+
+def _json_line_rows(lines: Iterable[_Line]) -> Iterator[Row | Rejected]:
+    for number, text, preview in lines:
+        if text is None:
+            yield _too_long(number, preview)
+            continue
+        raw = text.strip()
+        if not raw:
+            continue
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield Rejected(number, "", f"not valid JSON: {exc.msg} (column {exc.colno})", raw)
+            continue
+        yield _json_row(number, value, raw)
+
+
+def _document_rows(path: Path) -> Iterator[Row | Rejected]:
+    """Records of a JSON document: one object, an array of objects, or objects one after another.
+
+    After a syntax error the rest of the document cannot be trusted, so reading stops there with
+    one rejected entry that says so.
+    """
+    text = path.read_text(encoding="utf-8-sig")
+    decoder = json.JSONDecoder()
+    line_of = _line_counter(text)
+    pos = _skip_space(text, 0)
+    in_array = text.startswith("[", pos)
+    if in_array:
+        pos = _skip_space(text, pos + 1)
+    while pos < len(text):
+        if in_array and text[pos] == "]":
+            pos = _skip_space(text, pos + 1)
+            if pos < len(text):
+                yield _broken(text, pos, line_of(pos), "unexpected text after the closing ]")
+            return
+        start = pos
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            yield _broken(text, start, line_of(start),
+                          f"{exc.msg} (line {exc.lineno} column {exc.colno})")
+            return
+        yield _json_row(line_of(start), value, text[start:pos])
+        pos = _skip_space(text, pos)
+        if in_array and text.startswith(",", pos):
+            pos = _skip_space(text, pos + 1)
+        elif in_array and not text.startswith("]", pos):
+            yield _broken(text, pos, line_of(pos), "expected ',' or ']' between array items")
+            return
+    if in_array:
+        yield _broken(text, pos, line_of(pos), "the array is not closed with ]")
+
+
+def _broken(text: str, pos: int, line: int, what: str) -> Rejected:
+    reason = f"not valid JSON: {what}; the rest of the file was not read"
+    return Rejected(line, "", reason, text[pos : pos + PREVIEW_CHARS])
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _line_counter(text: str) -> Callable[[int], int]:
+    """Line number of a position, for positions that only move forward (counts incrementally)."""
+    state = [0, 1]  # last position, its line
+
+    def line_of(pos: int) -> int:
+        state[1] += text.count("\n", state[0], pos)
+        state[0] = pos
+        return state[1]
+
+    return line_of
+
+
+def _json_row(line: int, value: object, raw: str) -> Row | Rejected:
+    if not isinstance(value, dict):
+        return Rejected(line, "", f"not a JSON object but {_json_kind(value)}", raw)
+    try:
+        fields, links = _collect(
+            (canonical_field(str(key)), str(key), item) for key, item in value.items())
+    except _Malformed as exc:
+        return Rejected(line, _text(value.get("email")), str(exc), raw)
+    return Row(line, fields, links, raw)
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return "a string" if isinstance(value, str) else "a number"
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+# ---------------------------------------------------------------------------- CSV
+
+
+def _csv_rows(lines: Iterator[_Line], delimiter: str, header_line: int
+              ) -> Iterator[Row | Rejected]:
+    """Parse CSV records with the line each starts on; records may span lines (quoted newlines)."""
+    consumed: list[_Line] = []
+
+    def source() -> Iterator[str]:
+        for line in lines:
+            consumed.append(line)
+            yield "\n" if line.text is None else line.text
+
+    reader = csv.reader(source(), delimiter=delimiter)
+    columns: list[str | None] | None = None
+    while True:
+        start = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Rejected(start, "", f"malformed CSV: {exc}", _joined(consumed))
+            consumed.clear()
+            continue
+        span = list(consumed)
+        consumed.clear()
+        long_line = next((part for part in span if part.text is None), None)
+        if long_line is not None and start > header_line:
+            yield _too_long(start, long_line.preview)
+        elif not record or start <= header_line:
+            if start == header_line:
+                columns = [canonical_field(name) for name in record]
+            continue
+        else:
+            assert columns is not None  # the header line comes first
+            yield _csv_row(start, span, columns, record)
+
+
+def _csv_layout(path: Path, head: Sequence[_Line]) -> tuple[str, int]:
+    """The delimiter and the header's line number.
+
+    csv.Sniffer proposes a delimiter; the header decides: the first candidate that splits it
+    into a recognised e-mail column wins. Sniffer alone misreads files whose free-text columns
+    are full of commas.
+    """
+    texts = [line for line in head if line.text and line.text.strip()]
+    if not texts:
+        raise JoinImportError("no header line found", path=path)
+    first = texts[0]
+    assert first.text is not None
+    forced = _SEP_LINE.match(first.text)
+    if forced and len(texts) > 1:
+        header = texts[1]
+        candidates = forced.group(1)
+    else:
+        header = first
+        sample = "".join(line.text or "" for line in texts)
+        candidates = _sniffed(sample) + DELIMITERS
+    assert header.text is not None
+    for delimiter in candidates:
+        names = next(csv.reader([header.text], delimiter=delimiter), [])
+        if "email" in (canonical_field(name) for name in names):
+            return delimiter, header.number
+    found = ", ".join(repr(name) for name in max(
+        (next(csv.reader([header.text], delimiter=d), []) for d in candidates), key=len))
+    raise JoinImportError(
+        f"no e-mail column in the header (found {found})", path=path, line=header.number,
+        hint="name the column email, e-mail or emailadres (JSON and CSV are recognised)",
+    )
+
+
+def _sniffed(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ""
+
+
+def _csv_row(line: int, span: Sequence[_Line], columns: Sequence[str | None],
+             record: Sequence[str]) -> Row | Rejected:
+    raw = _joined(span)
+    extra = record[len(columns):]
+    if len(record) < len(columns) or any(value.strip() for value in extra):
+        email = next((v for c, v in zip(columns, record, strict=False) if c == "email"), "")
+        return Rejected(line, email.strip(), f"malformed CSV row: expected {len(columns)} "
+                        f"columns, found {len(record)}", raw)
+    fields, links = _collect(
+        (column, column or "", value) for column, value in zip(columns, record, strict=False))
+    return Row(line, fields, links, raw)
+
+
+def _joined(span: Sequence[_Line]) -> str:
+    return "".join(line.text or "" for line in span).rstrip("\r\n")
+
+
+# ---------------------------------------------------------------------------- fields
+
+
+def _collect(pairs: Iterable[tuple[str | None, str, object]]
+             ) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Fields and links from (canonical name, key as written, value); the first non-empty wins."""
+    fields: dict[str, str] = {}
+    links: list[str] = []
+    for name, key, value in pairs:
+        if name is None:
+            continue
+        if name == "social_links":
+            links.extend(_links(key, value))
+            continue
+        text = _scalar(key, value)
+        if text.strip() and not fields.get(name, "").strip():
+            fields[name] = text
+    return fields, tuple(links)
+
+
+def _links(key: str, value: object) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        found.extend(part for part in _LINK_SEPARATORS.split(_scalar(key, item)) if part)
+    return found
+
+
+def _scalar(key: str, value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise _Malformed(f"{key}: expected text, found {_json_kind(value)}")
+
+
+# ---------------------------------------------------------------------------- importing
+
+
+class _PersonMaker:
+    """Turns rows into validated :class:`Person` values; caches language lookups (Babel is slow)."""
+
+    def __init__(self, allowed_languages: Sequence[str], fallback_language: str) -> None:
+        self.allowed = tuple(allowed_languages)
+        self.fallback = fallback_language
+        self.languages: dict[str, str] = {}
+
+    def __call__(self, row: Row) -> Person:
+        fields = row.fields
+        first, last = fields.get("first_name", ""), fields.get("last_name", "")
+        if not (first.strip() or last.strip()):
+            first, _, last = fields.get("name", "").strip().partition(" ")
+        return Person(
+            email=normalise_email(fields.get("email", "")),
+            first_name=_clean("first_name", first),
+            last_name=_clean("last_name", last),
+            language=self.language(fields.get("language", "")),
+            organization=_clean("organization", fields.get("organization", "")),
+            social_links=tuple(clean_field("social_links", link, LIMITS["social_link"])
+                               for link in row.social_links),
+            goals=_clean("goals", fields.get("goals", "")),
+        )
+
+    def language(self, raw: str) -> str:
+        if not raw.strip():
+            return self.fallback
+        if raw not in self.languages:
+            self.languages[raw] = normalise_language(raw, self.allowed)
+        return self.languages[raw]
+
+
+def _clean(name: str, value: str) -> str:
+    return clean_field(name, value, LIMITS[name]) if value else ""
+
+
+def join_status(list_def: ListDef) -> tuple[str, str]:
+    """(status, consent event) for a new membership of ``list_def``.
+
+    A request that waits for an organiser or for the address owner's confirmation is pending;
+    only a single opt-in list without approval admits people straight away.
+    """
+    if list_def.approval or list_def.optin == "double":
+        return "pending", "requested"
+    return "confirmed", "confirmed"
+
+
+_REFUSED = {
+    Outcome.SUPPRESSED: "address was forgotten on request; not re-added",
+    Outcome.UNSUBSCRIBED: "unsubscribed earlier; not re-subscribed",
+}
+
+
+def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str = "",
+                 dry_run: bool = False, allowed_languages: Sequence[str] = ("nl", "en"),
+                 ) -> ImportReport:
+    """Import every join request in ``path`` into ``list_def`` in one transaction.
+
+    ``language`` is used for rows without one (the form sends none; it is the language of the
+    page the form was on); rows without either get the list's default language from the store.
+    A dry run reports exactly what would happen and writes nothing, not even the rejects file.
+    """
+    make_person = _PersonMaker(allowed_languages, _option_language(language, allowed_languages))
+    rows = read_rows(path)
+    counts: Counter[Outcome] = Counter()
+    rejected: list[Rejected] = []
+    staged: Path | None = None
+    try:
+        with store.rollback_only() if dry_run else store.transaction():
+            for row in rows:
+                result = row if isinstance(row, Rejected) else _join_row(
+                    store, path, list_def, make_person, row)
+                if isinstance(result, Rejected):
+                    rejected.append(result)
+                else:
+                    counts[result] += 1
+            staged = None if dry_run else _stage_rejects(path, rejected)
+    except BaseException:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise
+    return ImportReport(
+        source=path, list=list_def.name, dry_run=dry_run,
+        added=counts[Outcome.ADDED], updated=counts[Outcome.UPDATED],
+        unchanged=counts[Outcome.UNCHANGED], rejected=tuple(rejected),
+        rejects_file=None if dry_run else _publish_rejects(path, staged),
+    )
+
+
+def _join_row(store: Store, path: Path, list_def: ListDef, make_person: _PersonMaker,
+              row: Row) -> Outcome | Rejected:
+    """Validate one row and join it to the list; what cannot be joined comes back rejected."""
+    try:
+        person = make_person(row)
+    except InvalidField as exc:
+        return Rejected(row.line, row.fields.get("email", "").strip(), str(exc), row.raw)
+    status, event = join_status(list_def)
+    outcome = store.join(person, list=list_def.name, status=status, event=event,
+                         source=f"{path.name}:{row.line}",
+                         consent_version=list_def.consent_version,
+                         default_language=list_def.default_language)
+    if outcome in _REFUSED:
+        return Rejected(row.line, person.email, _REFUSED[outcome], row.raw)
+    return outcome
+
+
+def _option_language(language: str, allowed: Sequence[str]) -> str:
+    if not language.strip():
+        return ""
+    try:
+        return normalise_language(language, tuple(allowed))
+    except InvalidField as exc:
+        raise JoinImportError(f"--language {language!r}: {exc.reason}") from None
+
+
+def _stage_rejects(path: Path, rejected: Sequence[Rejected]) -> Path | None:
+    """Write the rejects to a temp file beside the input while the transaction is still open.
+
+    If this fails the import rolls back; the final rename happens only after the commit.
+    """
+    if not rejected:
+        return None
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".rejects.tmp",
+                                    dir=path.parent)
+    except OSError as exc:
+        raise JoinImportError(f"cannot write the rejects file beside the input: {exc.strerror}; "
+                              "nothing was imported", path=rejects_path(path)) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["line", "email", "reason", "raw"])
+            writer.writerows((r.line, r.email, r.reason, r.raw) for r in rejected)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+def _publish_rejects(path: Path, staged: Path | None) -> Path | None:
+    """Move the staged rejects into place; without rejects, drop a stale file of an earlier run."""
+    target = rejects_path(path)
+    if staged is None:
+        target.unlink(missing_ok=True)
+        return None
+    os.replace(staged, target)
+    return target

@@ -1,0 +1,110 @@
+"""Normalising what people type into join forms, before anything reaches the store.
+
+Pure functions, no I/O, so an import can validate every row first and report each rejected one
+with its reason. Every field is stripped, bounded in length and refused if it holds control
+characters: CR and LF in a name end up in an email header, NUL and friends in a CSV export.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Collection
+from functools import cache
+
+from babel import Locale, UnknownLocaleError
+from email_validator import EmailNotValidError, validate_email
+
+from postduif.errors import PostduifError
+
+#: Longest accepted value per field, in characters. 254 is the SMTP limit for an address.
+LIMITS: dict[str, int] = {
+    "email": 254,
+    "first_name": 100,
+    "last_name": 100,
+    "social_link": 500,
+    "organization": 200,
+    "goals": 5000,
+}
+
+# Cc: C0/C1 controls (NUL, TAB, CR, LF, DEL, ...); Zl/Zp: U+2028/U+2029, which some mail
+# clients and editors treat as line breaks as well.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+class InvalidField(PostduifError):
+    """One field of one person is unacceptable; an import rejects the row and goes on."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+def clean_field(name: str, value: object, max_len: int) -> str:
+    """``value`` stripped, or :class:`InvalidField` if it is not short, printable text.
+
+    ``None`` counts as empty, because JSON forms send ``null`` for fields left blank.
+    """
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidField(name, f"must be text, not {type(value).__name__}")
+    text = value.strip()
+    for char in text:
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            raise InvalidField(name, f"contains the control character U+{ord(char):04X}")
+    if len(text) > max_len:
+        raise InvalidField(name, f"is {len(text)} characters long; at most {max_len} allowed")
+    return text
+
+
+def normalise_email(raw: object) -> str:
+    """The address in the one form the store keeps: syntax-checked (no DNS), lower-cased.
+
+    Lower-casing the local part too is a deliberate simplification: practically no mail
+    server treats ``Ann@`` and ``ann@`` as different people, and one form means one subscriber.
+    """
+    text = clean_field("email", raw, LIMITS["email"])
+    if not text:
+        raise InvalidField("email", "is missing")
+    try:
+        checked = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidField("email", str(exc)) from None
+    return checked.normalized.lower()
+
+
+def normalise_language(raw: object, allowed: Collection[str]) -> str:
+    """A language code from ``allowed`` for ``raw``, or ``""`` if nothing was given.
+
+    Accepts codes in any case and with a region (``EN``, ``nl-NL``, ``nl_NL``) and the
+    language's name in any of the allowed languages (``Nederlands``, ``Dutch``, ``Engels``).
+    """
+    text = clean_field("language", raw, 50)
+    if not text:
+        return ""
+    code = _names(frozenset(allowed)).get(text.casefold()) or _code(text)
+    if code not in allowed:
+        choices = ", ".join(sorted(allowed))
+        raise InvalidField("language", f"{text!r} is not one of the languages offered ({choices})")
+    return code
+
+
+def _code(text: str) -> str:
+    """The language part of a locale identifier, or ``""`` if babel does not know it."""
+    try:
+        return Locale.parse(text.replace("-", "_").lower()).language
+    except (ValueError, UnknownLocaleError):
+        return ""
+
+
+@cache
+def _names(allowed: frozenset[str]) -> dict[str, str]:
+    """Every allowed language's name, as written in each allowed language and in English."""
+    names: dict[str, str] = {}
+    for code in allowed:
+        for shown_in in allowed | {"en"}:
+            name = Locale.parse(code).get_display_name(shown_in)
+            if name:
+                names[name.casefold()] = code
+    return names

@@ -1,0 +1,603 @@
+"""The subscriber store: one SQLite file holding people, list memberships and consent.
+
+This is the only module that speaks SQL. Design choices, and why:
+
+* WAL and ``BEGIN IMMEDIATE``: an import and a review may write at the same time. Taking the
+  write lock when a transaction starts (not on its first write) means a waiting process simply
+  waits (busy timeout 30 s) instead of failing halfway with "database is locked"; within one
+  transaction a lookup followed by a write cannot race another process.
+* Named migrations, each applied together with its record in ``schema_migrations`` in one
+  transaction, so a store is never half-migrated and opening it twice applies nothing.
+* The consent log is append-only, enforced by triggers: the only change allowed is ``forget``
+  replacing an address by its salted hash, so the log can still prove what happened.
+* Forgotten addresses survive only as salted hashes in ``suppressions``; an import checks every
+  address against them, so nobody who asked to be erased comes back unnoticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from postduif.errors import StoreError
+
+STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained", "rejected")
+EVENTS = ("requested", "confirmed", "approved", "rejected", "unsubscribed", "bounced",
+          "complained", "forgotten")
+#: Statuses after which an import must not put the person back on the list.
+REFUSED = frozenset({"unsubscribed", "bounced", "complained", "rejected"})
+BUSY_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Person:
+    """What an import or ``subscribers add`` knows about someone; ``""`` means "not given"."""
+
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    language: str = ""
+    organization: str = ""
+    social_links: tuple[str, ...] = ()
+    goals: str = ""
+
+
+@dataclass(frozen=True)
+class Membership:
+    list: str
+    status: str
+    language: str
+    requested_at: str | None
+    confirmed_at: str | None
+    approved_at: str | None
+    unsubscribed_at: str | None
+    changed_at: str
+    welcomed_at: str | None
+    confirmation_sent_at: str | None
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    language: str
+    organization: str
+    social_links: tuple[str, ...]
+    goals: str
+    created_at: str
+    updated_at: str
+    memberships: tuple[Membership, ...]
+
+    def membership(self, list: str) -> Membership | None:
+        return next((m for m in self.memberships if m.list == list), None)
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    at: str
+    email: str  # the salted hash ("sha256:...") once the person is forgotten
+    list: str  # "" for a ``forgotten`` event, which covers every list
+    event: str
+    source: str
+    consent_version: str
+
+
+class Outcome(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SUPPRESSED = "suppressed"  # the address was forgotten on request
+    UNSUBSCRIBED = "unsubscribed"  # refused: left (or was refused by) this list earlier
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- schema -----------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE subscribers (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    first_name TEXT NOT NULL DEFAULT '',
+    last_name TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL DEFAULT '',
+    organization TEXT NOT NULL DEFAULT '',
+    social_links TEXT NOT NULL DEFAULT '[]',
+    goals TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE memberships (
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
+    list TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN
+        ('pending', 'confirmed', 'unsubscribed', 'bounced', 'complained', 'rejected')),
+    language TEXT NOT NULL,
+    requested_at TEXT,
+    confirmed_at TEXT,
+    approved_at TEXT,
+    unsubscribed_at TEXT,
+    changed_at TEXT NOT NULL,
+    welcomed_at TEXT,
+    confirmation_sent_at TEXT,
+    PRIMARY KEY (subscriber_id, list)
+);
+CREATE INDEX memberships_by_list_status ON memberships (list, status, subscriber_id);
+
+CREATE TABLE consent_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    email TEXT NOT NULL,
+    list TEXT NOT NULL,
+    event TEXT NOT NULL,
+    source TEXT NOT NULL,
+    consent_version TEXT NOT NULL
+);
+CREATE INDEX consent_log_by_email ON consent_log (email);
+
+CREATE TRIGGER consent_log_no_delete BEFORE DELETE ON consent_log
+BEGIN
+    SELECT RAISE(ABORT, 'consent_log is append-only');
+END;
+
+CREATE TRIGGER consent_log_only_pseudonymise BEFORE UPDATE ON consent_log
+WHEN NEW.id IS NOT OLD.id OR NEW.at IS NOT OLD.at OR NEW.list IS NOT OLD.list
+    OR NEW.event IS NOT OLD.event OR NEW.source IS NOT OLD.source
+    OR NEW.consent_version IS NOT OLD.consent_version OR NEW.email NOT GLOB 'sha256:*'
+BEGIN
+    SELECT RAISE(ABORT, 'consent_log is append-only (only forget may hash an address)');
+END;
+
+CREATE TABLE suppressions (
+    hash TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    source TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+def _create_salt(conn: sqlite3.Connection) -> None:
+    """One random salt per store: hashes of forgotten addresses mean nothing elsewhere."""
+    conn.execute("INSERT INTO meta (key, value) VALUES ('salt', ?)", (os.urandom(32).hex(),))
+
+
+Migration = tuple[str, str | Callable[[sqlite3.Connection], None]]
+
+#: Applied in order, each once. Append only: never edit or reorder a released migration.
+MIGRATIONS: list[Migration] = [
+    ("0001_initial_schema", _SCHEMA),
+    ("0002_salt", _create_salt),
+]
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements (triggers contain ``;`` inside ``BEGIN ... END``).
+
+    ``executescript`` would commit first, breaking "a migration and its record in one
+    transaction", so statements are executed one by one instead.
+    """
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending.strip()
+            pending = ""
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+_SUBSCRIBER_SELECT = """
+SELECT s.id, s.email, s.first_name, s.last_name, s.language, s.organization, s.social_links,
+       s.goals, s.created_at, s.updated_at,
+       (SELECT json_group_array(json_array(m.list, m.status, m.language, m.requested_at,
+                   m.confirmed_at, m.approved_at, m.unsubscribed_at, m.changed_at,
+                   m.welcomed_at, m.confirmation_sent_at))
+          FROM memberships AS m WHERE m.subscriber_id = s.id)
+  FROM subscribers AS s
+"""
+
+# One row whatever exists: is the address suppressed, the subscriber's id, the membership.
+_LOOKUP = """
+SELECT EXISTS (SELECT 1 FROM suppressions WHERE hash = ?1),
+       s.id, m.status, m.language
+  FROM (SELECT 1) LEFT JOIN subscribers AS s ON s.email = ?2
+  LEFT JOIN memberships AS m ON m.subscriber_id = s.id AND m.list = ?3
+"""
+
+# Empty incoming fields keep what is known; the WHERE makes an unchanged person a no-op, in
+# which case RETURNING yields no row.
+_UPSERT_SUBSCRIBER = """
+INSERT INTO subscribers (email, first_name, last_name, language, organization, social_links,
+                         goals, created_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+ON CONFLICT (email) DO UPDATE SET
+    first_name = iif(?2 = '', first_name, ?2),
+    last_name = iif(?3 = '', last_name, ?3),
+    language = iif(?9 = '', language, ?9),
+    organization = iif(?5 = '', organization, ?5),
+    social_links = iif(?6 = '[]', social_links, ?6),
+    goals = iif(?7 = '', goals, ?7),
+    updated_at = ?8
+WHERE (?2 <> '' AND ?2 IS NOT first_name) OR (?3 <> '' AND ?3 IS NOT last_name)
+   OR (?9 <> '' AND ?9 IS NOT language) OR (?5 <> '' AND ?5 IS NOT organization)
+   OR (?6 <> '[]' AND ?6 IS NOT social_links) OR (?7 <> '' AND ?7 IS NOT goals)
+RETURNING id
+"""
+
+_INSERT_MEMBERSHIP = """
+INSERT INTO memberships (subscriber_id, list, status, language, requested_at, confirmed_at,
+                         changed_at)
+VALUES (?1, ?2, ?3, ?4, ?5, iif(?3 = 'confirmed', ?5, NULL), ?5)
+"""
+
+_INSERT_CONSENT = """
+INSERT INTO consent_log (at, email, list, event, source, consent_version)
+VALUES (?, ?, ?, ?, ?, ?)
+"""
+
+_SET_STATUS = """
+UPDATE memberships SET
+    status = :status,
+    changed_at = :now,
+    requested_at = iif(:status = 'pending', :now, requested_at),
+    confirmed_at = iif(:status = 'confirmed', :now, confirmed_at),
+    approved_at = iif(:event = 'approved', :now, approved_at),
+    unsubscribed_at = iif(:status = 'unsubscribed', :now, unsubscribed_at)
+WHERE list = :list AND subscriber_id = (SELECT id FROM subscribers WHERE email = :email)
+"""
+
+_SENT_COLUMNS = {"welcome": "welcomed_at", "confirmation": "confirmation_sent_at"}
+
+
+def _key(email: str) -> str:
+    """The form addresses are stored and looked up in (see ``people.normalise_email``)."""
+    return email.strip().lower()
+
+
+def _subscriber(row: tuple[Any, ...]) -> Subscriber:
+    (id_, email, first_name, last_name, language, organization, links, goals, created_at,
+     updated_at, memberships) = row
+    return Subscriber(
+        id=id_, email=email, first_name=first_name, last_name=last_name, language=language,
+        organization=organization, social_links=tuple(json.loads(links)), goals=goals,
+        created_at=created_at, updated_at=updated_at,
+        memberships=tuple(sorted((Membership(*m) for m in json.loads(memberships)),
+                                 key=lambda m: m.list)),
+    )
+
+
+class Store:
+    """A connection to one store file. Not shared between threads; open one per process."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], datetime]) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._depth = 0
+        self._salt = b""
+
+    @classmethod
+    def open(cls, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Store:
+        """Open (creating if needed) the store at ``path`` and apply pending migrations."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store: {exc}", path=path) from None
+        store = cls(conn, clock)
+        try:
+            store._configure()
+            store._migrate(path)
+            store._salt = bytes.fromhex(store._meta("salt"))
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"cannot use the store: {exc}", path=path,
+                             hint="is this file a postduif store?") from None
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _configure(self) -> None:
+        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._enable_wal()
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL, waiting for other processes that are opening the same new file.
+
+        Switching needs an exclusive lock, and SQLite reports a conflict at once (or returns
+        the old mode) instead of honouring the busy timeout, so we wait here ourselves.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+            else:
+                if mode == "wal":
+                    return
+                if time.monotonic() > deadline:
+                    raise StoreError(f"cannot switch the store to WAL (it stays in {mode!r})")
+            time.sleep(0.02)
+
+    def _migrate(self, path: Path) -> None:
+        with self.transaction():
+            self._conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                               "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        known = [name for name, _ in MIGRATIONS]
+        for number, (name, step) in enumerate(MIGRATIONS, start=1):
+            # Checked inside the write lock: another process may have just applied it.
+            with self.transaction():
+                if self._applied() - set(known):
+                    raise StoreError("the store was written by a newer postduif", path=path,
+                                     hint="upgrade postduif before using this store")
+                if name in self._applied():
+                    continue
+                if callable(step):
+                    step(self._conn)
+                else:
+                    for statement in _statements(step):
+                        self._conn.execute(statement)
+                self._conn.execute("INSERT INTO schema_migrations (name, applied_at) "
+                                   "VALUES (?, ?)", (name, self._now()))
+                self._conn.execute(f"PRAGMA user_version = {number}")
+
+    def _applied(self) -> set[str]:
+        return {row[0] for row in self._conn.execute("SELECT name FROM schema_migrations")}
+
+    def migrations(self) -> list[tuple[str, str]]:
+        """``(name, applied_at)`` of every applied migration, in the order they were applied."""
+        rows = self._conn.execute("SELECT name, applied_at FROM schema_migrations "
+                                  "ORDER BY applied_at, rowid")
+        return [(str(name), str(at)) for name, at in rows]
+
+    def _meta(self, key: str) -> str:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise StoreError(f"the store has no {key!r}; it was not created by postduif")
+        return str(row[0])
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all; an inner one joins the outer."""
+        if self._depth:
+            yield
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    @contextmanager
+    def rollback_only(self) -> Iterator[None]:
+        """Run everything inside for real, then undo it: the engine behind ``--dry-run``."""
+        if self._depth:
+            self._conn.execute("SAVEPOINT dry_run")
+            try:
+                yield
+            finally:
+                self._conn.execute("ROLLBACK TO dry_run")
+                self._conn.execute("RELEASE dry_run")
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._conn.execute("ROLLBACK")
+            self._depth = 0
+
+    def _begin(self) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"the store is busy: {exc}",
+                             hint=f"another postduif held it for over {BUSY_TIMEOUT_S:.0f} s; "
+                                  "try again when it has finished") from None
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def join(self, person: Person, *, list: str, status: str, event: str, source: str,
+             consent_version: str, default_language: str) -> Outcome:
+        """Add ``person`` to ``list`` with ``status``, or update what is known about them.
+
+        Never re-subscribes anyone who left, bounced, complained or was refused (the import
+        reports :attr:`Outcome.UNSUBSCRIBED` instead), and writes nothing at all for a
+        forgotten address (:attr:`Outcome.SUPPRESSED`).
+        """
+        _check(status=status, event=event)
+        email = _key(person.email)
+        with self.transaction():
+            suppressed, subscriber_id, current, member_language = self._conn.execute(
+                _LOOKUP, (self._hash(email), email, list)).fetchone()
+            if suppressed:
+                return Outcome.SUPPRESSED
+            if current in REFUSED:
+                return Outcome.UNSUBSCRIBED
+            now = self._now()
+            language = person.language or default_language
+            upserted = self._conn.execute(_UPSERT_SUBSCRIBER, (
+                email, person.first_name, person.last_name, language, person.organization,
+                json.dumps(person.social_links), person.goals, now, person.language,
+            )).fetchone()
+            if current is None:
+                member = subscriber_id if upserted is None else upserted[0]
+                self._conn.execute(_INSERT_MEMBERSHIP, (member, list, status, language, now))
+                self._log(now, email, list, event, source, consent_version)
+                return Outcome.ADDED
+            changed = upserted is not None
+            if person.language and person.language != member_language:
+                self._conn.execute("UPDATE memberships SET language = ?, changed_at = ? "
+                                   "WHERE subscriber_id = ? AND list = ?",
+                                   (person.language, now, subscriber_id, list))
+                changed = True
+            return Outcome.UPDATED if changed else Outcome.UNCHANGED
+
+    def set_status(self, email: str, list: str, status: str, *, event: str, source: str,
+                   consent_version: str = "") -> None:
+        """Change one membership's status, stamp the time and log the consent event."""
+        _check(status=status, event=event)
+        email = _key(email)
+        with self.transaction():
+            now = self._now()
+            cursor = self._conn.execute(_SET_STATUS, {
+                "status": status, "event": event, "now": now, "list": list, "email": email})
+            if cursor.rowcount == 0:
+                raise StoreError(f"{email} is not on the list {list!r}")
+            self._log(now, email, list, event, source, consent_version)
+
+    def mark_sent(self, email: str, list: str, kind: str) -> None:
+        """Remember that the welcome or confirmation message went out, so it is sent once."""
+        column = _SENT_COLUMNS.get(kind)
+        if column is None:
+            raise StoreError(f"unknown message kind {kind!r}; expected one of "
+                             f"{', '.join(_SENT_COLUMNS)}")
+        with self.transaction():
+            cursor = self._conn.execute(
+                f"UPDATE memberships SET {column} = ? WHERE list = ? AND subscriber_id = "
+                "(SELECT id FROM subscribers WHERE email = ?)", (self._now(), list, _key(email)))
+            if cursor.rowcount == 0:
+                raise StoreError(f"{_key(email)} is not on the list {list!r}")
+
+    def forget(self, email: str, *, source: str) -> bool:
+        """Erase everything about ``email`` but a salted hash; True if anything was held.
+
+        The address is suppressed even if nothing was held, so that a later import cannot add
+        someone who asked not to be kept.
+        """
+        email = _key(email)
+        hashed = self._hash(email)
+        with self.transaction():
+            now = self._now()
+            held = self._conn.execute("DELETE FROM subscribers WHERE email = ?",
+                                      (email,)).rowcount
+            held += self._conn.execute("UPDATE consent_log SET email = ? WHERE email = ?",
+                                       (hashed, email)).rowcount
+            self._conn.execute("INSERT OR IGNORE INTO suppressions (hash, at, source) "
+                               "VALUES (?, ?, ?)", (hashed, now, source))
+            self._log(now, hashed, "", "forgotten", source, "")
+        return held > 0
+
+    def _log(self, at: str, email: str, list: str, event: str, source: str,
+             consent_version: str) -> None:
+        self._conn.execute(_INSERT_CONSENT, (at, email, list, event, source, consent_version))
+
+    def _hash(self, email: str) -> str:
+        return "sha256:" + hmac.new(self._salt, email.encode(), hashlib.sha256).hexdigest()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def get(self, email: str) -> Subscriber | None:
+        row = self._conn.execute(_SUBSCRIBER_SELECT + "WHERE s.email = ?",
+                                 (_key(email),)).fetchone()
+        return None if row is None else _subscriber(row)
+
+    def search(self, text: str, limit: int = 50) -> list[Subscriber]:
+        """Subscribers whose address, name or organisation contains ``text`` (any case)."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where = ("WHERE s.email LIKE ?1 ESCAPE '\\' OR s.first_name LIKE ?1 ESCAPE '\\' "
+                 "OR s.last_name LIKE ?1 ESCAPE '\\' OR s.organization LIKE ?1 ESCAPE '\\' "
+                 "OR (s.first_name || ' ' || s.last_name) LIKE ?1 ESCAPE '\\' "
+                 "ORDER BY s.id LIMIT ?2")
+        rows = self._conn.execute(_SUBSCRIBER_SELECT + where, (pattern, limit))
+        return [_subscriber(row) for row in rows]
+
+    def pending(self, list: str) -> list[Subscriber]:
+        """People waiting for a decision on ``list``, oldest request first."""
+        rows = self._conn.execute(
+            _SUBSCRIBER_SELECT + "JOIN memberships AS p ON p.subscriber_id = s.id "
+            "WHERE p.list = ? AND p.status = 'pending' ORDER BY p.requested_at, s.id", (list,))
+        return [_subscriber(row) for row in rows]
+
+    def members(self, list: str, status: str = "confirmed") -> Iterator[Subscriber]:
+        """Everyone on ``list`` with ``status``, one at a time (a send may cover many)."""
+        cursor = self._conn.execute(
+            _SUBSCRIBER_SELECT + "JOIN memberships AS p ON p.subscriber_id = s.id "
+            "WHERE p.list = ? AND p.status = ? ORDER BY s.id", (list, status))
+        try:
+            for row in cursor:
+                yield _subscriber(row)
+        finally:
+            cursor.close()
+
+    def counts(self, list: str | None = None) -> list[tuple[str, str, str, int]]:
+        """``(list, status, language, number)`` for one list or all, sorted."""
+        rows = self._conn.execute(
+            "SELECT list, status, language, COUNT(*) FROM memberships "
+            "WHERE ?1 IS NULL OR list = ?1 GROUP BY list, status, language "
+            "ORDER BY list, status, language", (list,))
+        return [(str(a), str(b), str(c), int(n)) for a, b, c, n in rows]
+
+    def is_suppressed(self, email: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM suppressions WHERE hash = ?",
+                                 (self._hash(_key(email)),)).fetchone()
+        return row is not None
+
+    def consent_log(self, email: str) -> list[ConsentEvent]:
+        """Every consent event about ``email``, including those logged before it was forgotten."""
+        email = _key(email)
+        rows = self._conn.execute(
+            "SELECT at, email, list, event, source, consent_version FROM consent_log "
+            "WHERE email IN (?, ?) ORDER BY id", (email, self._hash(email)))
+        return [ConsentEvent(*row) for row in rows]
+
+    def export_person(self, email: str) -> dict[str, Any]:
+        """Everything held about one person, ready for ``json.dumps`` (right of access)."""
+        subscriber = self.get(email)
+        person = None if subscriber is None else asdict(subscriber)
+        return {
+            "email": _key(email),
+            "subscriber": person,
+            "suppressed": self.is_suppressed(email),
+            "consent_log": [asdict(event) for event in self.consent_log(email)],
+        }
+
+
+def _check(*, status: str, event: str) -> None:
+    if status not in STATUSES:
+        raise StoreError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+    if event not in EVENTS:
+        raise StoreError(f"unknown consent event {event!r}; expected one of {', '.join(EVENTS)}")

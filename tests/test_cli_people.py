@@ -1,0 +1,87 @@
+"""Join requests, lists and subscribers through the real command line and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from postduif.store import Store
+from postduif.tokens import make_token
+
+KEY = "test-key-0123456789-abcdef"
+FORM = {"email": "Sam@Example.org", "firstName": "Sam", "lastName": "de Vries",
+        "socialLink1": "https://mastodon.nl/@sam", "socialLink2": "", "organization": "Bol",
+        "goals": "Een ondernemingsraad oprichten"}
+
+
+def run(workspace: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "POSTDUIF_TOKEN_KEY": KEY}
+    return subprocess.run([sys.executable, "-m", "postduif", *args], cwd=workspace, env=env,
+                          input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def store(workspace: Path) -> Store:
+    return Store.open(workspace / "lists/postduif.sqlite3")
+
+
+def test_join_request_to_approved_member(workspace: Path) -> None:
+    (workspace / "join.json").write_text(json.dumps(FORM), encoding="utf-8")
+    first = run(workspace, "joins", "import", "join.json", "--list", "leden", "--language", "en")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "1 added, 0 updated, 0 unchanged, 0 rejected" in first.stdout
+    again = run(workspace, "joins", "import", "join.json", "--list", "leden", "--language", "en")
+    assert "0 added, 0 updated, 1 unchanged, 0 rejected" in again.stdout
+    with store(workspace) as s:
+        sub = s.get("sam@example.org")
+        assert sub is not None and sub.language == "en"
+        assert sub.membership("leden").status == "pending"  # type: ignore[union-attr]
+    shown = run(workspace, "lists", "show", "leden")
+    assert "pending" in shown.stdout and "en" in shown.stdout
+    assert run(workspace, "joins", "approve", "sam@example.org").returncode == 0
+    twice = run(workspace, "joins", "approve", "sam@example.org")
+    assert twice.returncode == 1 and "already confirmed" in twice.stderr
+    with store(workspace) as s:
+        events = [e.event for e in s.consent_log("sam@example.org")]
+    assert events == ["requested", "approved"]
+
+
+def test_review_needs_a_terminal(workspace: Path) -> None:
+    result = run(workspace, "joins", "review")
+    assert result.returncode == 1
+    assert "needs a terminal" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_double_opt_in_with_a_signed_token(workspace: Path) -> None:
+    added = run(workspace, "subscribers", "add", "anna@example.org", "--list", "nieuwsbrief",
+                "--language", "Engels")
+    assert added.returncode == 0 and "added" in added.stdout
+    token = make_token(KEY.encode(), action="confirm", email="anna@example.org",
+                       list="nieuwsbrief", ttl=timedelta(days=2))
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    refused = run(workspace, "subscribers", "confirm", tampered)
+    assert refused.returncode == 1 and "not valid" in refused.stderr
+    assert run(workspace, "subscribers", "confirm", token).returncode == 0
+    with store(workspace) as s:
+        sub = s.get("anna@example.org")
+    assert sub is not None and sub.language == "en"
+    assert sub.membership("nieuwsbrief").status == "confirmed"  # type: ignore[union-attr]
+    exported = run(workspace, "lists", "export", "nieuwsbrief", "--format", "csv")
+    assert exported.stdout.splitlines()[1].startswith("anna@example.org,")
+
+
+def test_export_then_forget_then_import_is_refused(workspace: Path) -> None:
+    (workspace / "join.json").write_text(json.dumps([FORM]), encoding="utf-8")
+    run(workspace, "joins", "import", "join.json", "--language", "nl")
+    exported = json.loads(run(workspace, "subscribers", "export", "sam@example.org").stdout)
+    assert exported["subscriber"]["organization"] == "Bol"
+    assert run(workspace, "subscribers", "forget", "sam@example.org", "--yes").returncode == 0
+    after = json.loads(run(workspace, "subscribers", "export", "sam@example.org").stdout)
+    assert after["subscriber"] is None and after["suppressed"] is True
+    again = run(workspace, "joins", "import", "join.json", "--language", "nl")
+    assert again.returncode == 1
+    assert "join.json:1: sam@example.org: address was forgotten" in again.stdout
+    assert (workspace / "join.rejects.csv").is_file()

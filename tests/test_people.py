@@ -1,0 +1,91 @@
+"""Normalising addresses, languages and free-text fields from join forms."""
+
+from __future__ import annotations
+
+import pytest
+
+from postduif.errors import PostduifError
+from postduif.people import LIMITS, InvalidField, clean_field, normalise_email, normalise_language
+
+OFFERED = ("nl", "en")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("  Sanne.de.Vries@Voorbeeld.NL ", "sanne.de.vries@voorbeeld.nl"),
+    ("joost+tw@example.org", "joost+tw@example.org"),
+    ("Ömer@bücher.example", "ömer@bücher.example"),
+])
+def test_addresses_are_normalised_to_one_form(raw: str, expected: str) -> None:
+    assert normalise_email(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    ("", "is missing"),
+    (None, "is missing"),
+    ("geen-apenstaartje.nl", "@-sign"),
+    ("twee@@voorbeeld.nl", "@"),
+    ("spatie in@voorbeeld.nl", "SPACE"),
+    ("iemand@localhost", "period"),
+    ("a@b.nl\r\nBcc: everyone@example.org", "U+000D"),
+    ("x" * 250 + "@voorbeeld.nl", "at most 254"),
+    (42, "must be text"),
+])
+def test_bad_addresses_are_refused_with_a_reason(raw: object, reason: str) -> None:
+    with pytest.raises(InvalidField) as caught:
+        normalise_email(raw)
+    assert caught.value.field == "email"
+    assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize("raw", [
+    "nl", "NL", "nl-NL", "nl_NL", "nl-BE", "Nederlands", "nederlands", "Dutch", " Dutch ",
+])
+def test_dutch_in_its_many_spellings(raw: str) -> None:
+    assert normalise_language(raw, OFFERED) == "nl"
+
+
+@pytest.mark.parametrize("raw", ["en", "EN", "en-GB", "English", "Engels"])
+def test_english_in_its_many_spellings(raw: str) -> None:
+    assert normalise_language(raw, OFFERED) == "en"
+
+
+def test_no_language_given_means_the_list_default_decides() -> None:
+    assert normalise_language("", OFFERED) == ""
+    assert normalise_language(None, OFFERED) == ""
+
+
+@pytest.mark.parametrize("raw", ["fr", "Frans", "Klingon", "zz-ZZ", "nl\nen"])
+def test_languages_not_offered_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidField) as caught:
+        normalise_language(raw, OFFERED)
+    assert caught.value.field == "language"
+
+
+def test_a_language_is_only_accepted_if_offered() -> None:
+    assert normalise_language("English", ("en",)) == "en"
+    with pytest.raises(InvalidField):
+        normalise_language("Nederlands", ("en",))
+
+
+def test_fields_are_stripped() -> None:
+    assert clean_field("first_name", "  Fatima \u00a0", LIMITS["first_name"]) == "Fatima"
+
+
+@pytest.mark.parametrize("char", ["\n", "\r", "\t", "\x00", "\x1b", "\x7f", "\x85", "\u2028"])
+def test_control_characters_are_refused_anywhere_in_a_field(char: str) -> None:
+    with pytest.raises(InvalidField) as caught:
+        clean_field("goals", f"organise{char}the union", LIMITS["goals"])
+    assert f"U+{ord(char):04X}" in caught.value.reason
+    assert caught.value.field == "goals"
+
+
+def test_length_is_bounded_after_stripping() -> None:
+    assert clean_field("organization", " " + "o" * 200 + " ", 200) == "o" * 200
+    with pytest.raises(InvalidField, match="201 characters long; at most 200"):
+        clean_field("organization", "o" * 201, 200)
+
+
+def test_an_invalid_field_is_a_user_error_naming_the_field() -> None:
+    error = InvalidField("last_name", "is too long")
+    assert isinstance(error, PostduifError)
+    assert str(error) == "last_name: is too long"
