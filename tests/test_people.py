@@ -74,9 +74,17 @@ def test_fields_are_stripped() -> None:
 @pytest.mark.parametrize("char", ["\n", "\r", "\t", "\x00", "\x1b", "\x7f", "\x85", "\u2028"])
 def test_control_characters_are_refused_anywhere_in_a_field(char: str) -> None:
     with pytest.raises(InvalidField) as caught:
-        clean_field("goals", f"organise{char}the union", LIMITS["goals"])
+        clean_field("first_name", f"organise{char}the union", LIMITS["first_name"])
     assert f"U+{ord(char):04X}" in caught.value.reason
-    assert caught.value.field == "goals"
+    assert caught.value.field == "first_name"
+
+
+@pytest.mark.parametrize("char", ["\t", "\x00", "\x1b", "\x85", "\u2028"])
+def test_goals_keep_line_breaks_but_refuse_other_controls(char: str) -> None:
+    text = clean_field("goals", "Een OR oprichten.\r\nEn dan:\rwinnen.", LIMITS["goals"])
+    assert text == "Een OR oprichten.\nEn dan:\nwinnen."
+    with pytest.raises(InvalidField):
+        clean_field("goals", f"organise{char}the union", LIMITS["goals"])
 
 
 def test_length_is_bounded_after_stripping() -> None:

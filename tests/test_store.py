@@ -12,7 +12,7 @@ import pytest
 
 from postduif import store as store_module
 from postduif.errors import StoreError
-from postduif.store import Outcome, Person, Store
+from postduif.store import Membership, Outcome, Person, Store
 
 
 class Clock:
@@ -51,6 +51,14 @@ def join(store: Store, person: Person = SANNE, *, list: str = "leden", status: s
                       consent_version="2025-01", default_language="nl")
 
 
+def membership_of(store: Store, email: str, list: str) -> Membership:
+    subscriber = store.get(email)
+    assert subscriber is not None, f"{email} is not in the store"
+    membership = subscriber.membership(list)
+    assert membership is not None, f"{email} is not on {list}"
+    return membership
+
+
 # -- migrations ---------------------------------------------------------------------------------
 
 def test_a_new_store_applies_every_migration_once(tmp_path: Path, clock: Clock) -> None:
@@ -66,9 +74,10 @@ def test_a_new_store_applies_every_migration_once(tmp_path: Path, clock: Clock) 
         assert second.get(SANNE.email) is not None
 
 
-def test_store_uses_wal_and_foreign_keys(store: Store) -> None:
+def test_store_uses_wal_foreign_keys_and_waits_for_locks(store: Store) -> None:
     assert store._conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert store._conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    assert store._conn.execute("PRAGMA busy_timeout").fetchone() == (30_000,)
     assert store._conn.execute("PRAGMA user_version").fetchone() == (
         len(store_module.MIGRATIONS),)
 
@@ -180,12 +189,17 @@ def test_a_known_person_joining_another_list_is_added_to_it(store: Store) -> Non
     assert newsletter is not None and newsletter.confirmed_at == "2025-05-01T09:30:00Z"
 
 
+def test_a_new_list_without_a_language_takes_the_persons_language(store: Store) -> None:
+    join(store, Person(email=SANNE.email, language="en"), list="nieuwsbrief")
+    join(store, Person(email=SANNE.email, first_name="Sanne"))
+    assert membership_of(store, SANNE.email, "leden").language == "en"
+
+
 def test_a_join_keeps_the_status_it_finds(store: Store) -> None:
     join(store)
     store.set_status(SANNE.email, "leden", "confirmed", event="approved", source="review")
     assert join(store, status="pending") is Outcome.UNCHANGED
-    membership = store.get(SANNE.email).membership("leden")  # type: ignore[union-attr]
-    assert membership is not None and membership.status == "confirmed"
+    assert membership_of(store, SANNE.email, "leden").status == "confirmed"
 
 
 @pytest.mark.parametrize(("status", "event"), [
@@ -222,8 +236,7 @@ def test_every_status_change_is_stamped_and_logged(store: Store, clock: Clock) -
     left = clock.advance(days=30)
     store.set_status(SANNE.email, "leden", "unsubscribed", event="unsubscribed",
                      source="unsubscribe link")
-    membership = store.get(SANNE.email).membership("leden")  # type: ignore[union-attr]
-    assert membership is not None
+    membership = membership_of(store, SANNE.email, "leden")
     assert (membership.requested_at, membership.approved_at, membership.confirmed_at,
             membership.unsubscribed_at, membership.changed_at) == (
         "2025-05-01T09:30:00Z", approved, approved, left, left)
@@ -251,8 +264,7 @@ def test_mark_sent_records_when(store: Store, clock: Clock) -> None:
     join(store)
     sent = clock.advance(minutes=5)
     store.mark_sent(SANNE.email, "leden", "confirmation")
-    membership = store.get(SANNE.email).membership("leden")  # type: ignore[union-attr]
-    assert membership is not None
+    membership = membership_of(store, SANNE.email, "leden")
     assert (membership.confirmation_sent_at, membership.welcomed_at) == (sent, None)
     with pytest.raises(StoreError, match="unknown message kind"):
         store.mark_sent(SANNE.email, "leden", "birthday")

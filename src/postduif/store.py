@@ -215,10 +215,10 @@ SELECT s.id, s.email, s.first_name, s.last_name, s.language, s.organization, s.s
   FROM subscribers AS s
 """
 
-# One row whatever exists: is the address suppressed, the subscriber's id, the membership.
+# One row whatever exists: is the address suppressed, the subscriber, the membership.
 _LOOKUP = """
 SELECT EXISTS (SELECT 1 FROM suppressions WHERE hash = ?1),
-       s.id, m.status, m.language
+       s.id, s.language, m.status, m.language
   FROM (SELECT 1) LEFT JOIN subscribers AS s ON s.email = ?2
   LEFT JOIN memberships AS m ON m.subscriber_id = s.id AND m.list = ?3
 """
@@ -317,7 +317,6 @@ class Store:
         return store
 
     def _configure(self) -> None:
-        self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         self._enable_wal()
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._conn.execute("PRAGMA synchronous = NORMAL")
@@ -451,14 +450,14 @@ class Store:
         _check(status=status, event=event)
         email = _key(person.email)
         with self.transaction():
-            suppressed, subscriber_id, current, member_language = self._conn.execute(
-                _LOOKUP, (self._hash(email), email, list)).fetchone()
+            lookup = self._conn.execute(_LOOKUP, (self._hash(email), email, list))
+            suppressed, subscriber_id, known_language, current, member_language = lookup.fetchone()
             if suppressed:
                 return Outcome.SUPPRESSED
             if current in REFUSED:
                 return Outcome.UNSUBSCRIBED
             now = self._now()
-            language = person.language or default_language
+            language = person.language or known_language or default_language
             upserted = self._conn.execute(_UPSERT_SUBSCRIBER, (
                 email, person.first_name, person.last_name, language, person.organization,
                 json.dumps(person.social_links), person.goals, now, person.language,
