@@ -35,11 +35,16 @@ def parse(raw: bytes) -> email.message.EmailMessage:
 
 
 def test_alternative_parts_personalised_and_short_lines() -> None:
-    msg = build_message(rendered(), Recipient("sam@example.org", "Sam de Vries", "nl"), ENVELOPE,
+    raw = build_message(rendered(), Recipient("sam@example.org", "Sam de Vries", "nl"), ENVELOPE,
                         unsubscribe_url="https://x.nl/u?t=a&b=1")
-    raw = msg.as_bytes()
-    assert max(len(line) for line in raw.split(b"\n")) <= 998
+    assert b"\n" not in raw.replace(b"\r\n", b""), "CRLF line ends only"
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     parsed = parse(raw)
+    assert parsed["Content-Language"] == "nl"
+    assert parsed["From"].addresses[0].display_name == "Techwerkers"
+    assert parsed["To"].addresses[0].addr_spec == "sam@example.org"
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert all(p["Content-Transfer-Encoding"] == "quoted-printable" for p in parsed.iter_parts())
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
     text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
@@ -52,15 +57,17 @@ def test_alternative_parts_personalised_and_short_lines() -> None:
 
 
 def test_no_name_gives_the_anonymous_greeting() -> None:
-    msg = build_message(rendered(), Recipient("anon@example.org"), ENVELOPE, unsubscribe_url="u")
-    assert msg.get_body(("plain",)).get_content().startswith("Hoi,\n")  # type: ignore[union-attr]
+    msg = parse(build_message(rendered(), Recipient("anon@example.org"), ENVELOPE,
+                              unsubscribe_url="u"))
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text.replace("\r\n", "\n").startswith("Hoi,\n")
 
 
 @pytest.mark.parametrize("evil", ["Sam\r\nBcc: victim@example.org", "Sam\nX-Evil: 1"])
 def test_header_injection_through_name_or_subject_is_impossible(evil: str) -> None:
-    msg = build_message(rendered(subject=evil), Recipient("sam@example.org", evil), ENVELOPE,
-                        unsubscribe_url="u")
-    parsed = parse(msg.as_bytes())
+    raw = build_message(rendered(subject=evil), Recipient("sam@example.org", evil), ENVELOPE,
+                        unsubscribe_url="u\r\nX-Evil: 2")
+    parsed = parse(raw)
     assert parsed["Bcc"] is None and parsed["X-Evil"] is None
     assert "\n" not in parsed["Subject"]
 
@@ -70,3 +77,14 @@ def test_message_id_is_stable_and_distinct_per_recipient() -> None:
     assert a == message_id("dec", "sam@example.org", "techwerkers.nl")
     assert a != message_id("dec", "jo@example.org", "techwerkers.nl")
     assert a != message_id("jan", "sam@example.org", "techwerkers.nl")
+
+
+def test_non_ascii_subject_and_name_are_encoded_and_round_trip() -> None:
+    subject = "Één nieuwsbrief — met “aanhalingstekens” en ümlauts " * 3
+    raw = build_message(rendered(subject=subject), Recipient("zoe@example.org", "Zoë Ça"),
+                        ENVELOPE, unsubscribe_url="u")
+    assert raw.isascii()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    parsed = parse(raw)
+    assert parsed["Subject"] == subject.strip()
+    assert parsed["To"].addresses[0].display_name == "Zoë Ça"

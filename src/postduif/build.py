@@ -60,9 +60,8 @@ def sample_message(ws: Workspace, plan: Plan, rendered: Rendered, persona: str =
     lang = rendered.lang.split("+")[0]
     unsubscribe = ws.settings.unsubscribe_url.format(
         base_url=ws.site.config.base_url, lang=lang, token="SAMPLE-TOKEN")
-    msg = build_message(rendered, recipient, envelope(ws, plan), unsubscribe_url=unsubscribe,
-                        date=date)
-    return msg.as_bytes()
+    return build_message(rendered, recipient, envelope(ws, plan), unsubscribe_url=unsubscribe,
+                         date=date)
 
 
 def build_campaign(ws: Workspace, name: str, *, now: datetime | None = None) -> BuildResult:

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
         "rate_per_second": 0.0,
         "rate_per_hour": 0.0,
     },
+    "dkim": {"selector": "", "domain": "", "key_env": "POSTDUIF_DKIM_KEY"},
     "links": {
         "unsubscribe": "{base_url}{lang}/newsletter/unsubscribe/?token={token}",
         "token_key_env": "POSTDUIF_TOKEN_KEY",
@@ -78,6 +79,19 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    """DKIM signing, on when a selector is set; the private key (PEM) comes from ``key_env``."""
+
+    selector: str
+    domain: str
+    key_env: str
+
+    def private_key(self) -> bytes | None:
+        value = os.environ.get(self.key_env)
+        return value.encode() if value else None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything postduif knows about one workspace, with absolute paths."""
 
@@ -95,6 +109,7 @@ class Settings:
     database: Path
     unsubscribe_url: str
     token_key_env: str
+    dkim: DkimSettings
 
     def token_key(self) -> bytes | None:
         value = os.environ.get(self.token_key_env)
@@ -177,4 +192,5 @@ def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
         database=resolve(s["store"]["path"]),
         unsubscribe_url=str(s["links"]["unsubscribe"]),
         token_key_env=str(s["links"]["token_key_env"]),
+        dkim=DkimSettings(**{k: str(v) for k, v in s["dkim"].items()}),
     )

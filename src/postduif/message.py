@@ -1,23 +1,31 @@
-"""From a rendered message and one recipient to an :class:`email.message.EmailMessage`.
+"""From a rendered message and one recipient to the bytes that go over SMTP.
 
-Pure functions, no I/O: the same inputs always give the same message (Date aside), which is what
-makes a resumed send safe to reason about. Every header value passes through
-:func:`_header_safe`, so a name or subject with CR/LF cannot inject headers.
+A :class:`MessageTemplate` is made once per campaign variant: it encodes the headers that are
+the same for everyone (From, Subject, List-Id, ...) and holds the rendered parts. Per recipient
+it only fills the placeholders, quoted-printable-encodes the two parts with the C-accelerated
+``binascii.b2a_qp`` and writes the few personal headers. Building an ``EmailMessage`` per
+recipient costs about ten times as much, which would make the sender, not the SMTP server,
+the bottleneck of a 10,000-recipient campaign.
+
+The output is multipart/alternative (text first, then HTML), UTF-8, quoted-printable, CRLF line
+ends, no line over 998 octets. Every header value passes through :func:`header_safe`, so a
+name or subject holding CR/LF cannot inject headers.
 """
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr
 
 from postduif.render import Rendered, personalise
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+CRLF = b"\r\n"
 
 
 @dataclass(frozen=True)
@@ -38,8 +46,12 @@ class Envelope:
     list_id: str  # e.g. "nieuwsbrief.techwerkers.nl"
     list_name: str
 
+    @property
+    def domain(self) -> str:
+        return self.sender_email.rpartition("@")[2]
 
-def _header_safe(value: str) -> str:
+
+def header_safe(value: str) -> str:
     """Collapse control characters (CR, LF, NUL...) to spaces: header injection is impossible."""
     return _CONTROL.sub(" ", value).strip()
 
@@ -65,27 +77,77 @@ def personal_values(rendered: Rendered, recipient: Recipient, *, unsubscribe_url
     }
 
 
+def _header(name: str, value: str) -> bytes:
+    """One header, RFC 2047-encoded and folded when it is not plain short ASCII."""
+    value = header_safe(value)
+    if value.isascii() and len(name) + len(value) < 76:
+        return f"{name}: {value}".encode("ascii") + CRLF
+    charset = "us-ascii" if value.isascii() else "utf-8"  # long ASCII is folded, not encoded
+    encoded = Header(value, charset, header_name=name).encode(linesep="\r\n")
+    return f"{name}: {encoded}".encode("ascii") + CRLF
+
+
+def _address(name: str, email: str) -> str:
+    return formataddr((header_safe(name), header_safe(email)), charset="utf-8")
+
+
+def _qp(text: str) -> bytes:
+    """Quoted-printable with CRLF line ends: lines of at most 76 octets, whatever the input."""
+    data = binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    return data.replace(b"\n", CRLF)
+
+
+def _part(subtype: str, text: str) -> bytes:
+    return (f"Content-Type: text/{subtype}; charset=\"utf-8\"\r\n"
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode() + _qp(text) + CRLF
+
+
+class MessageTemplate:
+    """The shared part of one variant's messages, encoded once."""
+
+    def __init__(self, rendered: Rendered, envelope: Envelope, *,
+                 date: datetime | None = None) -> None:
+        self.rendered = rendered
+        self.envelope = envelope
+        self.date = date
+        self.boundary = "=_postduif_" + hashlib.sha256(
+            (envelope.campaign + rendered.lang).encode()).hexdigest()[:20]
+        self._common = b"".join([
+            _header("From", _address(envelope.sender_name, envelope.sender_email)),
+            _header("Reply-To", envelope.reply_to) if envelope.reply_to else b"",
+            _header("Subject", rendered.subject),
+            _header("Content-Language", rendered.lang.replace("+", ", ")),
+            _header("List-Id", f"{header_safe(envelope.list_name)} <{envelope.list_id}>"),
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+            b"MIME-Version: 1.0\r\n",
+            f'Content-Type: multipart/alternative; boundary="{self.boundary}"\r\n'.encode(),
+        ])
+
+    def render(self, recipient: Recipient, *, unsubscribe_url: str,
+               confirm_url: str = "") -> bytes:
+        """The complete message for one recipient, CRLF line ends, ready for SMTP."""
+        html, text = personalise(self.rendered, personal_values(
+            self.rendered, recipient, unsubscribe_url=unsubscribe_url, confirm_url=confirm_url))
+        env = self.envelope
+        unsubscribe = (f"<{header_safe(unsubscribe_url)}>,\r\n "
+                       f"<mailto:{env.sender_email}?subject=unsubscribe>")
+        boundary = self.boundary.encode()
+        return b"".join([
+            _header("To", _address(recipient.name, recipient.email)),
+            _header("Date", format_datetime(self.date or datetime.now().astimezone())),
+            _header("Message-ID", message_id(env.campaign, recipient.email, env.domain)),
+            f"List-Unsubscribe: {unsubscribe}\r\n".encode(),
+            self._common,
+            CRLF,
+            b"--", boundary, CRLF, _part("plain", text),
+            b"--", boundary, CRLF, _part("html", html),
+            b"--", boundary, b"--", CRLF,
+        ])
+
+
 def build_message(rendered: Rendered, recipient: Recipient, envelope: Envelope, *,
                   unsubscribe_url: str, confirm_url: str = "",
-                  date: datetime | None = None) -> EmailMessage:
-    """multipart/alternative (text, then HTML), UTF-8, quoted-printable, list headers set."""
-    html, text = personalise(rendered, personal_values(
-        rendered, recipient, unsubscribe_url=unsubscribe_url, confirm_url=confirm_url))
-    msg = EmailMessage()
-    domain = envelope.sender_email.rpartition("@")[2]
-    msg["From"] = Address(_header_safe(envelope.sender_name), addr_spec=envelope.sender_email)
-    msg["To"] = Address(_header_safe(recipient.name), addr_spec=_header_safe(recipient.email))
-    if envelope.reply_to:
-        msg["Reply-To"] = envelope.reply_to
-    msg["Subject"] = _header_safe(rendered.subject)
-    msg["Date"] = format_datetime(date or datetime.now().astimezone())
-    msg["Message-ID"] = message_id(envelope.campaign, recipient.email, domain)
-    msg["List-Id"] = f"{_header_safe(envelope.list_name)} <{envelope.list_id}>"
-    msg["List-Unsubscribe"] = (f"<{unsubscribe_url}>, "
-                               f"<mailto:{envelope.sender_email}?subject=unsubscribe>")
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    # After the parts: set_content() drops every Content-* header set before it.
-    msg["Content-Language"] = rendered.lang.replace("+", ", ")
-    return msg
+                  date: datetime | None = None) -> bytes:
+    """One message without keeping a template: for samples and single sends."""
+    return MessageTemplate(rendered, envelope, date=date).render(
+        recipient, unsubscribe_url=unsubscribe_url, confirm_url=confirm_url)

@@ -1,0 +1,83 @@
+"""Per-recipient message bytes: the only work done once per recipient.
+
+Everything that can be done once per campaign is done in :class:`Composer`'s constructor (the
+rendered HTML and text per variant, the envelope, the DKIM key). Per recipient it fills the
+placeholders, signs an unsubscribe token, builds the MIME message and, when configured, adds a
+DKIM signature that covers the list headers, so a receiver can trust List-Unsubscribe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import dkim
+
+from postduif.errors import SendError
+from postduif.message import Envelope, MessageTemplate, Recipient
+from postduif.render import Rendered
+from postduif.tokens import make_token
+
+UNSUBSCRIBE_TTL = timedelta(days=365 * 2)  # old newsletters stay in inboxes for a long time
+DKIM_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"content-language",
+                b"list-id", b"list-unsubscribe", b"list-unsubscribe-post", b"mime-version",
+                b"content-type")
+
+
+class Addressee(Protocol):
+    """What the composer needs of a ledger row (``postduif.send.Target`` fits)."""
+
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def variant(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    selector: str
+    domain: str
+    private_key: bytes
+
+
+class Composer:
+    """Builds each recipient's message from the campaign's rendered variants."""
+
+    def __init__(self, rendered: Mapping[str, Rendered], envelope: Envelope, *,
+                 list_name: str, unsubscribe_url: str, base_url: str, token_key: bytes,
+                 dkim_key: DkimKey | None = None, date: datetime | None = None) -> None:
+        self.templates = {key: MessageTemplate(r, envelope, date=date)
+                          for key, r in rendered.items()}
+        self.list_name = list_name
+        self.unsubscribe_url = unsubscribe_url
+        self.base_url = base_url
+        self.token_key = token_key
+        self.dkim_key = dkim_key
+
+    def unsubscribe_link(self, email: str, variant: str) -> str:
+        token = make_token(self.token_key, action="unsubscribe", email=email,
+                           list=self.list_name, ttl=UNSUBSCRIBE_TTL)
+        lang = variant.split("+")[0]
+        return self.unsubscribe_url.format(base_url=self.base_url, lang=lang, token=token)
+
+    def __call__(self, target: Addressee) -> bytes:
+        raw = self.templates[target.variant].render(
+            Recipient(target.email, target.name, target.variant),
+            unsubscribe_url=self.unsubscribe_link(target.email, target.variant))
+        return self._signed(raw) if self.dkim_key else raw
+
+    def _signed(self, raw: bytes) -> bytes:
+        key = self.dkim_key
+        assert key is not None
+        try:
+            signature = dkim.sign(raw, key.selector.encode(), key.domain.encode(),
+                                  key.private_key, include_headers=list(DKIM_HEADERS))
+        except dkim.DKIMException as exc:
+            raise SendError(f"DKIM signing failed: {exc}",
+                            hint="check the key in the environment variable named by "
+                                 "dkim.key_env") from None
+        return bytes(signature) + raw

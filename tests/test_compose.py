@@ -1,0 +1,80 @@
+"""Per-recipient messages for a real campaign: tokens, variants, DKIM that verifies."""
+
+from __future__ import annotations
+
+import base64
+import email
+import subprocess
+from dataclasses import dataclass
+from email import policy
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import dkim
+import pytest
+
+from postduif.build import envelope
+from postduif.send.compose import Composer, DkimKey
+from postduif.tokens import read_token
+from postduif.workspace import Workspace
+
+KEY = b"k" * 32
+
+
+@dataclass(frozen=True)
+class Target:
+    email: str
+    name: str
+    variant: str
+
+
+def composer(workspace: Path, dkim_key: DkimKey | None = None) -> tuple[Composer, Workspace]:
+    ws = Workspace.open(workspace)
+    plan = ws.plan(ws.campaign("2026-12-community-update"))
+    return Composer(ws.render(plan), envelope(ws, plan), list_name="nieuwsbrief",
+                    unsubscribe_url=ws.settings.unsubscribe_url,
+                    base_url=ws.site.config.base_url, token_key=KEY, dkim_key=dkim_key), ws
+
+
+def test_each_recipient_gets_their_variant_and_their_own_unsubscribe_token(
+        workspace: Path) -> None:
+    compose, ws = composer(workspace)
+    for target in (Target("sam@example.org", "Sam de Vries", "nl"),
+                   Target("jo@example.org", "", "en")):
+        msg = email.message_from_bytes(compose(target), policy=policy.default)
+        assert msg["Content-Language"] == target.variant
+        page = ws.site.get("posts/2026-12", target.variant)
+        assert page is not None
+        assert page.url in msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        link = msg["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
+        assert link.startswith(f"{ws.site.config.base_url}{target.variant}/")
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        assert read_token(KEY, token, action="unsubscribe") == (target.email, "nieuwsbrief")
+
+
+@pytest.fixture(scope="module")
+def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+    folder = tmp_path_factory.mktemp("dkim")
+    private = folder / "private.pem"
+    subprocess.run(["openssl", "genrsa", "-traditional", "-out", str(private), "2048"],
+                   check=True, capture_output=True)
+    public = subprocess.run(["openssl", "rsa", "-in", str(private), "-pubout", "-outform", "DER"],
+                            check=True, capture_output=True).stdout
+    return private.read_bytes(), base64.b64encode(public)
+
+
+def test_dkim_signature_verifies_and_covers_the_list_headers(
+        workspace: Path, rsa_key: tuple[bytes, bytes]) -> None:
+    private, public = rsa_key
+    compose, _ = composer(workspace, DkimKey("pd2026", "techwerkers.nl", private))
+    raw = compose(Target("sam@example.org", "Sam de Vries", "nl"))
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"pd2026._domainkey.techwerkers.nl."
+        return b"v=DKIM1; k=rsa; p=" + public
+
+    assert dkim.verify(raw, dnsfunc=dns)
+    signed = email.message_from_bytes(raw, policy=policy.default)["DKIM-Signature"]
+    covered = signed.split("h=", 1)[1].split(";", 1)[0].replace(" ", "").lower()
+    assert {"list-unsubscribe", "list-unsubscribe-post", "list-id"} <= set(covered.split(":"))
+    assert not dkim.verify(raw.replace(b"Sam de Vries", b"Sam de Vriez"), dnsfunc=dns)
