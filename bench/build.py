@@ -45,7 +45,8 @@ def copy_workspace(target: Path) -> Path:
     for part in ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists"):
         source = REPO / part
         if source.is_dir():
-            shutil.copytree(source, target / part)
+            shutil.copytree(source, target / part,
+                            ignore=shutil.ignore_patterns("*.sqlite3*", "*.lock"))
         else:
             shutil.copy2(source, target / part)
     return target

@@ -13,6 +13,8 @@ SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 SEED = SHARED / "seed"
 WORKSPACE_PARTS = ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists")
+#: Files a local run leaves in the workspace (git-ignored), which a test must not inherit.
+LOCAL_FILES = shutil.ignore_patterns("*.sqlite3*", "*.rejects.csv", "*.lock")
 
 
 def require_tool(available: bool, what: str) -> None:
@@ -37,7 +39,10 @@ def workspace(tmp_path: Path) -> Path:
     for part in WORKSPACE_PARTS:
         source = REPO / part
         if source.is_dir():
-            shutil.copytree(source, root / part)
+            shutil.copytree(source, root / part, ignore=LOCAL_FILES)
         else:
             shutil.copy2(source, root / part)
     return root
+
+
+from .conftest_smtp import *  # noqa: E402,F401,F403

@@ -85,3 +85,19 @@ def test_export_then_forget_then_import_is_refused(workspace: Path) -> None:
     assert again.returncode == 1
     assert "join.json:1: sam@example.org: address was forgotten" in again.stdout
     assert (workspace / "join.rejects.csv").is_file()
+
+
+def test_moving_a_confirmed_list_keeps_them_confirmed(workspace: Path) -> None:
+    (workspace / "export.csv").write_text(
+        "email,name,language\nzoe@example.org,Zoë Jansen,en\nbo@example.org,Bo,nl\n",
+        encoding="utf-8")
+    result = run(workspace, "joins", "import", "export.csv", "--list", "nieuwsbrief",
+                 "--confirmed")
+    assert result.returncode == 0, result.stdout
+    with store(workspace) as s:
+        emails = sorted(sub.email for sub in s.members("nieuwsbrief", "confirmed"))
+        log = s.consent_log("zoe@example.org")
+        zoe = s.get("zoe@example.org")
+    assert emails == ["bo@example.org", "zoe@example.org"]
+    assert [(e.event, e.source) for e in log] == [("confirmed", "export.csv:2")]
+    assert zoe is not None and zoe.memberships[0].welcomed_at is not None  # not greeted as new

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "dkim": {"selector": "", "domain": "", "key_env": "POSTDUIF_DKIM_KEY"},
     "links": {
         "unsubscribe": "{base_url}{lang}/newsletter/unsubscribe/?token={token}",
+        "confirm": "{base_url}{lang}/newsletter/confirm/?token={token}",
         "token_key_env": "POSTDUIF_TOKEN_KEY",
     },
 }
@@ -108,6 +109,7 @@ class Settings:
     outbox_dir: Path
     database: Path
     unsubscribe_url: str
+    confirm_url: str
     token_key_env: str
     dkim: DkimSettings
 
@@ -191,6 +193,7 @@ def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
         outbox_dir=resolve(s["paths"]["outbox"]),
         database=resolve(s["store"]["path"]),
         unsubscribe_url=str(s["links"]["unsubscribe"]),
+        confirm_url=str(s["links"]["confirm"]),
         token_key_env=str(s["links"]["token_key_env"]),
         dkim=DkimSettings(**{k: str(v) for k, v in s["dkim"].items()}),
     )

@@ -13,7 +13,8 @@ Hierarchy::
     ├── RenderError      a template that fails in Jinja or MJML
     ├── StoreError       the subscriber store: unknown subscriber or membership, database locked
     ├── JoinImportError  a join-request file that cannot be imported at all (binary, not UTF-8, ...)
-    └── TokenError       a confirmation token that is tampered, expired or malformed; a missing key
+    ├── TokenError       a confirmation token that is tampered, expired or malformed; a missing key
+    └── SendError        a send that cannot start or must stop: refused, paused or locked
 """
 
 from __future__ import annotations
@@ -65,3 +66,8 @@ class JoinImportError(PostduifError):
 
 class TokenError(PostduifError):
     """A confirmation or unsubscribe token is refused, or the key to check it is missing."""
+
+
+class SendError(PostduifError):
+    """A delivery cannot start or must stop: connection or login refused (naming host:port),
+    the campaign paused by a 5.7.x policy reply, or the campaign locked by another process."""

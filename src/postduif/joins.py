@@ -556,14 +556,18 @@ _REFUSED = {
 
 def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str = "",
                  dry_run: bool = False, allowed_languages: Sequence[str] = ("nl", "en"),
-                 ) -> ImportReport:
+                 confirmed: bool = False) -> ImportReport:
     """Import every join request in ``path`` into ``list_def`` in one transaction.
 
     ``language`` is used for rows without one (the form sends none; it is the language of the
     page the form was on); rows without either get the list's default language from the store.
     A dry run reports exactly what would happen and writes nothing, not even the rejects file.
+    ``confirmed`` is for moving a list whose people already confirmed elsewhere (an export
+    from listmonk): they join as confirmed, and the consent log says where that came from;
+    they are not new, so ``postduif welcome`` does not greet them.
     """
     make_person = _PersonMaker(allowed_languages, _option_language(language, allowed_languages))
+    status = ("confirmed", "confirmed") if confirmed else join_status(list_def)
     rows = read_rows(path)
     counts: Counter[Outcome] = Counter()
     rejected: list[Rejected] = []
@@ -572,7 +576,7 @@ def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str =
         with store.rollback_only() if dry_run else store.transaction():
             for row in rows:
                 result = row if isinstance(row, Rejected) else _join_row(
-                    store, path, list_def, make_person, row)
+                    store, path, list_def, make_person, row, status, welcomed=confirmed)
                 if isinstance(result, Rejected):
                     rejected.append(result)
                 else:
@@ -591,19 +595,21 @@ def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str =
 
 
 def _join_row(store: Store, path: Path, list_def: ListDef, make_person: _PersonMaker,
-              row: Row) -> Outcome | Rejected:
+              row: Row, new_status: tuple[str, str], *, welcomed: bool) -> Outcome | Rejected:
     """Validate one row and join it to the list; what cannot be joined comes back rejected."""
     try:
         person = make_person(row)
     except InvalidField as exc:
         return Rejected(row.line, row.fields.get("email", "").strip(), str(exc), row.raw)
-    status, event = join_status(list_def)
+    status, event = new_status
     outcome = store.join(person, list=list_def.name, status=status, event=event,
                          source=f"{path.name}:{row.line}",
                          consent_version=list_def.consent_version,
                          default_language=list_def.default_language)
     if outcome in _REFUSED:
         return Rejected(row.line, person.email, _REFUSED[outcome], row.raw)
+    if welcomed and outcome is Outcome.ADDED:
+        store.mark_sent(person.email, list_def.name, "welcome")
     return outcome
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from postduif.cli import campaigns, people  # noqa: F401  (they register their commands)
+from postduif.cli import campaigns, people, sending  # noqa: F401  (they register commands)
 from postduif.cli._app import app, err
 from postduif.errors import PostduifError
 

@@ -53,6 +53,9 @@ def joins_import(
     language: Annotated[str, typer.Option(
         help="Language for rows without one (the language of the form's page).")] = "",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; write nothing.")] = False,
+    confirmed: Annotated[bool, typer.Option(
+        "--confirmed", help="They already confirmed elsewhere (moving a list from listmonk).")
+    ] = False,
 ) -> None:
     """Import join requests; reports added, updated, unchanged and rejected rows.
 
@@ -63,7 +66,8 @@ def joins_import(
     """
     with _store(ctx) as (ws, store):
         report = import_joins(store, file, ws.list_def(list_name), language=language,
-                              dry_run=dry_run, allowed_languages=_languages(ws))
+                              dry_run=dry_run, allowed_languages=_languages(ws),
+                              confirmed=confirmed)
     _print_report(report)
     if report.rejected:
         raise typer.Exit(1)

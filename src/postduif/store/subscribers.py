@@ -1,13 +1,5 @@
-"""The subscriber store: one SQLite file holding people, list memberships and consent.
+"""People, list memberships and consent: the subscriber half of the store.
 
-This is the only module that speaks SQL. Design choices, and why:
-
-* WAL and ``BEGIN IMMEDIATE``: an import and a review may write at the same time. Taking the
-  write lock when a transaction starts (not on its first write) means a waiting process simply
-  waits (busy timeout 30 s) instead of failing halfway with "database is locked"; within one
-  transaction a lookup followed by a write cannot race another process.
-* Named migrations, each applied together with its record in ``schema_migrations`` in one
-  transaction, so a store is never half-migrated and opening it twice applies nothing.
 * The consent log is append-only, enforced by triggers: the only change allowed is ``forget``
   replacing an address by its salted hash, so the log can still prove what happened.
 * Forgotten addresses survive only as salted hashes in ``suppressions``; an import checks every
@@ -21,23 +13,19 @@ import hmac
 import json
 import os
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from postduif.errors import StoreError
+from postduif.store.db import Database
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained", "rejected")
 EVENTS = ("requested", "confirmed", "approved", "rejected", "unsubscribed", "bounced",
           "complained", "forgotten")
 #: Statuses after which an import must not put the person back on the list.
 REFUSED = frozenset({"unsubscribed", "bounced", "complained", "rejected"})
-BUSY_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -103,13 +91,9 @@ class Outcome(StrEnum):
     UNSUBSCRIBED = "unsubscribed"  # refused: left (or was refused by) this list earlier
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 # -- schema -----------------------------------------------------------------------------------
 
-_SCHEMA = """
+SUBSCRIBER_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
 CREATE TABLE subscribers (
@@ -174,33 +158,9 @@ CREATE TABLE suppressions (
 """
 
 
-def _create_salt(conn: sqlite3.Connection) -> None:
+def create_salt(conn: sqlite3.Connection) -> None:
     """One random salt per store: hashes of forgotten addresses mean nothing elsewhere."""
     conn.execute("INSERT INTO meta (key, value) VALUES ('salt', ?)", (os.urandom(32).hex(),))
-
-
-Migration = tuple[str, str | Callable[[sqlite3.Connection], None]]
-
-#: Applied in order, each once. Append only: never edit or reorder a released migration.
-MIGRATIONS: list[Migration] = [
-    ("0001_initial_schema", _SCHEMA),
-    ("0002_salt", _create_salt),
-]
-
-
-def _statements(script: str) -> Iterator[str]:
-    """Split a script into statements (triggers contain ``;`` inside ``BEGIN ... END``).
-
-    ``executescript`` would commit first, breaking "a migration and its record in one
-    transaction", so statements are executed one by one instead.
-    """
-    pending = ""
-    for piece in script.split(";"):
-        pending += piece + ";"
-        if sqlite3.complete_statement(pending):
-            if pending.strip(" \n;"):
-                yield pending.strip()
-            pending = ""
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -285,157 +245,14 @@ def _subscriber(row: tuple[Any, ...]) -> Subscriber:
     )
 
 
-class Store:
-    """A connection to one store file. Not shared between threads; open one per process."""
+class SubscriberStore(Database):
+    """Subscribers, memberships, the consent log and suppressions."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], datetime]) -> None:
-        self._conn = conn
-        self._clock = clock
-        self._depth = 0
-        self._salt = b""
+    _salt = b""
 
-    @classmethod
-    def open(cls, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Store:
-        """Open (creating if needed) the store at ``path`` and apply pending migrations."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store: {exc}", path=path) from None
-        store = cls(conn, clock)
-        try:
-            store._configure()
-            store._migrate(path)
-            store._salt = bytes.fromhex(store._meta("salt"))
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise StoreError(f"cannot use the store: {exc}", path=path,
-                             hint="is this file a postduif store?") from None
-        except BaseException:
-            conn.close()
-            raise
-        return store
-
-    def _configure(self) -> None:
-        self._enable_wal()
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.execute("PRAGMA synchronous = NORMAL")
-
-    def _enable_wal(self) -> None:
-        """Switch to WAL, waiting for other processes that are opening the same new file.
-
-        Switching needs an exclusive lock, and SQLite reports a conflict at once (or returns
-        the old mode) instead of honouring the busy timeout, so we wait here ourselves.
-        """
-        deadline = time.monotonic() + BUSY_TIMEOUT_S
-        while True:
-            try:
-                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            except sqlite3.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-            else:
-                if mode == "wal":
-                    return
-                if time.monotonic() > deadline:
-                    raise StoreError(f"cannot switch the store to WAL (it stays in {mode!r})")
-            time.sleep(0.02)
-
-    def _migrate(self, path: Path) -> None:
-        with self.transaction():
-            self._conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                               "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        known = [name for name, _ in MIGRATIONS]
-        for number, (name, step) in enumerate(MIGRATIONS, start=1):
-            # Checked inside the write lock: another process may have just applied it.
-            with self.transaction():
-                if self._applied() - set(known):
-                    raise StoreError("the store was written by a newer postduif", path=path,
-                                     hint="upgrade postduif before using this store")
-                if name in self._applied():
-                    continue
-                if callable(step):
-                    step(self._conn)
-                else:
-                    for statement in _statements(step):
-                        self._conn.execute(statement)
-                self._conn.execute("INSERT INTO schema_migrations (name, applied_at) "
-                                   "VALUES (?, ?)", (name, self._now()))
-                self._conn.execute(f"PRAGMA user_version = {number}")
-
-    def _applied(self) -> set[str]:
-        return {row[0] for row in self._conn.execute("SELECT name FROM schema_migrations")}
-
-    def migrations(self) -> list[tuple[str, str]]:
-        """``(name, applied_at)`` of every applied migration, in the order they were applied."""
-        rows = self._conn.execute("SELECT name, applied_at FROM schema_migrations "
-                                  "ORDER BY applied_at, rowid")
-        return [(str(name), str(at)) for name, at in rows]
-
-    def _meta(self, key: str) -> str:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            raise StoreError(f"the store has no {key!r}; it was not created by postduif")
-        return str(row[0])
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def _now(self) -> str:
-        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    # -- transactions -------------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Everything inside commits together or not at all; an inner one joins the outer."""
-        if self._depth:
-            yield
-            return
-        self._begin()
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        else:
-            self._conn.execute("COMMIT")
-        finally:
-            self._depth = 0
-
-    @contextmanager
-    def rollback_only(self) -> Iterator[None]:
-        """Run everything inside for real, then undo it: the engine behind ``--dry-run``."""
-        if self._depth:
-            self._conn.execute("SAVEPOINT dry_run")
-            try:
-                yield
-            finally:
-                self._conn.execute("ROLLBACK TO dry_run")
-                self._conn.execute("RELEASE dry_run")
-            return
-        self._begin()
-        self._depth = 1
-        try:
-            yield
-        finally:
-            self._conn.execute("ROLLBACK")
-            self._depth = 0
-
-    def _begin(self) -> None:
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"the store is busy: {exc}",
-                             hint=f"another postduif held it for over {BUSY_TIMEOUT_S:.0f} s; "
-                                  "try again when it has finished") from None
+    def _load(self) -> None:
+        super()._load()
+        self._salt = bytes.fromhex(self._meta("salt"))
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -478,6 +295,14 @@ class Store:
     def set_status(self, email: str, list: str, status: str, *, event: str, source: str,
                    consent_version: str = "") -> None:
         """Change one membership's status, stamp the time and log the consent event."""
+        if not self._set_status(email, list, status, event=event, source=source,
+                                consent_version=consent_version):
+            raise StoreError(f"{_key(email)} is not on the list {list!r}")
+
+    def _set_status(self, email: str, list: str, status: str, *, event: str, source: str,
+                    consent_version: str = "") -> bool:
+        """:meth:`set_status`, returning False instead of raising when there is no membership
+        (a bounce for someone forgotten meanwhile is not an error)."""
         _check(status=status, event=event)
         email = _key(email)
         with self.transaction():
@@ -485,11 +310,19 @@ class Store:
             cursor = self._conn.execute(_SET_STATUS, {
                 "status": status, "event": event, "now": now, "list": list, "email": email})
             if cursor.rowcount == 0:
-                raise StoreError(f"{email} is not on the list {list!r}")
+                return False
             self._log(now, email, list, event, source, consent_version)
+        return True
 
     def mark_sent(self, email: str, list: str, kind: str) -> None:
         """Remember that the welcome or confirmation message went out, so it is sent once."""
+        self._stamp_sent(email, list, kind, self._now())
+
+    def clear_sent(self, email: str, list: str, kind: str) -> None:
+        """Undo :meth:`mark_sent` when the server refused the message for sure."""
+        self._stamp_sent(email, list, kind, None)
+
+    def _stamp_sent(self, email: str, list: str, kind: str, at: str | None) -> None:
         column = _SENT_COLUMNS.get(kind)
         if column is None:
             raise StoreError(f"unknown message kind {kind!r}; expected one of "
@@ -497,7 +330,7 @@ class Store:
         with self.transaction():
             cursor = self._conn.execute(
                 f"UPDATE memberships SET {column} = ? WHERE list = ? AND subscriber_id = "
-                "(SELECT id FROM subscribers WHERE email = ?)", (self._now(), list, _key(email)))
+                "(SELECT id FROM subscribers WHERE email = ?)", (at, list, _key(email)))
             if cursor.rowcount == 0:
                 raise StoreError(f"{_key(email)} is not on the list {list!r}")
 

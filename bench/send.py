@@ -1,0 +1,424 @@
+"""Sending throughput and memory, beside mailmerge and Postfix's smtp-source, in one run.
+
+What it does, all on 127.0.0.1:
+1. A fresh copy of the sample workspace and a store with N generated confirmed subscribers
+   (mixed Dutch and English, some without a name).
+2. postduif, in a child process, sends the sample campaign to all of them through the real
+   path (``prepare_job``, ledger snapshot, ``deliver`` with 4 SMTP connections, ledger commits)
+   to the fast sink of ``tests/smtp_sink.py`` in another process. The child reports its own
+   peak memory (VmHWM from /proc/self/status).
+3. mailmerge (PyPI), given a Jinja template of the same two rendered messages, a CSV of the same
+   list and a server config for the same sink. It opens one connection per message, so it is
+   timed on a subset and extrapolated (printed as such).
+4. smtp-source (Postfix) sends N messages of the same size over 4 persistent sessions to the
+   same sink: the ceiling, since it does no per-recipient work at all.
+5. Unless ``--quick``: postduif again with 100,000 recipients, for its peak memory.
+
+Run: .venv/bin/python bench/send.py [--quick] [--count 10000]
+(installs ``mailmerge`` into the venv and the ``postfix`` Debian package when missing.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import csv
+import importlib.util
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from postduif.render import Rendered
+from postduif.store import Person, Store
+from postduif.tokens import make_token
+from postduif.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+SINK = REPO / "tests" / "smtp_sink.py"
+CAMPAIGN = "2026-12-community-update"
+TOKEN_KEY = "bench-token-key-that-is-long-enough"
+CONNECTIONS = 4
+MEMORY_RUN = 100_000
+TARGET_VS_MAILMERGE = 10.0
+TARGET_VS_CEILING = 0.5
+TARGET_MEMORY_MB = 150.0
+WORKSPACE_PARTS = ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists")
+FIRST = ("Sanne", "Joël", "Ayşe", "Pieter", "Émilie", "Daan", "Noor", "Bram", "Fatima", "Kees")
+LAST = ("de Vries", "Öztürk", "van den Berg", "Janssen", "Müller", "Bakker", "El Amrani")
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    messages: int
+    seconds: float
+    peak_mb: float | None  # not measured for smtp-source (a C program; not our target)
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds
+
+
+# -- setup ------------------------------------------------------------------------------------
+
+def copy_workspace(target: Path, port: int) -> Path:
+    """The sample workspace, pointed at the sink, with an empty store."""
+    target.mkdir(parents=True)
+    for part in WORKSPACE_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, target / part,
+                            ignore=shutil.ignore_patterns("*.sqlite3*"))
+        else:
+            shutil.copy2(source, target / part)
+    config = target / "postduif.toml"
+    text = re.sub(r"(?m)^port = \d+", f"port = {port}", config.read_text(encoding="utf-8"))
+    config.write_text(text, encoding="utf-8")
+    return target
+
+
+def people(count: int) -> Iterator[Person]:
+    for n in range(1, count + 1):
+        language = "en" if n % 3 == 0 else "nl"
+        if n % 11 == 0:
+            yield Person(email=f"lid{n:06d}@example.test", language=language)
+        else:
+            yield Person(email=f"lid{n:06d}@example.test", first_name=FIRST[n % len(FIRST)],
+                         last_name=LAST[n % len(LAST)], language=language)
+
+
+def populate(ws: Workspace, count: int) -> None:
+    with Store.open(ws.settings.database) as store, store.transaction():
+        for person in people(count):
+            store.join(person, list="nieuwsbrief", status="confirmed", event="confirmed",
+                       source="bench", consent_version="2026-11", default_language="nl")
+
+
+class Sink:
+    """The fast sink of tests/smtp_sink.py in its own process, counting what it accepts."""
+
+    def __init__(self, directory: Path) -> None:
+        self.count_file = directory / f"sink-{time.monotonic_ns()}.json"
+        self.process = subprocess.Popen(
+            [sys.executable, str(SINK), "--sink", "--port", "0", "--count-file",
+             str(self.count_file)], stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline().split()[1])
+
+    def stop(self) -> int:
+        """Stop it and return how many messages it accepted."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        return int(json.loads(self.count_file.read_text(encoding="utf-8"))["messages"])
+
+
+def run_timed(command: list[str], cwd: Path | None = None) -> tuple[float, str]:
+    """Run a child to completion; (wall seconds, its stdout)."""
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, cwd=cwd)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"{command[0]} failed ({done.returncode}): "
+                           f"{done.stderr[-2000:].decode('utf-8', 'replace')}")
+    return seconds, done.stdout.decode("utf-8", "replace")
+
+
+# -- postduif ---------------------------------------------------------------------------------
+
+def child(root: Path) -> None:
+    """The postduif run itself, in a process of its own so its peak memory is its own."""
+    from postduif.send.job import deliver_job, prepare_job, start
+
+    os.environ["POSTDUIF_TOKEN_KEY"] = TOKEN_KEY
+    ws = Workspace.open(root)
+    began = time.perf_counter()
+    job = prepare_job(ws, CAMPAIGN, token_key=TOKEN_KEY.encode())
+    prepared = time.perf_counter()
+    with Store.open(ws.settings.database) as store:
+        start(job, store)
+        report = asyncio.run(deliver_job(ws, job, store, resend_unknown=False))
+    done = time.perf_counter()
+    print(json.dumps({"sent": report.sent, "failed": report.failed, "unknown": report.unknown,
+                      "render_s": prepared - began, "send_s": done - prepared,
+                      "peak_mb": vm_hwm_mb()}))
+
+
+def vm_hwm_mb() -> float:
+    """This process's peak resident memory. Not ``ru_maxrss`` of a child: that survives
+    ``exec`` and so includes the forking parent's size, while VmHWM starts afresh."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_postduif(tmp: Path, count: int) -> tuple[Result, float]:
+    """(result, mean message size in bytes) for ``count`` recipients."""
+    sink = Sink(tmp)
+    root = copy_workspace(tmp / f"ws-{count}", sink.port)
+    populate(Workspace.open(root), count)
+    _, out = run_timed([sys.executable, __file__, "--child", str(root)])
+    accepted = sink.stop()
+    report = json.loads(out.strip().splitlines()[-1])
+    if report["sent"] != count or accepted != count:
+        raise RuntimeError(f"postduif sent {report['sent']}, the sink accepted {accepted}, "
+                           f"expected {count}: {report}")
+    size = mean_message_size(root)
+    note = (f"render once {report['render_s'] * 1000:.0f} ms; snapshot + delivery timed; "
+            "ledger committed per message")
+    return Result("postduif", count, report["send_s"], report["peak_mb"], note), size
+
+
+def mean_message_size(root: Path) -> float:
+    """Average size of the composed messages, sampled (the sink only counts)."""
+    from postduif.send import Target
+    from postduif.send.job import prepare_job
+
+    job = prepare_job(Workspace.open(root), CAMPAIGN, token_key=TOKEN_KEY.encode())
+    sizes = [len(job.compose(Target(n, p.email, f"{p.first_name} {p.last_name}".strip(),
+                                    job.variant_for(p.language))))
+             for n, p in enumerate(people(300), start=1)]
+    return sum(sizes) / len(sizes)
+
+
+# -- mailmerge --------------------------------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"%%([A-Z_]+)%%")
+
+
+def jinja_literal(document: str, *, escape: bool) -> str:
+    """A rendered document as a Jinja template: literal text raw, placeholders as variables."""
+    pieces = []
+    for number, piece in enumerate(PLACEHOLDER.split(document)):
+        if number % 2:
+            pieces.append("{{ " + piece.lower() + ("|e" if escape else "") + " }}")
+        elif piece:
+            pieces.append("{% raw %}" + piece + "{% endraw %}")
+    return "".join(pieces)
+
+
+def mailmerge_template(rendered: Mapping[str, Rendered], sender: str) -> str:
+    def per_language(part: str) -> str:
+        branches = [f'{{% {"if" if i == 0 else "elif"} lang == "{lang}" %}}'
+                    + jinja_literal(getattr(r, part), escape=part == "html")
+                    for i, (lang, r) in enumerate(rendered.items())]
+        return "".join(branches) + "{% endif %}"
+
+    subjects = "".join(f'{{% {"if" if i == 0 else "elif"} lang == "{lang}" %}}{r.subject}'
+                       for i, (lang, r) in enumerate(rendered.items())) + "{% endif %}"
+    return "\n".join([
+        "TO: {{ name }} <{{ email }}>",
+        f"FROM: Techwerkers <{sender}>",
+        f"SUBJECT: {subjects}",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/alternative; boundary="bench-boundary"',
+        "",
+        "--bench-boundary",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        per_language("text"),
+        "--bench-boundary",
+        "Content-Type: text/html; charset=utf-8",
+        "",
+        per_language("html"),
+        "--bench-boundary--",
+        "",
+    ])
+
+
+def mailmerge_database(path: Path, count: int, rendered: Mapping[str, Rendered],
+                       unsubscribe: str, base_url: str) -> None:
+    """The same list as a CSV, with each recipient's greeting and signed unsubscribe link."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["email", "name", "lang", "greeting", "first_name", "unsubscribe_url",
+                         "confirm_url"])
+        for person in people(count):
+            lang = person.language
+            variant = rendered[lang]
+            greeting = (variant.greeting_named.format(name=person.first_name)
+                        if person.first_name else variant.greeting_anonymous)
+            token = make_token(TOKEN_KEY.encode(), action="unsubscribe", email=person.email,
+                               list="nieuwsbrief", ttl=timedelta(days=730))
+            link = unsubscribe.format(base_url=base_url, lang=lang, token=token)
+            name = f"{person.first_name} {person.last_name}".strip()
+            writer.writerow([person.email, name, lang, greeting, person.first_name, link, ""])
+
+
+def ensure_mailmerge() -> None:
+    if importlib.util.find_spec("mailmerge") is None:
+        print("installing mailmerge into the venv ...", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "mailmerge"], check=True)
+
+
+def mailmerge_child(peak_file: Path, arguments: list[str]) -> None:
+    """mailmerge's own command line, reporting its peak memory the way postduif's child does."""
+    from mailmerge.__main__ import main as mailmerge_main
+
+    atexit.register(lambda: peak_file.write_text(f"{vm_hwm_mb():.1f}", encoding="utf-8"))
+    mailmerge_main(arguments)
+
+
+def run_mailmerge(tmp: Path, count: int, subset: int) -> Result:
+    ensure_mailmerge()
+    sink = Sink(tmp)
+    root = copy_workspace(tmp / "ws-mailmerge", sink.port)
+    ws = Workspace.open(root)
+    rendered = ws.render(ws.plan(ws.campaign(CAMPAIGN)))
+    folder = tmp / "mailmerge"
+    folder.mkdir()
+    (folder / "template.txt").write_text(
+        mailmerge_template(rendered, ws.settings.sender.email), encoding="utf-8")
+    measured = min(count, subset)
+    mailmerge_database(folder / "database.csv", measured, rendered, ws.settings.unsubscribe_url,
+                       ws.site.config.base_url)
+    (folder / "server.conf").write_text(
+        f"[smtp_server]\nhost = 127.0.0.1\nport = {sink.port}\n", encoding="utf-8")
+    peak_file = folder / "peak.txt"
+    seconds, _ = run_timed(
+        [sys.executable, __file__, "--mailmerge", str(peak_file), "--no-dry-run", "--no-limit",
+         "--output-format", "raw", "--template", "template.txt", "--database", "database.csv",
+         "--config", "server.conf"], cwd=folder)
+    peak = float(peak_file.read_text(encoding="utf-8"))
+    accepted = sink.stop()
+    if accepted != measured:
+        raise RuntimeError(f"mailmerge: the sink accepted {accepted} of {measured}")
+    note = ""
+    if measured < count:
+        note = f"timed on the first {measured} and extrapolated to {count}"
+        seconds *= count / measured
+    return Result("mailmerge", count, seconds, peak, note)
+
+
+# -- smtp-source ------------------------------------------------------------------------------
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ensure_smtp_source() -> str | None:
+    found = shutil.which("smtp-source")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        print("smtp-source is missing and this is not root: skipping the ceiling")
+        return None
+    print("installing postfix (for smtp-source) ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    command = ["apt-get", "install", "-y", "-q", "postfix"]
+    if subprocess.run(command, env=env, capture_output=True).returncode:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
+        subprocess.run(command, env=env, capture_output=True, check=True)
+    stop_postfix_daemon()
+    return shutil.which("smtp-source")
+
+
+def stop_postfix_daemon() -> None:
+    """The package may start the MTA; the bench wants only its load generator."""
+    if shutil.which("postfix") and subprocess.run(["postfix", "status"],
+                                                  capture_output=True).returncode == 0:
+        subprocess.run(["postfix", "stop"], capture_output=True)
+    for _ in range(50):
+        if not port_open(25):
+            return
+        time.sleep(0.1)
+    print("WARNING: something still listens on port 25 after stopping postfix")
+
+
+def run_smtp_source(tmp: Path, count: int, size: float) -> Result | None:
+    binary = ensure_smtp_source()
+    if binary is None:
+        return None
+    sink = Sink(tmp)
+    seconds, _ = run_timed(
+        [binary, "-d", "-m", str(count), "-s", str(CONNECTIONS), "-l", str(int(size)),
+         "-f", "nieuwsbrief@techwerkers.nl", "-t", "lid@example.test",
+         f"127.0.0.1:{sink.port}"])
+    accepted = sink.stop()
+    if accepted != count:
+        raise RuntimeError(f"smtp-source: the sink accepted {accepted} of {count}")
+    return Result("smtp-source", count, seconds, None,
+                  f"{CONNECTIONS} persistent sessions, {int(size)}-byte messages")
+
+
+# -- report -----------------------------------------------------------------------------------
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def report(results: list[Result], size: float) -> None:
+    print(f"\nmessages: the sample campaign, mean size {size / 1024:.1f} KiB, "
+          f"{CONNECTIONS} connections, sink: tests/smtp_sink.py --sink (another process)")
+    for r in results:
+        peak = "     -" if r.peak_mb is None else f"{r.peak_mb:6.1f}"
+        print(f"{r.name:12s} {r.messages:7d} msgs {r.seconds:8.2f} s {r.rate:9.0f} msgs/s "
+              f"peak {peak} MB  {r.note}")
+    by_name = {r.name: r for r in results}
+    ours = by_name["postduif"]
+    if "mailmerge" in by_name:
+        ratio = ours.rate / by_name["mailmerge"].rate
+        print(f"postduif / mailmerge   = {ratio:6.2f}x  (target >= {TARGET_VS_MAILMERGE:g}x: "
+              f"{verdict(ratio >= TARGET_VS_MAILMERGE)})")
+    if "smtp-source" in by_name:
+        ratio = ours.rate / by_name["smtp-source"].rate
+        print(f"postduif / smtp-source = {ratio:6.2f}   (target >= {TARGET_VS_CEILING:g}: "
+              f"{verdict(ratio >= TARGET_VS_CEILING)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="postduif send benchmark")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--mailmerge-subset", type=int, default=0,
+                        help="time mailmerge on this many recipients and extrapolate "
+                             "(default: the whole list; 2,000 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="skip the 100,000-recipient run")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    if sys.argv[1:2] == ["--mailmerge"]:
+        mailmerge_child(Path(sys.argv[2]), sys.argv[3:])
+        return
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    subset = args.mailmerge_subset or (2_000 if args.quick else args.count)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        print(f"postduif: {args.count} recipients ...", flush=True)
+        ours, size = run_postduif(tmp, args.count)
+        results = [ours]
+        print("mailmerge ...", flush=True)
+        results.append(run_mailmerge(tmp, args.count, subset))
+        print("smtp-source ...", flush=True)
+        ceiling = run_smtp_source(tmp, args.count, size)
+        if ceiling:
+            results.append(ceiling)
+        report(results, size)
+        print(f"peak memory, {args.count} recipients: {ours.peak_mb:.1f} MB")
+        if not args.quick:
+            print(f"\npostduif: {MEMORY_RUN} recipients (memory) ...", flush=True)
+            big, _ = run_postduif(tmp, MEMORY_RUN)
+            print(f"postduif {MEMORY_RUN} recipients: {big.rate:.0f} msgs/s, "
+                  f"peak {big.peak_mb:.1f} MB (target < {TARGET_MEMORY_MB:g} MB: "
+                  f"{verdict(big.peak_mb < TARGET_MEMORY_MB)})")
+    if port_open(25):
+        print("WARNING: something listens on port 25")
+
+
+if __name__ == "__main__":
+    main()

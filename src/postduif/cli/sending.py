@@ -1,0 +1,198 @@
+"""Commands that send: send (dry run, review, delivery), status and welcome."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from postduif.cli._app import app, err, open_workspace, out, relative
+from postduif.errors import TokenError
+from postduif.lists import available_lists
+from postduif.send import DeliveryReport, LedgerStatus, ledger_status
+from postduif.send import Progress as SendProgress
+from postduif.send.job import (
+    SendJob,
+    deliver_job,
+    dry_run,
+    prepare_job,
+    review_send,
+    start,
+    transport_for,
+)
+from postduif.store import Store
+from postduif.tokens import token_key
+from postduif.welcome import Greeter, due, send_greetings, write_greetings
+from postduif.workspace import Workspace
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    campaign: Annotated[str, typer.Argument(help="Campaign name or file.")],
+    dry_run_: Annotated[bool, typer.Option(
+        "--dry-run", help="Write every message to outbox/<campaign>/ instead of sending.")] = False,
+    to: Annotated[str | None, typer.Option(
+        help="Send each language once to this address, as a test; not counted.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    resend_unknown: Annotated[bool, typer.Option(
+        help="Also resend messages whose delivery is unknown (may arrive twice).")] = False,
+) -> None:
+    """Send a campaign to its list, each subscriber in their language; re-run to resume.
+
+    Example: postduif send 2026-12-community-update --dry-run
+    """
+    ws = open_workspace(ctx)
+    with Store.open(ws.settings.database) as store:
+        job = prepare_job(ws, campaign, token_key=_key(ws, dry_run=dry_run_))
+        if dry_run_:
+            _dry_run(ws, job, store)
+        elif to:
+            for variant, reply in asyncio.run(review_send(ws, job, to)):
+                out.print(f"{variant}: sent to {to} ({reply})")
+        else:
+            _deliver(ws, job, store, yes=yes, resend_unknown=resend_unknown)
+
+
+def _key(ws: Workspace, *, dry_run: bool) -> bytes:
+    """The token key; a dry run without one signs with a throwaway key and says so."""
+    try:
+        return token_key(ws.settings.token_key_env)
+    except TokenError:
+        if not dry_run:
+            raise
+    err.print(f"Note: {ws.settings.token_key_env} is not set; unsubscribe links in this dry "
+              "run are signed with a throwaway key and will not work.", highlight=False)
+    return os.urandom(32)
+
+
+def _dry_run(ws: Workspace, job: SendJob, store: Store) -> None:
+    report = dry_run(ws, job, store)
+    table = Table("language", "messages")
+    for variant, count in report.counts.items():
+        table.add_row(variant, str(count))
+    out.print(table)
+    out.print(f"{report.total} messages in {relative(report.directory, ws)}/ "
+              f"(open index.html); nothing was sent.")
+    for path in report.files[:5]:
+        out.print(f"  {path.name}")
+
+
+def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
+             resend_unknown: bool) -> None:
+    start(job, store)
+    before = ledger_status(store, job.name)
+    _print_status(before)
+    todo = before.totals.queued + (before.totals.unknown if resend_unknown else 0)
+    if todo == 0:
+        out.print("Nothing left to send.")
+        return
+    smtp = ws.settings.smtp
+    if not yes:
+        typer.confirm(f"Send {todo} messages through {smtp.host}:{smtp.port}?", abort=True)
+    report = asyncio.run(_with_progress(ws, job, store, resend_unknown, before.totals.total))
+    _print_report(report, job.name)
+    if report.paused or report.interrupted or report.failed:
+        raise typer.Exit(1)
+
+
+async def _with_progress(ws: Workspace, job: SendJob, store: Store, resend_unknown: bool,
+                         total: int) -> DeliveryReport:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[detail]}"), TimeRemainingColumn())
+    with Progress(*columns, console=err) as bar:
+        task = bar.add_task("sending", total=total, detail="")
+
+        def update(p: SendProgress) -> None:
+            bar.update(task, completed=p.sent + p.failed + p.unknown, detail=(
+                f"sent {p.sent}, failed {p.failed}, unknown {p.unknown}, "
+                f"left {p.remaining}, {p.rate:.0f}/s"))
+
+        return await deliver_job(ws, job, store, resend_unknown=resend_unknown, stop=stop,
+                                 progress=update)
+
+
+def _print_report(report: DeliveryReport, campaign: str) -> None:
+    out.print(f"sent {report.sent}, failed {report.failed} (bounced {report.bounced}), "
+              f"unknown {report.unknown}, skipped {report.skipped}, left {report.remaining}")
+    if report.paused:
+        err.print(f"[red]Paused:[/red] the server refused on policy grounds: {report.paused}",
+                  highlight=False, soft_wrap=True)
+    if report.interrupted or report.paused or report.remaining:
+        out.print(f"Resume with: postduif send {campaign}")
+    if report.unknown:
+        out.print(f"{report.unknown} message(s) may or may not have arrived; see "
+                  f"postduif status {campaign}; resend them with --resend-unknown")
+
+
+def _print_status(status: LedgerStatus) -> None:
+    table = Table("language", "queued", "sent", "failed", "unknown", "skipped", "total")
+    for v in (*status.variants, status.totals):
+        table.add_row("all" if v.variant == "*" else v.variant, str(v.queued + v.sending),
+                      str(v.sent), str(v.failed), str(v.unknown), str(v.skipped), str(v.total))
+    out.print(table)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    campaign: Annotated[str, typer.Argument(help="Campaign name.")],
+) -> None:
+    """Sent, failed, unknown and remaining per language, with the failures' SMTP replies.
+
+    Example: postduif status 2026-12-community-update
+    """
+    ws = open_workspace(ctx)
+    name = ws.campaign(campaign).name
+    with Store.open(ws.settings.database) as store:
+        report = ledger_status(store, name)
+    if report.list is None:
+        out.print(f"{name} has not been sent yet.")
+        return
+    out.print(f"{name} to {report.list}, started {report.started_at}")
+    _print_status(report)
+    if report.paused:
+        out.print(f"Paused by the server: {report.paused}", highlight=False)
+    for failure in report.failures:
+        out.print(f"{failure.state}: {failure.email} ({failure.variant}): {failure.reply}",
+                  highlight=False, soft_wrap=True)
+
+
+@app.command()
+def welcome(
+    ctx: typer.Context,
+    dry_run_: Annotated[bool, typer.Option(
+        "--dry-run", help="Write the due emails to outbox/welcome/ instead of sending.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what was sent.")] = False,
+) -> None:
+    """Send due confirmation and welcome emails, each once, each in the member's language.
+
+    Quiet when there is nothing to do, so it can run from cron; exit status 1 on failures.
+
+    Example: postduif welcome --verbose
+    """
+    ws = open_workspace(ctx)
+    lists = {name: ws.list_def(name) for name in available_lists(ws.settings.lists_dir)}
+    with Store.open(ws.settings.database) as store:
+        greeter = Greeter(ws, lists, _key(ws, dry_run=dry_run_))
+        greetings = due(store, list(lists.values()))
+        if dry_run_:
+            report = write_greetings(ws.settings.outbox_dir / "welcome", greeter, greetings)
+            out.print(f"{report.total} due email(s) written to "
+                      f"{relative(report.directory, ws)}/; nothing was sent.")
+            return
+        result = asyncio.run(send_greetings(
+            store, greeter, transport_for(ws), greetings, envelope_from=ws.settings.sender.email,
+            on_sent=(lambda g: out.print(f"{g.kind} sent to {g.email} ({g.list}, {g.lang})"))
+            if verbose else None))
+    for greeting, reason in result.failed:
+        err.print(f"{greeting.kind} to {greeting.email} failed: {reason}", highlight=False)
+    if result.failed:
+        raise typer.Exit(1)

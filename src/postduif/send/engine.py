@@ -1,0 +1,225 @@
+"""Delivery: one asyncio worker per connection, each walking the ledger row by row.
+
+Why it is built this way:
+
+* Workers are tasks on one event loop and share one store connection. SQLite calls are made
+  synchronously from the loop: a claim is tens of microseconds, far less than an SMTP round
+  trip, and no transaction ever spans an ``await``, so tasks cannot interleave inside one.
+* A worker commits the outcome of its last message together with the claim of its next one,
+  so a message costs at most one commit (fewer: workers ready together share one, see
+  ``commits.py``), and the claimed row is committed as ``sending`` before its DATA: a crash
+  leaves at most one uncertain row per connection.
+* Before a worker waits (rate limit, retry backoff) it records its last outcome on its own, so
+  a crash during a long wait does not turn a delivered message into an unknown one.
+* Stopping (Ctrl-C, a 5.7.x pause, a failing compose) never abandons a message in flight: the
+  workers finish and record it, then exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from postduif.errors import SendError
+from postduif.send.commits import LedgerCommits
+from postduif.send.lock import CampaignLock
+from postduif.send.model import Compose, DeliveryReport, Progress, Target
+from postduif.send.ratelimit import RateLimit, RateLimiter
+from postduif.send.replies import Verdict, judge
+from postduif.send.retry import RetryPolicy
+from postduif.send.transport import (
+    Connection,
+    PermanentFailure,
+    Reply,
+    TemporaryFailure,
+    Transport,
+    Unknown,
+)
+from postduif.store import LedgerRow, Settle, Store
+
+DEFAULT_RETRY = RetryPolicy()
+UNLIMITED = RateLimit()
+PROGRESS_INTERVAL = 0.1  # seconds between progress callbacks
+SETTLE_BEFORE_WAIT = 0.05  # record the last outcome first if a wait is longer than this
+
+
+class _Run:
+    """What the workers of one delivery share: settings, counters and the reason to stop."""
+
+    def __init__(self, store: Store, campaign: str, compose: Compose, envelope_from: str,
+                 retry: RetryPolicy, rate: RateLimit,
+                 progress: Callable[[Progress], None] | None) -> None:
+        self.store = store
+        self.campaign = campaign
+        self.compose = compose
+        self.envelope_from = envelope_from
+        self.retry = retry
+        self.limiter = RateLimiter(rate)
+        self.commits = LedgerCommits(store, campaign)
+        self.halt = asyncio.Event()
+        self.paused: str | None = None
+        self.error: BaseException | None = None
+        self.counts: Counter[str] = Counter()
+        self._progress = progress
+        self._base: Counter[str] = Counter()
+        for _, state, number in store.ledger_counts(campaign):
+            self._base[state] += number
+        self._started = time.monotonic()
+        self._last_progress = 0.0
+
+    def stop(self, *, paused: str | None = None, error: BaseException | None = None) -> None:
+        self.paused = self.paused or paused
+        self.error = self.error or error
+        self.halt.set()
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep, but wake at once when the delivery is halted."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.halt.wait(), timeout=max(seconds, 0.0))
+
+    def report_progress(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._progress is None or (not force and
+                                      now - self._last_progress < PROGRESS_INTERVAL):
+            return
+        self._last_progress = now
+        done = {s: self._base[s] + self.counts[s] for s in ("sent", "failed", "unknown")}
+        skipped = self._base["skipped"] + self.counts["skipped"]
+        total = sum(self._base.values())
+        self._progress(Progress(
+            total=total, sent=done["sent"], failed=done["failed"], unknown=done["unknown"],
+            remaining=total - sum(done.values()) - skipped,
+            rate=self.counts["sent"] / max(now - self._started, 1e-9)))
+
+
+async def deliver(store: Store, campaign: str, list: str, transport: Transport, compose: Compose,
+                  *, envelope_from: str, resend_unknown: bool = False,
+                  retry: RetryPolicy = DEFAULT_RETRY, rate: RateLimit = UNLIMITED,
+                  stop: asyncio.Event | None = None,
+                  progress: Callable[[Progress], None] | None = None) -> DeliveryReport:
+    """Deliver the campaign's queued rows through ``transport``, resuming where it stopped.
+
+    Holds the campaign lock throughout (:class:`SendError` if another process sends it). Rows a
+    crash left ``sending`` become ``unknown`` first; ``resend_unknown`` queues those again. The
+    transport is checked before any row is claimed, so a wrong password sends nothing.
+    """
+    with CampaignLock(store.path, campaign), store.durable():
+        _check_started(store, campaign, list)
+        store.prepare_ledger(campaign, resend_unknown=resend_unknown)
+        await transport.check()
+        run = _Run(store, campaign, compose, envelope_from, retry, rate, progress)
+        watcher = asyncio.create_task(_watch(stop, run)) if stop is not None else None
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(max(transport.connections, 1)):
+                    group.create_task(_worker(run, transport))
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+        run.report_progress(force=True)
+        if run.error is not None:
+            raise run.error
+        if run.paused is not None:
+            store.pause_ledger(campaign, run.paused)
+        return _report(run, interrupted=stop is not None and stop.is_set())
+
+
+def _check_started(store: Store, campaign: str, list: str) -> None:
+    record = store.ledger_campaign(campaign)
+    if record is None:
+        raise SendError(f"campaign {campaign} has no recipients yet",
+                        hint="start it first (start_campaign snapshots the list)")
+    if record.list != list:
+        raise SendError(f"campaign {campaign} was started for the list {record.list!r}, "
+                        f"not {list!r}")
+
+
+async def _watch(stop: asyncio.Event, run: _Run) -> None:
+    await stop.wait()
+    run.stop()
+
+
+def _report(run: _Run, *, interrupted: bool) -> DeliveryReport:
+    queued = sum(n for _, state, n in run.store.ledger_counts(run.campaign) if state == "queued")
+    c = run.counts
+    return DeliveryReport(campaign=run.campaign, sent=c["sent"], failed=c["failed"],
+                          bounced=c["bounced"], unknown=c["unknown"], skipped=c["skipped"],
+                          remaining=queued, paused=run.paused, interrupted=interrupted)
+
+
+async def _worker(run: _Run, transport: Transport) -> None:
+    """Claim, send, record, until nothing is left or the run is halted."""
+    async with transport.connection() as connection:
+        settle: Settle | None = None
+        outages = 0  # consecutive failures to reach the server at all
+        while not run.halt.is_set():
+            wait = run.limiter.reserve()
+            if wait > SETTLE_BEFORE_WAIT and settle is not None:
+                run.store.settle_ledger(settle)
+                settle = None
+            if wait > 0:
+                await run.wait(wait)
+            if run.halt.is_set():
+                break
+            claim = await run.commits.advance(settle)
+            settle = None
+            run.counts["skipped"] += claim.skipped
+            if claim.row is None:
+                if claim.wait_until is None:
+                    break
+                await run.wait(claim.wait_until - time.time())
+                continue
+            settle, reached = await _attempt(run, connection, claim.row)
+            outages = 0 if reached else outages + 1
+            run.report_progress()
+            if outages:  # the server is unreachable: record, then give it time
+                run.store.settle_ledger(settle)
+                settle = None
+                await run.wait(run.retry.delay(outages))
+        if settle is not None:
+            run.store.settle_ledger(settle)
+
+
+async def _attempt(run: _Run, connection: Connection, row: LedgerRow) -> tuple[Settle, bool]:
+    """Send one claimed row; return its outcome and whether the server answered at all."""
+    try:
+        message = run.compose(Target(row.id, row.email, row.name, row.variant))
+    except Exception as exc:  # a bug or a template error: put the row back and stop
+        run.stop(error=exc)
+        return Settle(row.id, "queued", None, f"not sent: compose failed: {exc}"), True
+    try:
+        reply = await connection.send(run.envelope_from, row.email, message)
+    except TemporaryFailure as exc:
+        return _temporary(run, row, exc.reply), exc.reply.code != 0
+    except PermanentFailure as exc:
+        return _permanent(run, row, exc), True
+    except Unknown as exc:
+        run.counts["unknown"] += 1
+        return Settle(row.id, "unknown", None, exc.reply.text), True
+    run.counts["sent"] += 1
+    return Settle(row.id, "sent", reply.code, reply.text), True
+
+
+def _temporary(run: _Run, row: LedgerRow, reply: Reply) -> Settle:
+    """Retry later (``not_before``), or fail once the attempts are used up."""
+    code = reply.code or None
+    if row.attempts >= run.retry.attempts:
+        run.counts["failed"] += 1
+        return Settle(row.id, "failed", code, f"{reply} (after {row.attempts} attempts)")
+    not_before = time.time() + run.retry.delay(row.attempts)
+    return Settle(row.id, "queued", code, str(reply), not_before=not_before)
+
+
+def _permanent(run: _Run, row: LedgerRow, failure: PermanentFailure) -> Settle:
+    reply = failure.reply
+    verdict = judge(failure)
+    if verdict is Verdict.POLICY:
+        run.stop(paused=str(reply))
+        return Settle(row.id, "queued", reply.code, str(reply))
+    run.counts["failed"] += 1
+    if verdict is Verdict.BOUNCE:
+        run.counts["bounced"] += 1
+    return Settle(row.id, "failed", reply.code, reply.text, bounce=verdict is Verdict.BOUNCE)

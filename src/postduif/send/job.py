@@ -1,0 +1,123 @@
+"""A send job: one campaign resolved, checked and rendered once, its recipients routed.
+
+This is where a campaign meets the subscriber store. The campaign is planned and rendered
+exactly as ``postduif build`` does it, and refused the same way when ``check`` finds errors;
+each confirmed subscriber of the campaign's list is routed to a variant by their language
+(``Plan.routing``), falling back to the default language for any language the site lacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from postduif.build import BuildFailed, envelope
+from postduif.campaign import Plan
+from postduif.check import check_plan
+from postduif.errors import SendError
+from postduif.lists import ListDef
+from postduif.problems import Problem, has_errors
+from postduif.send.compose import Composer, DkimKey
+from postduif.send.engine import deliver
+from postduif.send.ledger import start_campaign
+from postduif.send.model import DeliveryReport, Progress, Target
+from postduif.send.outbox import OutboxReport, write_outbox
+from postduif.send.ratelimit import RateLimit
+from postduif.send.smtp import SmtpTransport
+from postduif.send.transport import Reply
+from postduif.store import Store
+from postduif.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class SendJob:
+    name: str
+    plan: Plan
+    list_def: ListDef
+    compose: Composer
+    envelope_from: str
+    problems: tuple[Problem, ...]
+
+    def variant_for(self, language: str) -> str:
+        """The variant a subscriber with ``language`` gets (the default one if unknown)."""
+        routing = self.plan.routing
+        return routing.get(language) or next(iter(routing.values()))
+
+    def recipients(self, store: Store) -> Iterator[tuple[str, str, str]]:
+        """(email, name, variant) of every confirmed member, streamed from the store."""
+        for subscriber in store.members(self.list_def.name, "confirmed"):
+            membership = subscriber.membership(self.list_def.name)
+            language = membership.language if membership else subscriber.language
+            name = f"{subscriber.first_name} {subscriber.last_name}".strip()
+            yield subscriber.email, name, self.variant_for(language)
+
+    def review_targets(self, address: str) -> list[Target]:
+        """One message per variant for a reviewer, outside the ledger (``send --to``)."""
+        return [Target(0, address, "", key) for key in self.plan.variants]
+
+
+def prepare_job(ws: Workspace, campaign: str, *, token_key: bytes) -> SendJob:
+    """Plan, check and render the campaign; errors stop the job before anything is sent."""
+    plan = ws.plan(ws.campaign(campaign))
+    rendered = ws.render(plan)
+    problems = tuple(check_plan(ws.site, plan, rendered))
+    if has_errors(problems) or not rendered:
+        raise BuildFailed(plan.campaign.name, problems)
+    list_def = ws.list_def(plan.campaign.list)
+    env = envelope(ws, plan)
+    compose = Composer(rendered, env, list_name=list_def.name,
+                       unsubscribe_url=ws.settings.unsubscribe_url,
+                       base_url=ws.site.config.base_url, token_key=token_key,
+                       dkim_key=_dkim_key(ws))
+    return SendJob(plan.campaign.name, plan, list_def, compose, env.sender_email, problems)
+
+
+def _dkim_key(ws: Workspace) -> DkimKey | None:
+    settings = ws.settings.dkim
+    if not settings.selector:
+        return None
+    key = settings.private_key()
+    if key is None:
+        raise SendError(f"DKIM is configured (selector {settings.selector!r}) but "
+                        f"{settings.key_env} is not set", hint="put the PEM private key in it")
+    return DkimKey(settings.selector, settings.domain or ws.settings.sender.domain, key)
+
+
+def transport_for(ws: Workspace) -> SmtpTransport:
+    """The SMTP transport from the workspace settings, password from the environment."""
+    return SmtpTransport(ws.settings.smtp, password=ws.settings.smtp.password())
+
+
+def dry_run(ws: Workspace, job: SendJob, store: Store) -> OutboxReport:
+    """Every recipient's message as an .eml file in outbox/<campaign>/; no server, no ledger."""
+    targets = (Target(number, email, name, variant) for number, (email, name, variant)
+               in enumerate(job.recipients(store), start=1))
+    return write_outbox(ws.settings.outbox_dir / job.name, targets, job.compose)
+
+
+async def review_send(ws: Workspace, job: SendJob, address: str) -> list[tuple[str, Reply]]:
+    """One message per variant to a reviewer; not recorded as delivery."""
+    transport = transport_for(ws)
+    await transport.check()
+    replies = []
+    async with transport.connection() as connection:
+        for target in job.review_targets(address):
+            reply = await connection.send(job.envelope_from, address, job.compose(target))
+            replies.append((target.variant, reply))
+    return replies
+
+
+def start(job: SendJob, store: Store) -> int:
+    """Snapshot the recipients into the ledger the first time; a resume keeps the snapshot."""
+    return start_campaign(store, job.name, job.list_def.name, job.recipients(store))
+
+
+async def deliver_job(ws: Workspace, job: SendJob, store: Store, *, resend_unknown: bool,
+                      stop: asyncio.Event | None = None,
+                      progress: Callable[[Progress], None] | None = None) -> DeliveryReport:
+    smtp = ws.settings.smtp
+    return await deliver(store, job.name, job.list_def.name, transport_for(ws), job.compose,
+                         envelope_from=job.envelope_from, resend_unknown=resend_unknown,
+                         rate=RateLimit(smtp.rate_per_second, smtp.rate_per_hour),
+                         stop=stop, progress=progress)

@@ -1,0 +1,59 @@
+"""The store: one SQLite file holding people, list memberships, consent and the send ledger.
+
+This package is the only place that speaks SQL. Its parts:
+
+* :mod:`~postduif.store.db`: the connection, transactions and the migration machinery;
+* :mod:`~postduif.store.subscribers`: people, memberships, the consent log, suppressions;
+* :mod:`~postduif.store.ledger`: one row per campaign and recipient, for resumable sending.
+
+:class:`Store` joins them, and :data:`MIGRATIONS` lists every part's schema changes in the order
+they were released, in one place, so that their order is plain to see.
+"""
+
+from __future__ import annotations
+
+from postduif.store.db import BUSY_TIMEOUT_S, Database, Migration
+from postduif.store.ledger import (
+    LEDGER_SCHEMA,
+    LEDGER_STATES,
+    CampaignRecord,
+    Claim,
+    LedgerEntry,
+    LedgerRow,
+    LedgerStore,
+    Settle,
+)
+from postduif.store.subscribers import (
+    EVENTS,
+    REFUSED,
+    STATUSES,
+    SUBSCRIBER_SCHEMA,
+    ConsentEvent,
+    Membership,
+    Outcome,
+    Person,
+    Subscriber,
+    create_salt,
+)
+
+#: Applied in order, each once. Append only: never edit or reorder a released migration.
+MIGRATIONS: list[Migration] = [
+    ("0001_initial_schema", SUBSCRIBER_SCHEMA),
+    ("0002_salt", create_salt),
+    ("0003_ledger", LEDGER_SCHEMA),
+]
+
+
+class Store(LedgerStore):
+    """A connection to one store file. Not shared between threads; open one per process."""
+
+    def _migrations(self) -> list[Migration]:
+        # Read at call time, so a test can append a migration to the package's list.
+        return MIGRATIONS
+
+
+__all__ = [
+    "BUSY_TIMEOUT_S", "EVENTS", "LEDGER_STATES", "MIGRATIONS", "REFUSED", "STATUSES",
+    "CampaignRecord", "Claim", "ConsentEvent", "Database", "LedgerEntry", "LedgerRow",
+    "Membership", "Migration", "Outcome", "Person", "Settle", "Store", "Subscriber",
+]

@@ -1,0 +1,211 @@
+"""The connection, transactions and migrations shared by every part of the store.
+
+Design choices, and why:
+
+* WAL and ``BEGIN IMMEDIATE``: an import and a review may write at the same time. Taking the
+  write lock when a transaction starts (not on its first write) means a waiting process simply
+  waits (busy timeout 30 s) instead of failing halfway with "database is locked"; within one
+  transaction a lookup followed by a write cannot race another process.
+* Named migrations, each applied together with its record in ``schema_migrations`` in one
+  transaction, so a store is never half-migrated and opening it twice applies nothing. The list
+  itself lives in the package (``postduif.store.MIGRATIONS``), where every part's schema meets.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+from postduif.errors import StoreError
+
+BUSY_TIMEOUT_S = 30.0
+
+Migration = tuple[str, str | Callable[[sqlite3.Connection], None]]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements (triggers contain ``;`` inside ``BEGIN ... END``).
+
+    ``executescript`` would commit first, breaking "a migration and its record in one
+    transaction", so statements are executed one by one instead.
+    """
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending.strip()
+            pending = ""
+
+
+class Database:
+    """A connection to one store file. Not shared between threads; open one per process."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], datetime],
+                 path: Path) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._depth = 0
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Self:
+        """Open (creating if needed) the store at ``path`` and apply pending migrations."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store: {exc}", path=path) from None
+        store = cls(conn, clock, path)
+        try:
+            store._configure()
+            store._migrate(path)
+            store._load()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"cannot use the store: {exc}", path=path,
+                             hint="is this file a postduif store?") from None
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _configure(self) -> None:
+        self._enable_wal()
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL, waiting for other processes that are opening the same new file.
+
+        Switching needs an exclusive lock, and SQLite reports a conflict at once (or returns
+        the old mode) instead of honouring the busy timeout, so we wait here ourselves.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+            else:
+                if mode == "wal":
+                    return
+                if time.monotonic() > deadline:
+                    raise StoreError(f"cannot switch the store to WAL (it stays in {mode!r})")
+            time.sleep(0.02)
+
+    def _migrate(self, path: Path) -> None:
+        with self.transaction():
+            self._conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                               "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        migrations = self._migrations()
+        known = [name for name, _ in migrations]
+        for number, (name, step) in enumerate(migrations, start=1):
+            # Checked inside the write lock: another process may have just applied it.
+            with self.transaction():
+                if self._applied() - set(known):
+                    raise StoreError("the store was written by a newer postduif", path=path,
+                                     hint="upgrade postduif before using this store")
+                if name in self._applied():
+                    continue
+                if callable(step):
+                    step(self._conn)
+                else:
+                    for statement in _statements(step):
+                        self._conn.execute(statement)
+                self._conn.execute("INSERT INTO schema_migrations (name, applied_at) "
+                                   "VALUES (?, ?)", (name, self._now()))
+                self._conn.execute(f"PRAGMA user_version = {number}")
+
+    def _applied(self) -> set[str]:
+        return {row[0] for row in self._conn.execute("SELECT name FROM schema_migrations")}
+
+    def migrations(self) -> list[tuple[str, str]]:
+        """``(name, applied_at)`` of every applied migration, in the order they were applied."""
+        rows = self._conn.execute("SELECT name, applied_at FROM schema_migrations "
+                                  "ORDER BY applied_at, rowid")
+        return [(str(name), str(at)) for name, at in rows]
+
+    def _meta(self, key: str) -> str:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise StoreError(f"the store has no {key!r}; it was not created by postduif")
+        return str(row[0])
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _now(self) -> str:
+        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all; an inner one joins the outer."""
+        if self._depth:
+            yield
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    @contextmanager
+    def rollback_only(self) -> Iterator[None]:
+        """Run everything inside for real, then undo it: the engine behind ``--dry-run``."""
+        if self._depth:
+            self._conn.execute("SAVEPOINT dry_run")
+            try:
+                yield
+            finally:
+                self._conn.execute("ROLLBACK TO dry_run")
+                self._conn.execute("RELEASE dry_run")
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._conn.execute("ROLLBACK")
+            self._depth = 0
+
+    def _begin(self) -> None:
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"the store is busy: {exc}",
+                             hint=f"another postduif held it for over {BUSY_TIMEOUT_S:.0f} s; "
+                                  "try again when it has finished") from None
+
+    # -- hooks for the parts ------------------------------------------------------------------
+
+    def _migrations(self) -> list[Migration]:
+        """Every migration, in order; the package's :class:`Store` supplies them."""
+        return []
+
+    def _load(self) -> None:
+        """Read what the parts keep in memory once the schema is current."""

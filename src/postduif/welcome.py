@@ -1,0 +1,156 @@
+"""``postduif welcome``: confirmation and welcome emails, each sent at most once.
+
+Pending members of double opt-in lists get the confirmation email (with their signed confirm
+link); confirmed or approved members who never had one get the welcome email; each in their
+own language. The store records each email *before* it goes out and takes the record back
+only when the server clearly refused it, so a crash can lose a welcome but never send one
+twice. Each (template, list, language) is rendered once and personalised per person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from postduif.lists import ListDef
+from postduif.message import Envelope, MessageTemplate, Recipient
+from postduif.render import EmailContext, Rendered
+from postduif.send.model import Target
+from postduif.send.outbox import OutboxReport, write_outbox
+from postduif.send.transport import DeliveryFailure, Transport, Unknown
+from postduif.store import Store
+from postduif.tokens import make_token
+from postduif.workspace import Workspace
+
+CONFIRM_TTL = timedelta(days=14)
+KINDS = ("confirmation", "welcome")
+
+
+@dataclass(frozen=True)
+class Greeting:
+    """One email that is due: which kind, to whom, for which list, in which language."""
+
+    kind: str
+    email: str
+    name: str
+    list: str
+    lang: str
+
+
+@dataclass
+class WelcomeReport:
+    sent: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    failed: list[tuple[Greeting, str]] = field(default_factory=list)
+
+
+def due(store: Store, lists: list[ListDef]) -> Iterator[Greeting]:
+    """Every confirmation and welcome email not sent yet, list by list."""
+    for list_def in lists:
+        if list_def.optin == "double" and not list_def.approval:
+            yield from _due(store, list_def, "pending", "confirmation")
+        yield from _due(store, list_def, "confirmed", "welcome")
+
+
+def _due(store: Store, list_def: ListDef, status: str, kind: str) -> Iterator[Greeting]:
+    for subscriber in store.members(list_def.name, status):
+        membership = subscriber.membership(list_def.name)
+        if membership is None:
+            continue
+        already = membership.confirmation_sent_at if kind == "confirmation" \
+            else membership.welcomed_at
+        if already is None:
+            name = f"{subscriber.first_name} {subscriber.last_name}".strip()
+            yield Greeting(kind, subscriber.email, name, list_def.name,
+                           membership.language or list_def.default_language)
+
+
+class Greeter:
+    """Renders each (kind, list, language) email once and personalises it per person."""
+
+    def __init__(self, ws: Workspace, lists: dict[str, ListDef], token_key: bytes) -> None:
+        self.ws = ws
+        self.lists = lists
+        self.token_key = token_key
+        self._templates: dict[tuple[str, str, str], MessageTemplate] = {}
+
+    def compose(self, greeting: Greeting) -> bytes:
+        template = self._template(greeting)
+        settings = self.ws.settings
+        base_url = self.ws.site.config.base_url
+        links = {
+            action: url.format(base_url=base_url, lang=greeting.lang, token=make_token(
+                self.token_key, action=action, email=greeting.email, list=greeting.list,
+                ttl=CONFIRM_TTL if action == "confirm" else timedelta(days=730)))
+            for action, url in (("confirm", settings.confirm_url),
+                                ("unsubscribe", settings.unsubscribe_url))
+        }
+        return template.render(Recipient(greeting.email, greeting.name, greeting.lang),
+                               unsubscribe_url=links["unsubscribe"], confirm_url=links["confirm"])
+
+    def _template(self, g: Greeting) -> MessageTemplate:
+        key = (g.kind, g.list, g.lang)
+        if key not in self._templates:
+            list_def = self.lists[g.list]
+            rendered = self._render(list_def, g.kind, g.lang)
+            sender = self.ws.settings.sender
+            envelope = Envelope(campaign=f"{g.kind}-{g.list}", sender_name=sender.name,
+                                sender_email=sender.email, reply_to=sender.reply_to,
+                                list_id=f"{list_def.name}.{sender.domain}",
+                                list_name=list_def.title(g.lang))
+            self._templates[key] = MessageTemplate(rendered, envelope)
+        return self._templates[key]
+
+    def _render(self, list_def: ListDef, kind: str, lang: str) -> Rendered:
+        renderer = self.ws.renderer
+        strings = renderer.strings.get(lang) or renderer.strings[list_def.default_language]
+        site = self.ws.site.config
+        site_title = site.titles.get(lang, "")
+        heading = "confirm_heading" if kind == "confirmation" else "welcome_heading"
+        subject = str(strings[heading]).format(site=site_title)
+        sender = self.ws.settings.sender
+        return renderer.render(EmailContext(
+            template=list_def.confirm_template if kind == "confirmation"
+            else list_def.welcome_template,
+            lang=lang, subject=subject, preheader="", sections=(),
+            sender_name=sender.name, sender_email=sender.email,
+            postal_address=sender.postal_address, site_title=site_title,
+            site_url=site.base_url + lang + "/", list_title=list_def.title(lang)))
+
+
+def write_greetings(directory: Path, greeter: Greeter,
+                    greetings: Iterator[Greeting]) -> OutboxReport:
+    """The dry run: each due email as an .eml file; nothing is recorded as sent."""
+    todo = list(greetings)
+    targets = [Target(n, g.email, g.name, f"{g.kind}-{g.list}-{g.lang}")
+               for n, g in enumerate(todo)]
+    return write_outbox(directory, targets, lambda t: greeter.compose(todo[t.id]))
+
+
+async def send_greetings(store: Store, greeter: Greeter, transport: Transport,
+                         greetings: Iterator[Greeting], *, envelope_from: str,
+                         on_sent: Callable[[Greeting], None] | None = None) -> WelcomeReport:
+    """Send each due email once: recorded before DATA, the record undone on a clear refusal."""
+    report = WelcomeReport()
+    todo = list(greetings)
+    if not todo:
+        return report
+    await transport.check()
+    async with transport.connection() as connection:
+        for greeting in todo:
+            message = greeter.compose(greeting)
+            store.mark_sent(greeting.email, greeting.list, greeting.kind)
+            try:
+                await connection.send(envelope_from, greeting.email, message)
+            except Unknown as exc:
+                report.failed.append((greeting, f"unknown, not retried: {exc}"))
+                continue
+            except DeliveryFailure as exc:
+                store.clear_sent(greeting.email, greeting.list, greeting.kind)
+                report.failed.append((greeting, str(exc)))
+                continue
+            report.sent[greeting.kind] += 1
+            if on_sent:
+                on_sent(greeting)
+    return report
