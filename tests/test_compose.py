@@ -78,3 +78,26 @@ def test_dkim_signature_verifies_and_covers_the_list_headers(
     covered = signed.split("h=", 1)[1].split(";", 1)[0].replace(" ", "").lower()
     assert {"list-unsubscribe", "list-unsubscribe-post", "list-id"} <= set(covered.split(":"))
     assert not dkim.verify(raw.replace(b"Sam de Vries", b"Sam de Vriez"), dnsfunc=dns)
+
+
+def test_encoded_parts_decode_to_exactly_the_filled_in_email(workspace: Path) -> None:
+    """The per-piece quoted-printable encoding loses or adds nothing, at any value length."""
+    from postduif.message import Recipient, personal_values
+    from postduif.render import personalise
+
+    compose, _ = composer(workspace)
+    for variant, template in compose.templates.items():
+        for name in ("", "Zoë", "Ä" * 300 + " " + "=" * 80):
+            recipient = Recipient("x@example.org", name, variant)
+            link = "https://example.org/u?token=" + "a" * 500
+            raw = template.render(recipient, unsubscribe_url=link)
+            head, _, body = raw.partition(b"\r\n\r\n")
+            assert max(len(line) for line in head.split(b"\r\n")) <= 998
+            assert max(len(line) for line in body.split(b"\r\n")) <= 76
+            msg = email.message_from_bytes(raw, policy=policy.default)
+            expected_html, expected_text = personalise(template.rendered, personal_values(
+                template.rendered, recipient, unsubscribe_url=link))
+            text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+            assert text.replace("\r\n", "\n") == expected_text.replace("\r\n", "\n")
+            assert html.replace("\r\n", "\n") == expected_html.replace("\r\n", "\n")

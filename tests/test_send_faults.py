@@ -258,9 +258,10 @@ def test_a_stalled_server_times_out_and_the_run_ends(sending: Sending,
     assert 1 <= len(unknown) <= 4, states  # the messages whose DATA timed out
     assert not unknown & set(arrived)
     assert totals.total == SUBSCRIBERS
-    assert totals.queued + totals.failed + totals.unknown == SUBSCRIBERS - 5
-    for failure in ledger_status(sending.store, sending.campaign.name).failures:
-        assert failure.code is None or failure.code < 500, failure  # never a permanent verdict
+    # An outage is nobody's fault: the rest stay queued for a resume, and the run says why.
+    assert totals.queued + totals.unknown == SUBSCRIBERS - 5
+    assert totals.failed == 0
+    assert report.paused is not None and "stopped answering" in report.paused
 
 
 def test_a_wrong_password_sends_nothing(sending: Sending, smtp_server: StartServer) -> None:

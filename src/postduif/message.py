@@ -22,10 +22,11 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
-from postduif.render import Rendered, personalise
+from postduif.render import Rendered, html_values, split_placeholders, value_of
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 CRLF = b"\r\n"
+_SOFT_BREAK = b"=\r\n"
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,27 @@ def _qp(text: str) -> bytes:
     return data.replace(b"\n", CRLF)
 
 
-def _part(subtype: str, text: str) -> bytes:
-    return (f"Content-Type: text/{subtype}; charset=\"utf-8\"\r\n"
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode() + _qp(text) + CRLF
+class _EncodedPart:
+    """One MIME part, quoted-printable-encoded once except for the personal values.
+
+    The part is cut at its placeholders; the pieces between them are encoded once per
+    campaign, and per recipient only the values are, each piece joined to the next by a soft
+    line break (``=`` CRLF, which decodes to nothing). Lines stay within QP's 76 octets
+    however long the values are, and the decoded text is exactly the filled-in part.
+    """
+
+    def __init__(self, subtype: str, document: str) -> None:
+        self.head = (f"Content-Type: text/{subtype}; charset=\"utf-8\"\r\n"
+                     "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode()
+        pieces = split_placeholders(document.replace("\r\n", "\n"))
+        self.constants = [_qp(text) for text in pieces[0::2]]
+        self.fields = pieces[1::2]
+
+    def render(self, values: dict[str, str]) -> bytes:
+        chunks = [self.constants[0]]
+        for field, constant in zip(self.fields, self.constants[1:], strict=True):
+            chunks += [_qp(value_of(values, field)), constant]
+        return self.head + _SOFT_BREAK.join(chunks) + CRLF
 
 
 class MessageTemplate:
@@ -112,6 +131,8 @@ class MessageTemplate:
         self.date = date
         self.boundary = "=_postduif_" + hashlib.sha256(
             (envelope.campaign + rendered.lang).encode()).hexdigest()[:20]
+        self._text = _EncodedPart("plain", rendered.text)
+        self._html = _EncodedPart("html", rendered.html)
         self._common = b"".join([
             _header("From", _address(envelope.sender_name, envelope.sender_email)),
             _header("Reply-To", envelope.reply_to) if envelope.reply_to else b"",
@@ -126,8 +147,8 @@ class MessageTemplate:
     def render(self, recipient: Recipient, *, unsubscribe_url: str,
                confirm_url: str = "") -> bytes:
         """The complete message for one recipient, CRLF line ends, ready for SMTP."""
-        html, text = personalise(self.rendered, personal_values(
-            self.rendered, recipient, unsubscribe_url=unsubscribe_url, confirm_url=confirm_url))
+        values = personal_values(self.rendered, recipient, unsubscribe_url=unsubscribe_url,
+                                 confirm_url=confirm_url)
         env = self.envelope
         unsubscribe = (f"<{header_safe(unsubscribe_url)}>,\r\n "
                        f"<mailto:{env.sender_email}?subject=unsubscribe>")
@@ -139,8 +160,8 @@ class MessageTemplate:
             f"List-Unsubscribe: {unsubscribe}\r\n".encode(),
             self._common,
             CRLF,
-            b"--", boundary, CRLF, _part("plain", text),
-            b"--", boundary, CRLF, _part("html", html),
+            b"--", boundary, CRLF, self._text.render(values),
+            b"--", boundary, CRLF, self._html.render(html_values(values)),
             b"--", boundary, b"--", CRLF,
         ])
 

@@ -123,7 +123,7 @@ def _print_report(report: DeliveryReport, campaign: str) -> None:
     out.print(f"sent {report.sent}, failed {report.failed} (bounced {report.bounced}), "
               f"unknown {report.unknown}, skipped {report.skipped}, left {report.remaining}")
     if report.paused:
-        err.print(f"[red]Paused:[/red] the server refused on policy grounds: {report.paused}",
+        err.print(f"[red]Paused:[/red] {report.paused}",
                   highlight=False, soft_wrap=True)
     if report.interrupted or report.paused or report.remaining:
         out.print(f"Resume with: postduif send {campaign}")

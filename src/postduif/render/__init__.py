@@ -6,7 +6,16 @@ campaign and language; :func:`personalise` fills in each recipient's values chea
 """
 
 from postduif.render.model import EmailContext, Event, Rendered, Section
-from postduif.render.personal import PERSONAL_FIELDS, fields_used, personalise, placeholder
+from postduif.render.personal import (
+    PERSONAL_FIELDS,
+    fields_used,
+    fill,
+    html_values,
+    personalise,
+    placeholder,
+    split_placeholders,
+    value_of,
+)
 from postduif.render.renderer import Renderer
 from postduif.render.text import html_to_text
 
@@ -18,7 +27,11 @@ __all__ = [
     "Renderer",
     "Section",
     "fields_used",
+    "fill",
     "html_to_text",
+    "html_values",
     "personalise",
     "placeholder",
+    "split_placeholders",
+    "value_of",
 ]

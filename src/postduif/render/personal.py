@@ -42,18 +42,27 @@ def personalise(rendered: Rendered, values: Mapping[str, str]) -> tuple[str, str
     Values are HTML-escaped (quotes too, so they are safe inside attributes) for the HTML part and
     inserted raw in the text part. A placeholder without a value raises :class:`RenderError`.
     """
-    escaped = {name: html.escape(value, quote=True) for name, value in values.items()}
-    return _substitute(rendered.html, escaped), _substitute(rendered.text, values)
+    return fill(rendered.html, html_values(values)), fill(rendered.text, values)
 
 
-def _substitute(document: str, values: Mapping[str, str]) -> str:
-    def value_of(match: re.Match[str]) -> str:
-        try:
-            return values[match.group(1)]
-        except KeyError:
-            raise RenderError(
-                f"no value for personal field {match.group(1)}",
-                hint="pass it to personalise() for every recipient",
-            ) from None
+def html_values(values: Mapping[str, str]) -> dict[str, str]:
+    """The values as they go into HTML: escaped, quotes too, so safe inside attributes."""
+    return {name: html.escape(value, quote=True) for name, value in values.items()}
 
-    return _PLACEHOLDER.sub(value_of, document)
+
+def split_placeholders(document: str) -> list[str]:
+    """``[text, FIELD, text, FIELD, ..., text]``: the document cut at its placeholders."""
+    return _PLACEHOLDER.split(document)
+
+
+def value_of(values: Mapping[str, str], field: str) -> str:
+    try:
+        return values[field]
+    except KeyError:
+        raise RenderError(f"no value for personal field {field}",
+                          hint="pass it to personalise() for every recipient") from None
+
+
+def fill(document: str, values: Mapping[str, str]) -> str:
+    """Replace every placeholder in ``document``; values are inserted as given."""
+    return _PLACEHOLDER.sub(lambda match: value_of(values, match.group(1)), document)

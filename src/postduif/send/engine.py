@@ -177,6 +177,8 @@ async def _worker(run: _Run, transport: Transport) -> None:
             run.report_progress()
             if outages:  # the server is unreachable: record, then give it time
                 run.store.settle_ledger(settle)
+                if outages >= run.retry.attempts:
+                    run.stop(paused=f"the server stopped answering: {settle.reply}")
                 settle = None
                 await run.wait(run.retry.delay(outages))
         if settle is not None:
@@ -204,9 +206,14 @@ async def _attempt(run: _Run, connection: Connection, row: LedgerRow) -> tuple[S
 
 
 def _temporary(run: _Run, row: LedgerRow, reply: Reply) -> Settle:
-    """Retry later (``not_before``), or fail once the attempts are used up."""
+    """Retry later (``not_before``), or fail once the attempts are used up.
+
+    No reply at all (the server is down or stalled) is never this row's fault: it stays
+    queued, and the worker pauses the run after repeated outages, so a resume after the
+    outage sends everyone instead of leaving them failed.
+    """
     code = reply.code or None
-    if row.attempts >= run.retry.attempts:
+    if row.attempts >= run.retry.attempts and reply.code != 0:
         run.counts["failed"] += 1
         return Settle(row.id, "failed", code, f"{reply} (after {row.attempts} attempts)")
     not_before = time.time() + run.retry.delay(row.attempts)
