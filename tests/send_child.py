@@ -101,7 +101,7 @@ def targets(store: Store, campaign: Campaign) -> Iterator[tuple[str, str, str]]:
 def smtp_settings(host: str, port: int, *, connections: int = 4, timeout: float = 5.0,
                   username: str = "") -> SmtpSettings:
     return SmtpSettings(host=host, port=port, security="none", username=username,
-                        password_env="POSTDUIF_TEST_SMTP_PASSWORD", timeout=timeout,
+                        password_env="POSTDUIF_TEST_SMTP_PASSWORD", timeout=timeout, ca_file="",
                         connections=connections, rate_per_second=0.0, rate_per_hour=0.0)
 
 

@@ -342,7 +342,7 @@ def free_port() -> int:
 
 def smtp_settings(port: int, *, username: str = "", connections: int = 4) -> SmtpSettings:
     return SmtpSettings(host="127.0.0.1", port=port, security="none", username=username,
-                        password_env="POSTDUIF_TEST_SMTP_PASSWORD", timeout=5.0,
+                        password_env="POSTDUIF_TEST_SMTP_PASSWORD", timeout=5.0, ca_file="",
                         connections=connections, rate_per_second=0, rate_per_hour=0)
 
 

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
         "username": "",
         "password_env": "POSTDUIF_SMTP_PASSWORD",
         "timeout": 30.0,
+        "ca_file": "",
         "connections": 4,
         "rate_per_second": 0.0,
         "rate_per_hour": 0.0,
@@ -70,6 +71,7 @@ class SmtpSettings:
     username: str
     password_env: str
     timeout: float
+    ca_file: str  # a CA bundle to trust besides the system's, e.g. for a private relay
     connections: int
     rate_per_second: float
     rate_per_hour: float
@@ -182,6 +184,7 @@ def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
             username=str(smtp["username"]),
             password_env=str(smtp["password_env"]),
             timeout=float(smtp["timeout"]),
+            ca_file=str(resolve(smtp["ca_file"])) if smtp["ca_file"] else "",
             connections=int(smtp["connections"]),
             rate_per_second=float(smtp["rate_per_second"]),
             rate_per_hour=float(smtp["rate_per_hour"]),

@@ -52,6 +52,7 @@ class SmtpTransport:
         s = self.settings
         client = aiosmtplib.SMTP(hostname=s.host, port=s.port, use_tls=s.security == "tls",
                                  start_tls=s.security == "starttls", timeout=s.timeout,
+                                 cert_bundle=s.ca_file or None,
                                  local_hostname=self._local_hostname)
         await client.connect()
         if s.username:
