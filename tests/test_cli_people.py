@@ -101,3 +101,33 @@ def test_moving_a_confirmed_list_keeps_them_confirmed(workspace: Path) -> None:
     assert emails == ["bo@example.org", "zoe@example.org"]
     assert [(e.event, e.source) for e in log] == [("confirmed", "export.csv:2")]
     assert zoe is not None and zoe.memberships[0].welcomed_at is not None  # not greeted as new
+
+
+def test_review_in_a_terminal_approves_rejects_and_skips(workspace: Path) -> None:
+    import pty
+
+    people = [dict(FORM, email=f"{name}@example.org", firstName=name.title())
+              for name in ("ada", "bob", "cem")]
+    (workspace / "joins.json").write_text(json.dumps(people), encoding="utf-8")
+    run(workspace, "joins", "import", "joins.json", "--language", "nl")
+    controller, terminal = pty.openpty()
+    review = subprocess.Popen([sys.executable, "-m", "postduif", "joins", "review"],
+                              cwd=workspace, stdin=terminal, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    os.write(controller, b"a\nr\ns\n")
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closed: the review has ended
+            break
+        if not chunk:
+            break
+        screen += chunk
+    assert review.wait(timeout=60) == 0, screen.decode(errors="replace")
+    os.close(controller)
+    assert b"Ada" in screen and b"Een ondernemingsraad oprichten" in screen
+    with store(workspace) as s:
+        statuses = {e: s.get(f"{e}@example.org").membership("leden").status  # type: ignore[union-attr]
+                    for e in ("ada", "bob", "cem")}
+    assert statuses == {"ada": "confirmed", "bob": "rejected", "cem": "pending"}

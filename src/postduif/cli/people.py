@@ -124,10 +124,7 @@ def joins_approve(ctx: typer.Context, email: str, list_name: ListOption = "leden
 
     Example: postduif joins approve sam@example.org --list leden
     """
-    with _store(ctx) as (ws, store):
-        membership.decide(store, ws.list_def(list_name), email, approve=True,
-                          source="command:joins approve")
-    out.print(f"{normalise_email(email)} approved for {list_name}")
+    _decide(ctx, email, list_name, approve=True)
 
 
 @joins_app.command("reject")
@@ -136,10 +133,15 @@ def joins_reject(ctx: typer.Context, email: str, list_name: ListOption = "leden"
 
     Example: postduif joins reject spam@example.org --list leden
     """
+    _decide(ctx, email, list_name, approve=False)
+
+
+def _decide(ctx: typer.Context, email: str, list_name: str, *, approve: bool) -> None:
+    verb = "approve" if approve else "reject"
     with _store(ctx) as (ws, store):
-        membership.decide(store, ws.list_def(list_name), email, approve=False,
-                          source="command:joins reject")
-    out.print(f"{normalise_email(email)} rejected for {list_name}")
+        membership.decide(store, ws.list_def(list_name), email, approve=approve,
+                          source=f"command:joins {verb}")
+    out.print(f"{normalise_email(email)} {verb}d for {list_name}")
 
 
 @lists_app.command("show")
