@@ -9,15 +9,19 @@ import time
 from collections.abc import Iterator
 from email import policy
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from starlette.testclient import TestClient
 
 from postduif.preview import create_app, get
+from postduif.preview.site_files import SiteFiles
 from postduif.workspace import Workspace
 
 CAMPAIGN = "2026-12-community-update"
 POST_NL = Path("content/posts/2026-12/index.nl.md")
+BUNDLE = Path("content/posts/2026-12")
+IMAGES = ("feature.png", "meeting.png")
 BASE = "http://127.0.0.1"
 
 
@@ -129,6 +133,108 @@ def test_unknown_things_are_404_and_foreign_hosts_are_refused(client: TestClient
     assert client.get(f"/c/{CAMPAIGN}/nl/pdf").status_code == 404
     assert client.get(f"/c/{CAMPAIGN}/nl/html?persona=nobody").status_code == 400
     assert client.get("/", headers={"host": "attacker.example"}).status_code == 400
+
+
+def _src(html_text: str, name: str) -> str:
+    """The (only) src address in ``html_text`` that ends with ``/name``."""
+    found = set(re.findall(rf'src="([^"]*/{re.escape(name)})"', html_text))
+    assert len(found) == 1, (name, found)
+    return html.unescape(found.pop())
+
+
+def _base_url(workspace: Path) -> str:
+    return Workspace.open(workspace).site.config.base_url
+
+
+def test_framed_images_are_served_from_the_workspace(client: TestClient,
+                                                     workspace: Path) -> None:
+    base_url = _base_url(workspace)
+    for key in ("nl", "en"):
+        sent = client.get(f"/c/{CAMPAIGN}/{key}/html?persona=named").text
+        framed = client.get(f"/c/{CAMPAIGN}/{key}/html?persona=named&frame=1").text
+        for name in IMAGES:
+            real = _src(sent, name)
+            assert real.startswith(base_url) and f"/{key}/" in real
+            local = _src(framed, name)
+            assert local == "/site/" + real.removeprefix(base_url)
+            image = client.get(local)
+            assert image.status_code == 200, local
+            assert image.headers["content-type"] == "image/png"
+            assert image.content == (workspace / BUNDLE / name).read_bytes()
+        # Links still show where they lead.
+        assert re.findall(r'href="([^"]*)"', framed) == re.findall(r'href="([^"]*)"', sent)
+
+
+def test_the_sent_parts_keep_the_real_image_addresses(client: TestClient,
+                                                      workspace: Path) -> None:
+    real = f'src="{_base_url(workspace)}nl/posts/2026-12/feature.png"'
+    base = f"/c/{CAMPAIGN}/nl"
+    assert real in client.get(f"{base}/html?persona=named").text
+    for download in ("", "&download=1"):
+        source = client.get(f"{base}/source?persona=named{download}")
+        message = email.message_from_bytes(source.content, policy=policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        body = message.get_body(preferencelist=("html",))
+        assert body is not None and real in str(body.get_content())
+        assert "/site/" not in source.text
+    for part in ("text", "headers"):
+        assert "/site/" not in client.get(f"{base}/{part}?persona=named").text
+
+
+def test_static_and_assets_files_are_served_with_their_type(client: TestClient,
+                                                            workspace: Path) -> None:
+    logo = (Path(__file__).parent / "fixtures/site/static/img/logo.png").read_bytes()
+    (workspace / "static/img").mkdir(parents=True)
+    (workspace / "static/img/logo.png").write_bytes(logo)
+    (workspace / "assets/css").mkdir(parents=True)
+    (workspace / "assets/css/mail.css").write_text("p { color: red }\n", encoding="utf-8")
+    image = client.get("/site/img/logo.png")
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content == logo
+    style = client.get("/site/css/mail.css")
+    assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
+    assert style.text == "p { color: red }\n"
+    assert client.post("/site/img/logo.png").status_code == 405
+
+
+def test_site_files_outside_the_published_directories_are_404(client: TestClient,
+                                                              workspace: Path) -> None:
+    bundle = workspace / BUNDLE
+    (workspace / "static").mkdir()
+    (bundle / "leak.png").symlink_to(workspace / "postduif.toml")
+    secret = workspace / "postduif.toml"
+    # Each address, and where joining its path to a served directory naively would lead.
+    attempts = {
+        "/site/nl/posts/2026-12/%2e%2e/%2e%2e/%2e%2e/postduif.toml": bundle / "../../../x",
+        "/site/nl/posts/2026-12/..%2f..%2f..%2fpostduif.toml": bundle / "../../../x",
+        "/site/nl/%2e%2e/postduif.toml": workspace / "content/../x",
+        "/site/%2e%2e/postduif.toml": workspace / "static/../x",
+        f"/site/{secret}": workspace / "static" / str(secret),
+        f"/site/nl/posts/2026-12/{quote(str(secret), safe='')}": bundle / str(secret),
+    }
+    for url, aimed in attempts.items():
+        assert aimed.with_name(secret.name).resolve() == secret.resolve()  # a real file
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert response.content != secret.read_bytes()
+    for url in ("/site/nl/posts/2026-12/leak.png", "/site/nl/posts/2026-12/index.nl.md",
+                "/site/nl/posts/2026-12/", "/site/nl/posts/2026-12/nothing.png", "/site/"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_srcset_and_css_urls_are_rewritten_and_links_are_not(workspace: Path) -> None:
+    site = Workspace.open(workspace).site
+    base_url = site.config.base_url
+    feature, meeting = (f"{base_url}nl/posts/2026-12/{name}" for name in IMAGES)
+    gone, elsewhere = f"{base_url}nl/posts/2026-12/gone.png", "https://example.org/x.png"
+    document = (f'<div style="background:url(\'{feature}\')">'
+                f'<img srcset="{meeting} 1x, {elsewhere} 2x,{feature} 3x" src="{gone}">'
+                f'<a href="{feature}">feature</a><td background="{meeting}"></td></div>')
+    local = {url: url.replace(base_url, "/site/") for url in (feature, meeting)}
+    assert SiteFiles(site).rewrite(document) == (
+        f'<div style="background:url(\'{local[feature]}\')">'
+        f'<img srcset="{local[meeting]} 1x, {elsewhere} 2x,{local[feature]} 3x" src="{gone}">'
+        f'<a href="{feature}">feature</a><td background="{local[meeting]}"></td></div>')
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 CAMPAIGN = "2026-12-community-update"
 POST_NL = Path("content/posts/2026-12/index.nl.md")
+FEATURE = Path("content/posts/2026-12/feature.png")
 SCREENSHOT = Path("/tmp/preview.png")
 
 
@@ -113,3 +114,19 @@ def test_text_headers_and_source_tabs(page: Page, server: str, workspace: Path) 
     page.click("a[data-tab=source]")
     expect(page.locator("pre.source")).to_contain_text(
         "Content-Type: multipart/alternative")
+
+
+def _png_width(path: Path) -> int:
+    """The width in a PNG's header (the IHDR chunk comes first, width at byte 16)."""
+    data = path.read_bytes()
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big")
+
+
+def test_the_framed_email_shows_the_unpublished_feature_image(page: Page, server: str,
+                                                              workspace: Path) -> None:
+    page.goto(f"{server}/c/{CAMPAIGN}?lang=en")
+    feature = page.frame_locator("#email").locator('img[src$="/feature.png"]')
+    expect(feature).to_have_attribute("src", "/site/en/posts/2026-12/feature.png")
+    expect(feature).to_have_js_property("complete", True)
+    assert feature.evaluate("img => img.naturalWidth") == _png_width(workspace / FEATURE) > 0

@@ -115,6 +115,11 @@ class _Line(NamedTuple):
 class _Malformed(Exception):
     """A record whose shape is wrong (not an object, a nested value where text belongs)."""
 
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
 
 @lru_cache(maxsize=1024)  # the same few keys on every JSON line
 def canonical_field(header: str) -> str | None:
@@ -495,7 +500,7 @@ def _scalar(key: str, value: object) -> str:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise _Malformed(f"{key}: expected text, found {_json_kind(value)}")
+    raise _Malformed(key, f"expected text, found {_json_kind(value)}")
 
 
 # ---------------------------------------------------------------------------- importing
@@ -531,6 +536,25 @@ class _PersonMaker:
         if raw not in self.languages:
             self.languages[raw] = normalise_language(raw, self.allowed)
         return self.languages[raw]
+
+
+def join_request(value: object, *, language: str,
+                 allowed_languages: Sequence[str] = ("nl", "en")) -> Person:
+    """One join request as the site's form posts it (a JSON object), validated into a Person.
+
+    The web endpoint's counterpart of one imported JSON line: the same keys, aliases and
+    checks, but the first problem is raised as :class:`InvalidField` (naming the field)
+    instead of becoming a rejected row. The form sends no language, so ``language`` (the
+    language of the page it was on) is used unless the object names one.
+    """
+    if not isinstance(value, dict):
+        raise InvalidField("request", f"expected a JSON object, found {_json_kind(value)}")
+    try:
+        fields, links = _collect(
+            (canonical_field(str(key)), str(key), item) for key, item in value.items())
+    except _Malformed as exc:
+        raise InvalidField(exc.field, exc.reason) from None
+    return _PersonMaker(allowed_languages, language)(Row(0, fields, links))
 
 
 def _clean(name: str, value: str) -> str:

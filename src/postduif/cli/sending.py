@@ -1,4 +1,4 @@
-"""Commands that send: send (dry run, review, delivery), status and welcome."""
+"""Commands that send or answer people: send, status, welcome and serve."""
 
 from __future__ import annotations
 
@@ -196,3 +196,24 @@ def welcome(
         err.print(f"{greeting.kind} to {greeting.email} failed: {reason}", highlight=False)
     if result.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on (behind your web server).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8026,
+) -> None:
+    """Answer the links and forms of the site: unsubscribe, confirm, join and sign-up.
+
+    Run it behind the site's web server, which forwards /nl|en/newsletter/unsubscribe/,
+    /nl|en/newsletter/confirm/, /nl|en/newsletter/subscribe and /nl|en/join to it.
+
+    Example: postduif serve --port 8026
+    """
+    from postduif import web
+
+    ws = open_workspace(ctx)
+    out.print(f"Listening on http://{host}:{port}/ (Ctrl-C to stop)")
+    web.serve(ws, host=host, port=port)

@@ -6,6 +6,8 @@ themselves when a content, template or campaign file changes; a build error is s
 page. Parts:
 
 * :mod:`postduif.preview.builds` builds and caches campaigns (no web framework),
+* :mod:`postduif.preview.site_files` finds the workspace files behind the email's image
+  addresses, so images show before their page is published,
 * :mod:`postduif.preview.app` is the Starlette app with its routes and file watcher,
 * this module runs it: :func:`serve` on 127.0.0.1 with uvicorn, or :func:`get` in-process.
 """

@@ -9,11 +9,15 @@ Routes::
     /c/{name}/{key}/text            ... the plain-text part
     /c/{name}/{key}/headers         ... the message headers, one per line
     /c/{name}/{key}/source          ... the whole .eml (?download=1 to save it)
+    /site/{path}                    the workspace file the site will publish at base_url + path
     /_version                       {"version": ...}, polled by the pages to reload on change
 
 The app only reads. Build errors are part of the page (status 200) so a reviewer sees what to
 fix; the raw endpoints answer 500 with the message. A watcher started in the lifespan reloads
 the workspace when a source file changes.
+
+The framed HTML (``?frame=1``) loads its images from ``/site/``, so they show before the page
+is published; every other part, and the HTML without ``frame``, keeps the addresses as sent.
 """
 
 from __future__ import annotations
@@ -32,13 +36,20 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+)
 from starlette.routing import Route
 from watchfiles import DefaultFilter, awatch
 
 from postduif.build import SAMPLE_RECIPIENTS
 from postduif.errors import PostduifError
 from postduif.preview.builds import PERSONAS, Builds, Sample
+from postduif.preview.site_files import PREFIX, SiteFiles
 from postduif.problems import Severity
 from postduif.workspace import Workspace
 
@@ -49,6 +60,9 @@ TABS = {"html": "HTML", "text": "Text", "headers": "Headers", "source": "Source"
 WIDTHS = {"desktop": "Desktop", "phone": "Phone (375 px)"}
 PERSONA_LABELS = {"named": SAMPLE_RECIPIENTS["named"].name, "anonymous": "Without a name"}
 NO_STORE = {"Cache-Control": "no-store"}
+# A site file is served from the preview's origin: a stray HTML or SVG file must not run there.
+SITE_FILE_HEADERS = {**NO_STORE, "Content-Security-Policy": "sandbox",
+                     "X-Content-Type-Options": "nosniff"}
 
 _assets = Path(__file__).parent / "assets"
 _templates = Environment(loader=FileSystemLoader(_assets), autoescape=True,
@@ -85,6 +99,7 @@ def create_app(ws: Workspace, *, watch: bool = True) -> Starlette:
         Route("/c/{name}", _endpoint(builds, _review)),
         Route("/c/{name}/{key}/{part}", _endpoint(builds, _raw)),
         Route("/_version", _endpoint(builds, _version)),
+        Route(PREFIX + "{path:path}", _endpoint(builds, _site_file), methods=["GET"]),
     ]
     return Starlette(
         routes=routes,
@@ -163,16 +178,30 @@ def _raw(builds: Builds, request: Request) -> Response:
         sample = builds.sample(build, key, persona)
     except PostduifError as exc:
         return _text(f"{exc}\n", 500)
+    if part == "html" and request.query_params.get("frame"):
+        return HTMLResponse(_framed(sample.part("html"), builds.site_files()), headers=NO_STORE)
     return _part(sample, part, request, f"{name}-{key}-{persona}.eml")
+
+
+def _framed(html: str, files: SiteFiles | None) -> str:
+    """The email as the review page frames it: images from the workspace (the page may not be
+    published yet), links in a new tab (instead of replacing the email)."""
+    if files is not None:
+        html = files.rewrite(html)
+    return html.replace("<head>", '<head><base target="_blank">', 1)
+
+
+def _site_file(builds: Builds, request: Request) -> Response:
+    files = builds.site_files()
+    found = None if files is None else files.find(request.path_params["path"])
+    if found is None:
+        return _text(f"not found: {request.url.path}\n", 404)
+    return FileResponse(found, headers=SITE_FILE_HEADERS)
 
 
 def _part(sample: Sample, part: str, request: Request, filename: str) -> Response:
     if part == "html":
-        html = sample.part("html")
-        if request.query_params.get("frame"):
-            # Links in the framed email open a new tab instead of replacing the email.
-            html = html.replace("<head>", '<head><base target="_blank">', 1)
-        return HTMLResponse(html, headers=NO_STORE)
+        return HTMLResponse(sample.part("html"), headers=NO_STORE)
     if part == "text":
         return _text(sample.part("plain"))
     if part == "headers":

@@ -29,6 +29,7 @@ from postduif.check import check_plan
 from postduif.config import CONFIG_NAME, load_settings
 from postduif.content import Site
 from postduif.errors import PostduifError
+from postduif.preview.site_files import SiteFiles
 from postduif.problems import Problem, Severity
 from postduif.render import Rendered
 from postduif.workspace import Workspace
@@ -77,6 +78,7 @@ class Builds:
         self._broken: PostduifError | None = None  # postduif.toml itself no longer loads
         self._lock = threading.RLock()
         self._cache: dict[str, Build] = {}
+        self._files: SiteFiles | None = None
         # The boot time makes a restarted server's counter differ from the old one's, so an open
         # page reloads after a restart too.
         self._boot = f"{time.time_ns():x}"
@@ -114,6 +116,7 @@ class Builds:
             else:
                 self._ws.reload()
             self._cache.clear()
+            self._files = None
             self.version = f"{self._boot}.{next(self._counter)}"
 
     def _reopen(self) -> None:
@@ -149,6 +152,14 @@ class Builds:
             build.error = exc
         build.seconds = time.perf_counter() - started
         return build
+
+    def site_files(self) -> SiteFiles | None:
+        """The workspace's files at the site's URLs, or ``None`` while the site cannot load."""
+        with self._lock:
+            if self._files is None:
+                with contextlib.suppress(PostduifError):
+                    self._files = SiteFiles(self._ws.site)
+            return self._files
 
     def sample(self, build: Build, key: str, persona: str) -> Sample:
         """The message ``persona`` gets from variant ``key`` of ``build``, made once."""

@@ -1,0 +1,46 @@
+"""``postduif serve``: the small web app behind the links in emails and the site's forms.
+
+The Hugo site is static, so the unsubscribe and confirmation links in emails and the join and
+newsletter forms need something that answers them. Organisers run this app behind their web
+server, which maps those paths to it (see :mod:`postduif.web.app` for the routes). Parts:
+
+* :mod:`postduif.web.app` is the Starlette app with its routes and pages,
+* this module runs it with uvicorn: :func:`serve`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import uvicorn
+
+from postduif.errors import PostduifError
+from postduif.web.app import MAX_BODY_BYTES, MEMBERS_LIST, NEWSLETTER_LIST, create_app
+from postduif.workspace import Workspace
+
+__all__ = ["HOST", "MAX_BODY_BYTES", "MEMBERS_LIST", "NEWSLETTER_LIST", "PORT", "create_app",
+           "serve"]
+
+#: Only the reverse proxy on this machine should reach the app.
+HOST = "127.0.0.1"
+PORT = 8026
+
+
+def serve(ws: Workspace, *, host: str = HOST, port: int = PORT) -> None:
+    """Serve the app on ``host:port`` until interrupted.
+
+    The app is built first, so a missing token key or list stops it before it listens. The
+    access log is off: request lines carry tokens, and a token carries an e-mail address.
+    """
+    app = create_app(ws)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        sock = socket.create_server((host.strip("[]"), port), family=family)
+    except OSError as exc:
+        raise PostduifError(f"cannot listen on {host}:{port}: {os.strerror(exc.errno or 0)}",
+                            hint="pass another port, or stop what is using it") from None
+    config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False,
+                            timeout_graceful_shutdown=5)
+    with sock:
+        uvicorn.Server(config).run(sockets=[sock])

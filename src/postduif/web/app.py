@@ -1,0 +1,367 @@
+"""The public web app: explicit Starlette routes for the links in emails and the site's forms.
+
+Routes (``{lang}`` is a language of ``templates/strings.toml``; pages are in that language)::
+
+    GET  /{lang}/newsletter/unsubscribe/?token=T   "Unsubscribe <email> from <list>?" + button
+    POST /{lang}/newsletter/unsubscribe/?token=T   unsubscribes (the button, or RFC 8058 one-click)
+    GET  /{lang}/newsletter/confirm/?token=T       "Confirm <email> for <list>?" + button
+    POST /{lang}/newsletter/confirm/?token=T       confirms (double opt-in)
+    POST /{lang}/newsletter/subscribe              form field ``email``: pending on the newsletter
+    POST /{lang}/join                              the join form's JSON: pending on the members list
+
+A GET never changes anything: mail scanners and link previews fetch every link in an email.
+The token travels in the query string on the POST too, because that is where RFC 8058 mail
+clients put it (they POST to the List-Unsubscribe URL with a body we need not read).
+
+Sign-ups answer the same whatever the address's history: a forgotten or unsubscribed address
+is told "success" and nothing changes, so the forms cannot be used to find out who is on a list.
+A sign-up never changes an existing membership either (the form proves nothing about who sent
+it); it only asks ``postduif welcome`` to send a pending subscriber a fresh confirmation email.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from postduif.errors import ConfigError, StoreError, TokenError
+from postduif.joins import join_request, join_status
+from postduif.lists import ListDef, available_lists
+from postduif.membership import confirm, unsubscribe
+from postduif.people import InvalidField, normalise_email
+from postduif.render.strings import Strings, load_strings
+from postduif.store import Membership, Person, Store
+from postduif.tokens import read_token, token_key
+from postduif.workspace import Workspace
+
+#: The list the join form adds people to. A constant, not a setting: the site has one join
+#: form, and the organisers' approval step (``approval = true`` in lists/leden.toml) is what
+#: makes joining safe, so another list here would need another review anyway.
+MEMBERS_LIST = "leden"
+#: The list the newsletter form adds people to; one list, with the language per membership.
+NEWSLETTER_LIST = "nieuwsbrief"
+#: Largest request body read. A join request with the longest allowed texts, escaped as JSON,
+#: stays well below it; anything bigger is refused before it is held in memory.
+MAX_BODY_BYTES = 64 * 1024
+#: Every interface string the pages use; checked when the app starts, not when a page fails.
+PAGE_KEYS = (
+    "web_back", "web_unsubscribe_title", "web_unsubscribe_question", "web_unsubscribe_button",
+    "web_unsubscribe_done_title", "web_unsubscribe_done", "web_confirm_title",
+    "web_confirm_question", "web_confirm_button", "web_confirm_done_title", "web_confirm_done",
+    "web_confirm_refused", "web_link_invalid_title", "web_link_invalid",
+    "web_subscribe_done_title", "web_subscribe_done", "web_subscribe_invalid_title",
+    "web_subscribe_invalid", "web_too_large_title", "web_too_large", "web_not_found_title",
+    "web_not_found", "web_busy_title", "web_busy",
+)
+#: Pages carry an address and their URL a token: keep them out of caches, logs of other
+#: sites (Referer) and search engines, and let them load nothing from elsewhere.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+#: Field names as the join form sends them, for error answers the site's script can match.
+FORM_FIELDS = {"first_name": "firstName", "last_name": "lastName"}
+_JSON = "application/json"
+_FORM = "application/x-www-form-urlencoded"
+
+_assets = Path(__file__).parent / "assets"
+_templates = Environment(loader=FileSystemLoader(_assets), autoescape=True,
+                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+class _Refused(Exception):
+    """A request body we will not read: too big, or not JSON or a form."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class WebState:
+    """What every request needs, read once when the app starts."""
+
+    database: Path
+    key: bytes
+    lists: Mapping[str, ListDef]
+    strings: Mapping[str, Strings]
+    site_name: str
+
+    @classmethod
+    def load(cls, ws: Workspace) -> WebState:
+        """Check everything the app relies on, so a missing piece stops it starting."""
+        settings = ws.settings
+        key = token_key(settings.token_key_env)
+        lists = {name: ws.list_def(name) for name in available_lists(settings.lists_dir)}
+        for name in (MEMBERS_LIST, NEWSLETTER_LIST):
+            if name not in lists:
+                ws.list_def(name)  # raises the ConfigError that names the known lists
+        path = settings.templates_dir / "strings.toml"
+        strings = load_strings(path)
+        for lang, table in strings.items():
+            missing = [k for k in PAGE_KEYS if k not in table]
+            if missing:
+                raise ConfigError(f"[{lang}] lacks the web page strings {', '.join(missing)}",
+                                  path=path, hint="copy them from postduif's sample workspace")
+        Store.open(settings.database).close()  # applies migrations; a bad store fails now
+        return cls(settings.database, key, lists, strings, settings.sender.name)
+
+    def store(self) -> AbstractContextManager[Store]:
+        """A connection for one request: a Store must not be shared between threads."""
+        return Store.open(self.database)
+
+    def title(self, list_name: str, lang: str) -> str:
+        list_def = self.lists.get(list_name)
+        return list_def.title(lang) if list_def else list_name
+
+
+def create_app(ws: Workspace) -> Starlette:
+    """The web app of ``ws``; raises a PostduifError (no token key, no list) instead of starting."""
+    site = WebState.load(ws)
+    routes = [
+        Route("/{lang}/newsletter/unsubscribe/", _endpoint(site, _unsubscribe),
+              methods=["GET", "POST"]),
+        Route("/{lang}/newsletter/confirm/", _endpoint(site, _confirm), methods=["GET", "POST"]),
+        Route("/{lang}/newsletter/subscribe", _endpoint(site, _subscribe), methods=["POST"]),
+        Route("/{lang}/join", _endpoint(site, _join), methods=["POST"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={
+        404: _not_found(site), StoreError: _busy(site)})
+
+
+Handler = Callable[[WebState, Request, str], Awaitable[Response]]
+
+
+def _endpoint(site: WebState, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Bind ``site`` and check the language; an unknown language is a page that does not exist."""
+    async def endpoint(request: Request) -> Response:
+        lang = request.path_params["lang"]
+        if lang not in site.strings:
+            raise HTTPException(404)
+        return await handler(site, request, lang)
+
+    return endpoint
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+def _page(site: WebState, lang: str, title: str, text: str, *, status: int = 200,
+          detail: str = "", action: str = "", button: str = "") -> HTMLResponse:
+    """One page: a heading, a paragraph, maybe a detail line and a form with one button."""
+    t = site.strings[lang]
+    html = _templates.get_template("page.html.j2").render(
+        lang=lang, site_name=site.site_name, title=title, text=text, detail=detail,
+        action=action, button=button, back=str(t["web_back"]))
+    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+
+def _say(site: WebState, lang: str, name: str, slots: Mapping[str, str] | None = None, *,
+         status: int = 200, detail: str = "") -> HTMLResponse:
+    """The page whose texts are ``web_<name>_title`` and ``web_<name>``, slots filled in."""
+    t = site.strings[lang]
+    text = str(t[f"web_{name}"]).format(**(slots or {}))
+    return _page(site, lang, str(t[f"web_{name}_title"]), text,
+                 status=status, detail=detail)
+
+
+def _link_error(site: WebState, lang: str, exc: TokenError) -> HTMLResponse:
+    detail = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+    return _say(site, lang, "link_invalid", status=400, detail=detail)
+
+
+def _not_found(site: WebState) -> Callable[[Request, Exception], Response]:
+    def handler(request: Request, exc: Exception) -> Response:
+        first = request.url.path.strip("/").split("/")[0]
+        lang = first if first in site.strings else next(iter(site.strings))
+        return _say(site, lang, "not_found", status=404)
+
+    return handler
+
+
+def _busy(site: WebState) -> Callable[[Request, Exception], Response]:
+    """The store stayed locked (a long import) or changed under us: ask to come back later."""
+    def handler(request: Request, exc: Exception) -> Response:
+        lang = request.path_params.get("lang", "")
+        if request.url.path.endswith("/join"):
+            return JSONResponse({"result": "error", "message": str(exc)}, status_code=503)
+        return _say(site, lang if lang in site.strings else next(iter(site.strings)), "busy",
+                    status=503)
+
+    return handler
+
+
+def _membership(store: Store, email: str, list_name: str) -> Membership | None:
+    subscriber = store.get(email)
+    return subscriber.membership(list_name) if subscriber else None
+
+
+# ---------------------------------------------------------------------------- links in emails
+
+
+async def _unsubscribe(site: WebState, request: Request, lang: str) -> Response:
+    token = request.query_params.get("token", "")
+    return await run_in_threadpool(_unsubscribe_now, site, lang, token,
+                                   request.method == "POST", _self_url(request, token))
+
+
+def _unsubscribe_now(site: WebState, lang: str, token: str, post: bool, url: str) -> Response:
+    """Ask on GET, act on POST; a second POST (or one for a forgotten address) changes nothing."""
+    try:
+        email, list_name = read_token(site.key, token, action="unsubscribe")
+    except TokenError as exc:
+        return _link_error(site, lang, exc)
+    slots = {"email": email, "list": site.title(list_name, lang)}
+    with site.store() as store:
+        membership = _membership(store, email, list_name)
+        if membership is not None and membership.status != "unsubscribed":
+            if not post:
+                t = site.strings[lang]
+                return _page(site, lang, str(t["web_unsubscribe_title"]),
+                             str(t["web_unsubscribe_question"]).format(**slots), action=url,
+                             button=str(t["web_unsubscribe_button"]))
+            unsubscribe(store, email, [list_name], source="web:unsubscribe")
+    return _say(site, lang, "unsubscribe_done", slots)
+
+
+async def _confirm(site: WebState, request: Request, lang: str) -> Response:
+    token = request.query_params.get("token", "")
+    return await run_in_threadpool(_confirm_now, site, lang, token, request.method == "POST",
+                                   _self_url(request, token))
+
+
+def _confirm_now(site: WebState, lang: str, token: str, post: bool, url: str) -> Response:
+    """Ask on GET, confirm on POST; confirming twice is fine, re-subscribing a leaver is not."""
+    try:
+        email, list_name = read_token(site.key, token, action="confirm")
+    except TokenError as exc:
+        return _link_error(site, lang, exc)
+    slots = {"email": email, "list": site.title(list_name, lang)}
+    t = site.strings[lang]
+    with site.store() as store:
+        membership = _membership(store, email, list_name)
+        status = membership.status if membership else None
+        if status == "pending" and not post:
+            return _page(site, lang, str(t["web_confirm_title"]),
+                         str(t["web_confirm_question"]).format(**slots), action=url,
+                         button=str(t["web_confirm_button"]))
+        if status in ("pending", "confirmed"):
+            confirm(store, site.key, token, dict(site.lists), source="web:confirm")
+            return _say(site, lang, "confirm_done", slots)
+    return _page(site, lang, str(t["web_confirm_title"]),
+                 str(t["web_confirm_refused"]).format(**slots), status=409)
+
+
+def _self_url(request: Request, token: str) -> str:
+    """Where the page's button posts: this path with the token, relative to the host."""
+    return f"{request.url.path}?token={quote(token, safe='')}"
+
+
+# ---------------------------------------------------------------------------- forms
+
+
+async def _join(site: WebState, request: Request, lang: str) -> Response:
+    """The join form: JSON (or a plain form) in, ``{"result": ...}`` out, as the site expects."""
+    try:
+        data = await _read_body(request)
+        person = join_request(data, language=lang, allowed_languages=tuple(site.strings))
+        if not person.social_links:
+            raise InvalidField("socialLink1", "is missing")
+    except _Refused as exc:
+        return JSONResponse({"result": "error", "message": exc.message}, status_code=exc.status)
+    except InvalidField as exc:
+        field = FORM_FIELDS.get(exc.field, exc.field)
+        return JSONResponse({"result": "error", "field": field,
+                             "message": f"{field}: {exc.reason}"}, status_code=400)
+    await run_in_threadpool(_sign_up, site, site.lists[MEMBERS_LIST], person, "web:join")
+    return JSONResponse({"result": "success"})
+
+
+async def _subscribe(site: WebState, request: Request, lang: str) -> Response:
+    """The newsletter form: an address in, a page out (JSON in, JSON out for scripted forms)."""
+    as_json = _content_type(request) == _JSON
+    try:
+        data = await _read_body(request)
+        email = normalise_email(data.get("email") if isinstance(data, dict) else None)
+    except _Refused as exc:
+        if as_json:
+            return JSONResponse({"result": "error", "message": exc.message},
+                                status_code=exc.status)
+        name = "too_large" if exc.status == 413 else "subscribe_invalid"
+        return _say(site, lang, name, status=exc.status, detail=exc.message)
+    except InvalidField as exc:
+        if as_json:
+            return JSONResponse({"result": "error", "field": exc.field, "message": str(exc)},
+                                status_code=400)
+        return _say(site, lang, "subscribe_invalid", status=400, detail=exc.reason)
+    person = Person(email=email, language=lang)
+    await run_in_threadpool(_sign_up, site, site.lists[NEWSLETTER_LIST], person, "web:subscribe")
+    if as_json:
+        return JSONResponse({"result": "success"})
+    return _say(site, lang, "subscribe_done", {"email": email})
+
+
+def _sign_up(site: WebState, list_def: ListDef, person: Person, source: str) -> None:
+    """Add ``person`` to ``list_def`` unless they are on it already; see the module docstring."""
+    with site.store() as store, store.transaction():
+        membership = _membership(store, person.email, list_def.name)
+        if membership is None:
+            status, event = join_status(list_def)
+            store.join(person, list=list_def.name, status=status, event=event, source=source,
+                       consent_version=list_def.consent_version,
+                       default_language=list_def.default_language)
+        elif membership.status == "pending" and membership.confirmation_sent_at:
+            # Asking again is how someone whose confirmation link expired gets a new one.
+            store.clear_sent(person.email, list_def.name, "confirmation")
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+async def _read_body(request: Request) -> object:
+    """The decoded body (JSON value, or a form as a dict), read at most MAX_BODY_BYTES far."""
+    kind = _content_type(request)
+    if kind not in (_JSON, _FORM):
+        raise _Refused(415, f"send {_JSON} or {_FORM}")
+    body = await _limited_body(request)
+    try:
+        if kind == _JSON:
+            return json.loads(body)
+        fields: dict[str, str] = {}
+        for name, value in parse_qsl(body.decode("utf-8"), keep_blank_values=True):
+            fields.setdefault(name, value)  # the first of a repeated field, like a JSON key
+        return fields
+    except UnicodeDecodeError:
+        raise _Refused(400, "the request is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _Refused(400, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+
+
+async def _limited_body(request: Request) -> bytes:
+    too_large = _Refused(413, f"the request is larger than {MAX_BODY_BYTES // 1024} KB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_BODY_BYTES:
+            raise too_large
+    return bytes(body)
