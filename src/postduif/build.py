@@ -45,12 +45,8 @@ class BuildResult:
 
 
 def envelope(ws: Workspace, plan: Plan) -> Envelope:
-    list_def = ws.list_def(plan.campaign.list)
-    sender = ws.settings.sender
-    return Envelope(campaign=plan.campaign.name, sender_name=sender.name,
-                    sender_email=sender.email, reply_to=sender.reply_to,
-                    list_id=f"{list_def.name}.{sender.domain}",
-                    list_name=list_def.title(ws.site.config.default_language))
+    return Envelope.for_list(plan.campaign.name, ws.settings.sender,
+                             ws.list_def(plan.campaign.list), ws.site.config.default_language)
 
 
 def sample_message(ws: Workspace, plan: Plan, rendered: Rendered, persona: str = "named",
@@ -64,17 +60,26 @@ def sample_message(ws: Workspace, plan: Plan, rendered: Rendered, persona: str =
                          date=date)
 
 
-def build_campaign(ws: Workspace, name: str, *, now: datetime | None = None) -> BuildResult:
-    """Render every variant once and write the files; refuses when the checks find errors."""
-    campaign = ws.campaign(name)
-    plan = ws.plan(campaign, now=now)
+def checked_render(ws: Workspace, name: str, *, now: datetime | None = None
+                   ) -> tuple[Plan, dict[str, Rendered], tuple[Problem, ...]]:
+    """Plan and render a campaign, refusing it (:class:`BuildFailed`) when check finds errors.
+
+    ``build`` and ``send`` both start here, so nothing is sent that would not build.
+    """
+    plan = ws.plan(ws.campaign(name), now=now)
     rendered = ws.render(plan)
     problems = tuple(check_plan(ws.site, plan, rendered))
     if has_errors(problems) or not rendered:
-        raise BuildFailed(campaign.name, problems)
-    target = ws.settings.build_dir / campaign.name
+        raise BuildFailed(plan.campaign.name, problems)
+    return plan, rendered, problems
+
+
+def build_campaign(ws: Workspace, name: str, *, now: datetime | None = None) -> BuildResult:
+    """Render every variant once and write the files; refuses when the checks find errors."""
+    plan, rendered, problems = checked_render(ws, name, now=now)
+    target = ws.settings.build_dir / plan.campaign.name
     variants = _write(ws, plan, rendered, problems, target)
-    return BuildResult(campaign.name, target, variants, problems)
+    return BuildResult(plan.campaign.name, target, variants, problems)
 
 
 class BuildFailed(CampaignError):

@@ -52,31 +52,28 @@ def check_plan(site: Site, plan: Plan, rendered: Mapping[str, Rendered]) -> list
 
 
 def check_page(site: Site, page: Page) -> list[Problem]:
+    """The content reader's findings (shortcodes, images, alt text) plus the text checks."""
     html = site.render(page)
+    source = page.source.read_text(encoding="utf-8", errors="replace")
     found = list(html.problems)
-    found += _text_problems(page, "placeholder", _PLACEHOLDER,
-                            "leftover placeholder {match!r}: finish or remove it",
-                            pr.Severity.ERROR)
-    found += _text_problems(page, "mojibake", _MOJIBAKE,
-                            "double-encoded UTF-8 {match!r} (text was decoded twice)",
-                            pr.Severity.ERROR)
-    found += [pr.warning("missing-alt", f"image {src} has no alt text", page.source, None)
-              for src, alt in html.images if not alt.strip()
-              and not any(p.code == "missing-alt" for p in html.problems)]
-    found += _cross_language_links(site, page, html.links)
+    found += _text_problems(page, source, "placeholder", _PLACEHOLDER,
+                            "leftover placeholder {match!r}: finish or remove it")
+    found += _text_problems(page, source, "mojibake", _MOJIBAKE,
+                            "double-encoded UTF-8 {match!r} (text was decoded twice)")
+    found += _cross_language_links(site, page, source, html.links)
     return found
 
 
-def _text_problems(page: Page, code: str, pattern: re.Pattern[str], template: str,
-                   severity: pr.Severity) -> list[Problem]:
-    """Matches in the title, summary and body, each pointing at its line in the source."""
-    text = page.source.read_text(encoding="utf-8", errors="replace")
-    return [pr.Problem(page.source, text.count("\n", 0, m.start()) + 1, severity, code,
-                       template.format(match=m.group(0)))
-            for m in pattern.finditer(text)]
+def _text_problems(page: Page, source: str, code: str, pattern: re.Pattern[str],
+                   template: str) -> list[Problem]:
+    """Matches in the front matter and body, each an error pointing at its line."""
+    return [pr.error(code, template.format(match=m.group(0)), page.source,
+                     source.count("\n", 0, m.start()) + 1)
+            for m in pattern.finditer(source)]
 
 
-def _cross_language_links(site: Site, page: Page, links: Iterable[str]) -> list[Problem]:
+def _cross_language_links(site: Site, page: Page, source: str,
+                          links: Iterable[str]) -> list[Problem]:
     host = _bare_host(site.config.base_url)
     others = [lang for lang in site.config.languages if lang != page.lang]
     found = []
@@ -89,7 +86,7 @@ def _cross_language_links(site: Site, page: Page, links: Iterable[str]) -> list[
             found.append(pr.warning(
                 "cross-language-link",
                 f"this {page.lang} page links to the {first} page {link}", page.source,
-                _line_of(page, parts.path.rstrip("/"))))
+                _line_of(source, parts.path.rstrip("/"))))
     return found
 
 
@@ -98,10 +95,9 @@ def _bare_host(url: str) -> str:
     return host.removeprefix("www.")
 
 
-def _line_of(page: Page, needle: str) -> int | None:
+def _line_of(source: str, needle: str) -> int | None:
     """The first source line mentioning ``needle``: good enough to point a reader at a link."""
-    for number, line in enumerate(page.source.read_text(encoding="utf-8",
-                                                        errors="replace").splitlines(), 1):
+    for number, line in enumerate(source.splitlines(), 1):
         if needle and needle in line:
             return number
     return None

@@ -22,6 +22,8 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
 
+from postduif.config import Sender
+from postduif.lists import ListDef
 from postduif.render import Rendered, html_values, split_placeholders, value_of
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -50,6 +52,13 @@ class Envelope:
     @property
     def domain(self) -> str:
         return self.sender_email.rpartition("@")[2]
+
+    @classmethod
+    def for_list(cls, campaign: str, sender: Sender, list_def: ListDef, lang: str) -> Envelope:
+        """The envelope of anything sent to ``list_def``; List-Id is ``<list>.<domain>``."""
+        return cls(campaign=campaign, sender_name=sender.name, sender_email=sender.email,
+                   reply_to=sender.reply_to, list_id=f"{list_def.name}.{sender.domain}",
+                   list_name=list_def.title(lang))
 
 
 def header_safe(value: str) -> str:

@@ -94,11 +94,8 @@ class Greeter:
         if key not in self._templates:
             list_def = self.lists[g.list]
             rendered = self._render(list_def, g.kind, g.lang)
-            sender = self.ws.settings.sender
-            envelope = Envelope(campaign=f"{g.kind}-{g.list}", sender_name=sender.name,
-                                sender_email=sender.email, reply_to=sender.reply_to,
-                                list_id=f"{list_def.name}.{sender.domain}",
-                                list_name=list_def.title(g.lang))
+            envelope = Envelope.for_list(f"{g.kind}-{g.list}", self.ws.settings.sender,
+                                         list_def, g.lang)
             self._templates[key] = MessageTemplate(rendered, envelope)
         return self._templates[key]
 

@@ -12,12 +12,11 @@ import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from postduif.build import BuildFailed, envelope
+from postduif.build import checked_render, envelope
 from postduif.campaign import Plan
-from postduif.check import check_plan
 from postduif.errors import SendError
 from postduif.lists import ListDef
-from postduif.problems import Problem, has_errors
+from postduif.problems import Problem
 from postduif.send.compose import Composer, DkimKey
 from postduif.send.engine import deliver
 from postduif.send.ledger import start_campaign
@@ -59,11 +58,7 @@ class SendJob:
 
 def prepare_job(ws: Workspace, campaign: str, *, token_key: bytes) -> SendJob:
     """Plan, check and render the campaign; errors stop the job before anything is sent."""
-    plan = ws.plan(ws.campaign(campaign))
-    rendered = ws.render(plan)
-    problems = tuple(check_plan(ws.site, plan, rendered))
-    if has_errors(problems) or not rendered:
-        raise BuildFailed(plan.campaign.name, problems)
+    plan, rendered, problems = checked_render(ws, campaign)
     list_def = ws.list_def(plan.campaign.list)
     env = envelope(ws, plan)
     compose = Composer(rendered, env, list_name=list_def.name,
