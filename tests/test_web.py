@@ -222,6 +222,19 @@ def test_join_adds_a_pending_member_in_the_page_language(client: TestClient,
     assert _events(store, subscriber.email) == [("leden", "requested", "web:join")]
 
 
+@pytest.mark.parametrize(("origin", "accepted"), [
+    ("https://www.techwerkers.nl", True), ("https://techwerkers.nl", True), (None, True),
+    ("https://evil.example", False), ("https://techwerkers.nl.evil.example", False)])
+def test_forms_are_only_accepted_from_the_site_itself(client: TestClient, store: Store,
+                                                     origin: str | None, accepted: bool) -> None:
+    headers = {"Origin": origin} if origin else {}
+    joined = client.post("/nl/join", json=JOIN, headers=headers)
+    subscribed = client.post("/nl/newsletter/subscribe", data={"email": ANN}, headers=headers)
+    assert (joined.status_code, subscribed.status_code) == ((200, 200) if accepted else (403, 403))
+    assert (store.get("bea.bakker@example.org") is not None) is accepted
+    assert (store.get(ANN) is not None) is accepted
+
+
 def test_join_accepts_a_plain_form(client: TestClient, store: Store) -> None:
     assert client.post("/nl/join", data=JOIN).json() == {"result": "success"}
     membership = store.get("bea.bakker@example.org")

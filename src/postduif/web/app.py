@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
@@ -102,6 +102,7 @@ class WebState:
     lists: Mapping[str, ListDef]
     strings: Mapping[str, Strings]
     site_name: str
+    site_host: str  # the site's host without "www.": the only origin its forms may come from
 
     @classmethod
     def load(cls, ws: Workspace) -> WebState:
@@ -120,7 +121,8 @@ class WebState:
                 raise ConfigError(f"[{lang}] lacks the web page strings {', '.join(missing)}",
                                   path=path, hint="copy them from postduif's sample workspace")
         Store.open(settings.database).close()  # applies migrations; a bad store fails now
-        return cls(settings.database, key, lists, strings, settings.sender.name)
+        return cls(settings.database, key, lists, strings, settings.sender.name,
+                   _bare_host(ws.site.config.base_url))
 
     def store(self) -> AbstractContextManager[Store]:
         """A connection for one request: a Store must not be shared between threads."""
@@ -276,9 +278,23 @@ def _self_url(request: Request, token: str) -> str:
 # ---------------------------------------------------------------------------- forms
 
 
+def _bare_host(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.")
+
+
+def _same_site(site: WebState, request: Request) -> None:
+    """Refuse a form posted from another site (browsers send Origin on cross-site POSTs),
+    so nobody can fill the organisers' review queue from a page of their own. Requests
+    without Origin (curl, server-side webhooks) are accepted."""
+    origin = request.headers.get("origin")
+    if origin is not None and _bare_host(origin) != site.site_host:
+        raise _Refused(403, "forms are only accepted from the site itself")
+
+
 async def _join(site: WebState, request: Request, lang: str) -> Response:
     """The join form: JSON (or a plain form) in, ``{"result": ...}`` out, as the site expects."""
     try:
+        _same_site(site, request)
         data = await _read_body(request)
         person = join_request(data, language=lang, allowed_languages=tuple(site.strings))
         if not person.social_links:
@@ -297,6 +313,7 @@ async def _subscribe(site: WebState, request: Request, lang: str) -> Response:
     """The newsletter form: an address in, a page out (JSON in, JSON out for scripted forms)."""
     as_json = _content_type(request) == _JSON
     try:
+        _same_site(site, request)
         data = await _read_body(request)
         email = normalise_email(data.get("email") if isinstance(data, dict) else None)
     except _Refused as exc:
