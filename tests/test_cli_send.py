@@ -120,3 +120,20 @@ def test_welcome_is_quiet_and_once(workspace: Path,
     assert subjects["nieuw@example.org"].startswith("Please confirm")
     assert run(workspace, "welcome").stdout == ""
     assert server.mailbox.count() == 2
+
+
+def test_a_campaign_with_errors_is_not_sent(workspace: Path,
+                                            smtp_server: Callable[..., SmtpServer]) -> None:
+    server = smtp_server()
+    prepare(workspace, server)
+    page = workspace / "content/posts/2026-12/index.en.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nTODO: add the photo\n",
+                    encoding="utf-8")
+    for args in (("--dry-run",), ("--yes",), ("--to", "reviewer@example.org")):
+        result = run(workspace, "send", CAMPAIGN, *args)
+        assert result.returncode == 1
+        assert "index.en.md" in result.stdout and "leftover placeholder" in result.stdout
+        assert f"Error: campaign '{CAMPAIGN}' has 1 error(s)" in result.stderr
+    assert server.mailbox.count() == 0
+    assert not (workspace / "outbox" / CAMPAIGN).exists()
+    assert "has not been sent yet" in run(workspace, "status", CAMPAIGN).stdout

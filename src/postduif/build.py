@@ -87,7 +87,7 @@ class BuildFailed(CampaignError):
 
     def __init__(self, campaign: str, problems: tuple[Problem, ...]) -> None:
         errors = sum(p.severity is Severity.ERROR for p in problems)
-        super().__init__(f"campaign {campaign!r} has {errors} error(s); nothing was built",
+        super().__init__(f"campaign {campaign!r} has {errors} error(s); fix them first",
                          hint=f"run: postduif check {campaign}")
         self.problems = problems
 

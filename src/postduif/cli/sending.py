@@ -11,7 +11,8 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from postduif.cli._app import app, err, open_workspace, out, relative
+from postduif.build import BuildFailed
+from postduif.cli._app import app, err, open_workspace, out, print_problems, relative
 from postduif.errors import TokenError
 from postduif.lists import available_lists
 from postduif.send import DeliveryReport, LedgerStatus, ledger_status
@@ -49,7 +50,11 @@ def send(
     """
     ws = open_workspace(ctx)
     with Store.open(ws.settings.database) as store:
-        job = prepare_job(ws, campaign, token_key=_key(ws, dry_run=dry_run_))
+        try:
+            job = prepare_job(ws, campaign, token_key=_key(ws, dry_run=dry_run_))
+        except BuildFailed as failed:
+            print_problems(failed.problems)
+            raise
         if dry_run_:
             _dry_run(ws, job, store)
         elif to:
