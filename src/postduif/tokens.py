@@ -51,6 +51,13 @@ def make_token(key: bytes, *, action: str, email: str, list: str, ttl: timedelta
     return f"{payload}.{_sign(key, payload)}"
 
 
+def signed_link(url: str, key: bytes, *, action: str, email: str, list: str, base_url: str,
+                lang: str, ttl: timedelta) -> str:
+    """A link from a ``links.*`` setting such as ``{base_url}{lang}/.../?token={token}``."""
+    token = make_token(key, action=action, email=email, list=list, ttl=ttl)
+    return url.format(base_url=base_url, lang=lang, token=token)
+
+
 def read_token(key: bytes, token: str, *, action: str,
                now: datetime | None = None) -> tuple[str, str]:
     """``(email, list)`` from a token made for ``action``, or :class:`TokenError`."""

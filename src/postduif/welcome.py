@@ -17,11 +17,12 @@ from pathlib import Path
 from postduif.lists import ListDef
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import EmailContext, Rendered
+from postduif.send.compose import UNSUBSCRIBE_TTL
 from postduif.send.model import Target
 from postduif.send.outbox import OutboxReport, write_outbox
 from postduif.send.transport import DeliveryFailure, Transport, Unknown
 from postduif.store import Store
-from postduif.tokens import make_token
+from postduif.tokens import signed_link
 from postduif.workspace import Workspace
 
 CONFIRM_TTL = timedelta(days=14)
@@ -76,18 +77,19 @@ class Greeter:
         self._templates: dict[tuple[str, str, str], MessageTemplate] = {}
 
     def compose(self, greeting: Greeting) -> bytes:
-        template = self._template(greeting)
         settings = self.ws.settings
-        base_url = self.ws.site.config.base_url
-        links = {
-            action: url.format(base_url=base_url, lang=greeting.lang, token=make_token(
-                self.token_key, action=action, email=greeting.email, list=greeting.list,
-                ttl=CONFIRM_TTL if action == "confirm" else timedelta(days=730)))
-            for action, url in (("confirm", settings.confirm_url),
-                                ("unsubscribe", settings.unsubscribe_url))
-        }
-        return template.render(Recipient(greeting.email, greeting.name, greeting.lang),
-                               unsubscribe_url=links["unsubscribe"], confirm_url=links["confirm"])
+
+        def link(url: str, action: str, ttl: timedelta) -> str:
+            return signed_link(url, self.token_key, action=action, email=greeting.email,
+                               list=greeting.list, base_url=self.ws.site.config.base_url,
+                               lang=greeting.lang, ttl=ttl)
+
+        confirm = (link(settings.confirm_url, "confirm", CONFIRM_TTL)
+                   if greeting.kind == "confirmation" else "")
+        return self._template(greeting).render(
+            Recipient(greeting.email, greeting.name, greeting.lang),
+            unsubscribe_url=link(settings.unsubscribe_url, "unsubscribe", UNSUBSCRIBE_TTL),
+            confirm_url=confirm)
 
     def _template(self, g: Greeting) -> MessageTemplate:
         key = (g.kind, g.list, g.lang)

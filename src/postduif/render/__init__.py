@@ -2,14 +2,15 @@
 
 This package knows nothing about recipients, headers, SQL or Hugo files. The campaign layer
 builds an :class:`EmailContext`; :class:`Renderer` turns it into a :class:`Rendered` once per
-campaign and language; :func:`personalise` fills in each recipient's values cheaply.
+campaign and language; the placeholders left in it are filled per recipient by
+``postduif.message.MessageTemplate`` (pieces from :func:`split_placeholders`), or for a whole
+document at once by :func:`personalise`.
 """
 
 from postduif.render.model import EmailContext, Event, Rendered, Section
 from postduif.render.personal import (
     PERSONAL_FIELDS,
     fields_used,
-    fill,
     html_values,
     personalise,
     placeholder,
@@ -27,7 +28,6 @@ __all__ = [
     "Renderer",
     "Section",
     "fields_used",
-    "fill",
     "html_to_text",
     "html_values",
     "personalise",

@@ -1,8 +1,10 @@
 """Per-recipient values, kept out of the expensive rendering.
 
 Templates write a placeholder such as ``%%UNSUBSCRIBE_URL%%`` wherever a recipient's own value
-belongs. Jinja, MJML and the CSS inliner all run once per campaign and language; for each of the
-(possibly 10,000+) recipients only :func:`personalise` runs, which is one regex pass per part.
+belongs. Jinja, MJML and the CSS inliner all run once per campaign and language. The sender
+cuts each part at its placeholders once (:func:`split_placeholders`) and per recipient only
+encodes the values (:func:`value_of`, :func:`html_values`); :func:`personalise` fills a whole
+document at once, for previews and tests, with the same values and escaping.
 The ``%%NAME%%`` form was chosen because MJML, html5ever and URL handling leave it untouched, also
 inside ``href`` attributes.
 """

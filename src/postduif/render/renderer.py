@@ -1,7 +1,7 @@
 """Jinja -> MJML -> HTML -> inlined CSS, once per campaign and language.
 
 Per-recipient values never reach this module: templates write placeholders (``personal(...)``)
-and :func:`~postduif.render.personal.personalise` fills them in afterwards, so the costly steps
+and ``postduif.message`` fills them in per recipient afterwards, so the costly steps
 here run once per email, not once per recipient.
 """
 

@@ -18,7 +18,7 @@ import dkim
 from postduif.errors import SendError
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import Rendered
-from postduif.tokens import make_token
+from postduif.tokens import signed_link
 
 UNSUBSCRIBE_TTL = timedelta(days=365 * 2)  # old newsletters stay in inboxes for a long time
 DKIM_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"content-language",
@@ -59,10 +59,9 @@ class Composer:
         self.dkim_key = dkim_key
 
     def unsubscribe_link(self, email: str, variant: str) -> str:
-        token = make_token(self.token_key, action="unsubscribe", email=email,
-                           list=self.list_name, ttl=UNSUBSCRIBE_TTL)
-        lang = variant.split("+")[0]
-        return self.unsubscribe_url.format(base_url=self.base_url, lang=lang, token=token)
+        return signed_link(self.unsubscribe_url, self.token_key, action="unsubscribe",
+                           email=email, list=self.list_name, base_url=self.base_url,
+                           lang=variant.split("+")[0], ttl=UNSUBSCRIBE_TTL)
 
     def __call__(self, target: Addressee) -> bytes:
         raw = self.templates[target.variant].render(
