@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from postduif.errors import ConfigError
 
@@ -46,7 +47,20 @@ DEFAULTS: dict[str, Any] = {
     "links": {
         "unsubscribe": "{base_url}{lang}/newsletter/unsubscribe/?token={token}",
         "confirm": "{base_url}{lang}/newsletter/confirm/?token={token}",
+        "preferences": "{base_url}{lang}/newsletter/preferences/?token={token}",
         "token_key_env": "POSTDUIF_TOKEN_KEY",
+    },
+    "web": {
+        "origins": [],
+        "join_success": "{base_url}{lang}/join/success/",
+        "subscribe_success": "",
+        "trusted_proxies": [],
+        "send_greetings": True,
+        "greetings_retry_seconds": 300.0,
+        "requests_per_minute": 20,
+        "join_requests_per_day": 5,
+        "confirmations_per_day": 1,
+        "honeypot": "nonce",
     },
 }
 
@@ -95,6 +109,26 @@ class DkimSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``postduif serve``: who may post the site's forms, where browsers go next, abuse limits.
+
+    ``origins`` are exact ``scheme://host[:port]`` strings; empty means the site's base URL.
+    Limits of 0 switch that limit off.
+    """
+
+    origins: tuple[str, ...]
+    join_success: str  # a ``{base_url}{lang}`` pattern: where a plain join form post goes
+    subscribe_success: str  # "" : postduif's own "check your inbox" page
+    trusted_proxies: tuple[str, ...]  # only these may name the client in X-Forwarded-For
+    send_greetings: bool  # serve sends due confirmation and welcome emails itself
+    greetings_retry_seconds: float
+    requests_per_minute: int  # per client, on the form endpoints
+    join_requests_per_day: int  # pending join requests per client
+    confirmations_per_day: int  # confirmation emails per address
+    honeypot: str  # a form field people leave empty (listmonk's forms call it "nonce")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything postduif knows about one workspace, with absolute paths."""
 
@@ -112,8 +146,10 @@ class Settings:
     database: Path
     unsubscribe_url: str
     confirm_url: str
+    preferences_url: str
     token_key_env: str
     dkim: DkimSettings
+    web: WebSettings
 
     def token_key(self) -> bytes | None:
         value = os.environ.get(self.token_key_env)
@@ -197,6 +233,38 @@ def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
         database=resolve(s["store"]["path"]),
         unsubscribe_url=str(s["links"]["unsubscribe"]),
         confirm_url=str(s["links"]["confirm"]),
+        preferences_url=str(s["links"]["preferences"]),
         token_key_env=str(s["links"]["token_key_env"]),
         dkim=DkimSettings(**{k: str(v) for k, v in s["dkim"].items()}),
+        web=_web(s["web"], path),
+    )
+
+
+def _web(w: dict[str, Any], path: Path) -> WebSettings:
+    for key in ("origins", "trusted_proxies"):
+        if not isinstance(w[key], list) or not all(isinstance(v, str) for v in w[key]):
+            raise ConfigError(f"web.{key} must be a list of strings", path=path)
+    origins = tuple(v.rstrip("/") for v in w["origins"])
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ConfigError(f"web.origins: {origin!r} is not an origin like "
+                              "'https://www.example.org' (scheme, host, optional port)",
+                              path=path)
+    limits = ("requests_per_minute", "join_requests_per_day", "confirmations_per_day")
+    for key in limits:
+        if not isinstance(w[key], int) or w[key] < 0:
+            raise ConfigError(f"web.{key} must be a whole number, 0 or more (0: no limit)",
+                              path=path)
+    return WebSettings(
+        origins=origins,
+        join_success=str(w["join_success"]),
+        subscribe_success=str(w["subscribe_success"]),
+        trusted_proxies=tuple(w["trusted_proxies"]),
+        send_greetings=bool(w["send_greetings"]),
+        greetings_retry_seconds=float(w["greetings_retry_seconds"]),
+        requests_per_minute=w["requests_per_minute"],
+        join_requests_per_day=w["join_requests_per_day"],
+        confirmations_per_day=w["confirmations_per_day"],
+        honeypot=str(w["honeypot"]),
     )
