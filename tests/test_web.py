@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ def ws(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 
 @pytest.fixture
 def client(ws: Workspace) -> Iterator[TestClient]:
-    with TestClient(create_app(ws), base_url=BASE) as c:
+    with TestClient(create_app(ws, send_greetings=False), base_url=BASE) as c:
         yield c
 
 
@@ -171,16 +171,30 @@ def test_confirm_does_not_bring_back_a_leaver(client: TestClient, store: Store) 
     assert _status(store, ANN, "nieuwsbrief") == "unsubscribed"
 
 
-def test_subscribing_again_asks_for_a_new_confirmation(client: TestClient, store: Store) -> None:
-    """An expired confirmation link says "sign up again": that must send a new one."""
+def _confirmation_sent_at(store: Store, email: str = ANN) -> str | None:
+    subscriber = store.get(email)
+    membership = subscriber.membership("nieuwsbrief") if subscriber else None
+    assert membership is not None and membership.status == "pending"
+    return membership.confirmation_sent_at
+
+
+def test_subscribing_again_asks_for_a_new_confirmation(ws: Workspace, client: TestClient,
+                                                       store: Store) -> None:
+    """An expired confirmation link says "sign up again": that must send a new one, but not
+    more than one a day, however often the form is sent."""
     _add(store, ANN, "nieuwsbrief", "pending")
     store.mark_sent(ANN, "nieuwsbrief", "confirmation")
+    for _ in range(5):
+        assert client.post("/nl/newsletter/subscribe", data={"email": ANN}).status_code == 200
+    assert _confirmation_sent_at(store) is not None  # sent just now: not again today
+
+    two_days_ago = datetime.now(UTC) - timedelta(days=2)
+    with Store.open(ws.settings.database, clock=lambda: two_days_ago) as earlier:
+        earlier.clear_sent(ANN, "nieuwsbrief", "confirmation")
+        earlier.mark_sent(ANN, "nieuwsbrief", "confirmation")
     assert client.post("/nl/newsletter/subscribe", data={"email": ANN}).status_code == 200
-    subscriber = store.get(ANN)
-    assert subscriber is not None
-    membership = subscriber.membership("nieuwsbrief")
-    assert membership is not None and membership.confirmation_sent_at is None
-    assert membership.status == "pending"
+    assert _confirmation_sent_at(store) is None  # due again
+    assert _events(store, ANN) == [("nieuwsbrief", "requested", "test")]  # one request
 
 
 def test_subscribe_refuses_a_bad_address(client: TestClient, store: Store) -> None:
@@ -191,7 +205,8 @@ def test_subscribe_refuses_a_bad_address(client: TestClient, store: Store) -> No
     assert store.counts() == []
 
 
-def test_a_leaver_is_told_success_and_stays_out(client: TestClient, store: Store) -> None:
+def test_a_leaver_who_signs_up_again_must_confirm_again(client: TestClient,
+                                                      store: Store) -> None:
     _add(store, ANN, "nieuwsbrief", "confirmed")
     store.set_status(ANN, "nieuwsbrief", "unsubscribed", event="unsubscribed", source="test")
     before = _events(store, ANN)
@@ -199,8 +214,21 @@ def test_a_leaver_is_told_success_and_stays_out(client: TestClient, store: Store
     again = client.post("/nl/newsletter/subscribe", data={"email": ANN})
     assert again.status_code == fresh.status_code == 200
     assert again.text.replace(ANN, "@") == fresh.text.replace("new@example.org", "@")
-    assert _status(store, ANN, "nieuwsbrief") == "unsubscribed"
-    assert _events(store, ANN) == before
+    assert _confirmation_sent_at(store) is None  # the confirmation email is due
+    assert _events(store, ANN) == [*before, ("nieuwsbrief", "requested", "web:subscribe")]
+
+
+def test_a_forgotten_or_rejected_address_is_told_success_and_stays_out(
+        client: TestClient, store: Store) -> None:
+    _add(store, ANN, "leden", "pending")
+    store.set_status(ANN, "leden", "rejected", event="rejected", source="test")
+    store.forget("gone@example.org", source="test")
+    before = _events(store, ANN)
+    assert client.post("/nl/join", json={**JOIN, "email": ANN}).json() == {"result": "success"}
+    gone = client.post("/nl/newsletter/subscribe", data={"email": "gone@example.org"})
+    assert gone.status_code == 200
+    assert _status(store, ANN, "leden") == "rejected" and _events(store, ANN) == before
+    assert store.get("gone@example.org") is None
 
 
 # ---------------------------------------------------------------------------- join

@@ -1,17 +1,19 @@
 """What organisers and subscribers do to a membership, outside bulk imports.
 
-Adding one person, approving or rejecting a join request, confirming by token and
-unsubscribing: each is one store call with the right status, consent event and source, so the
-CLI (and later the web endpoints) never decide those themselves.
+Adding one person, signing up through the site's form, approving or rejecting a join
+request, confirming by token and unsubscribing: each is one store call with the right status,
+consent event and source, so the CLI and the web endpoints never decide those themselves.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from postduif.errors import StoreError
 from postduif.joins import join_status
 from postduif.lists import ListDef
 from postduif.people import normalise_email, normalise_language
-from postduif.store import Outcome, Person, Store
+from postduif.store import Membership, Outcome, Person, Store, stamp
 from postduif.tokens import read_token
 
 
@@ -26,6 +28,49 @@ def add_subscriber(store: Store, list_def: ListDef, *, email: str, name: str = "
     return store.join(person, list=list_def.name, status=status, event=event, source=source,
                       consent_version=list_def.consent_version,
                       default_language=list_def.default_language)
+
+
+def sign_up(store: Store, list_def: ListDef, person: Person, *, source: str,
+            resend_after: timedelta | None) -> None:
+    """Someone sent the site's form for ``list_def``; what that changes depends on who it was.
+
+    * A new address joins like any new member: pending where the list needs a confirmation or
+      an organiser's approval.
+    * A pending member asks again: the confirmation email goes out again (that is how someone
+      whose link expired gets a new one), but only if the last one left more than
+      ``resend_after`` ago (``None``: no limit), so a flood of sign-ups for one address sends it
+      one email a day, not one per sign-up.
+    * Someone who unsubscribed starts over as a new request and gets a new confirmation email.
+    * Confirmed, rejected, bounced, complained or forgotten addresses: nothing changes. The
+      form proves nothing about who sent it, and it answers the same whatever happened, so it
+      cannot be used to find out who is on a list.
+    """
+    with store.transaction():
+        subscriber = store.get(person.email)
+        membership = subscriber.membership(list_def.name) if subscriber else None
+        if membership is None:
+            status, event = join_status(list_def)
+            store.join(person, list=list_def.name, status=status, event=event, source=source,
+                       consent_version=list_def.consent_version,
+                       default_language=list_def.default_language)
+        elif membership.status == "pending":
+            store.touch_request(person.email, list_def.name)
+            _allow_resend(store, list_def, person.email, membership, resend_after)
+        elif membership.status == "unsubscribed":
+            status, event = join_status(list_def)
+            store.set_status(person.email, list_def.name, status, event=event, source=source,
+                             consent_version=list_def.consent_version)
+            _allow_resend(store, list_def, person.email, membership, resend_after)
+
+
+def _allow_resend(store: Store, list_def: ListDef, email: str, membership: Membership,
+                  resend_after: timedelta | None) -> None:
+    """Make the confirmation email due again unless one went out too recently."""
+    sent = membership.confirmation_sent_at
+    if sent is None:
+        return
+    if resend_after is None or sent <= stamp(store.now() - resend_after):
+        store.clear_sent(email, list_def.name, "confirmation")
 
 
 def decide(store: Store, list_def: ListDef, email: str, *, approve: bool, source: str) -> None:

@@ -2,9 +2,10 @@
 
 Pending members of double opt-in lists get the confirmation email (with their signed confirm
 link); confirmed or approved members who never had one get the welcome email; each in their
-own language. The store records each email *before* it goes out and takes the record back
-only when the server clearly refused it, so a crash can lose a welcome but never send one
-twice. Each (template, list, language) is rendered once and personalised per person.
+own language. The store records each email *before* it goes out (a claim that only one
+process can win: ``postduif serve`` sends them too) and takes the record back only when the
+server clearly refused it, so a crash can lose a welcome but never send one twice. Each
+(template, list, language) is rendered once and personalised per person.
 """
 
 from __future__ import annotations
@@ -139,7 +140,8 @@ async def send_greetings(store: Store, greeter: Greeter, transport: Transport,
     async with transport.connection() as connection:
         for greeting in todo:
             message = greeter.compose(greeting)
-            store.mark_sent(greeting.email, greeting.list, greeting.kind)
+            if not store.claim_sent(greeting.email, greeting.list, greeting.kind):
+                continue  # another process (serve, or a cron run) sent it meanwhile
             try:
                 await connection.send(envelope_from, greeting.email, message)
             except Unknown as exc:

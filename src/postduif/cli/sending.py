@@ -221,4 +221,9 @@ def serve(
 
     ws = open_workspace(ctx)
     out.print(f"Listening on http://{host}:{port}/ (Ctrl-C to stop)")
+    smtp = ws.settings.smtp
+    out.print(f"Confirmation and welcome emails go out at once through {smtp.host}:{smtp.port}"
+              if ws.settings.web.send_greetings else
+              "web.send_greetings is off: run postduif welcome (e.g. from cron) to send "
+              "confirmation and welcome emails", highlight=False)
     web.serve(ws, host=host, port=port)

@@ -12,7 +12,7 @@ they were released, in one place, so that their order is plain to see.
 
 from __future__ import annotations
 
-from postduif.store.db import BUSY_TIMEOUT_S, Database, Migration
+from postduif.store.db import BUSY_TIMEOUT_S, Database, Migration, stamp
 from postduif.store.ledger import (
     LEDGER_SCHEMA,
     LEDGER_STATES,
@@ -55,5 +55,5 @@ class Store(LedgerStore):
 __all__ = [
     "BUSY_TIMEOUT_S", "EVENTS", "LEDGER_STATES", "MIGRATIONS", "REFUSED", "STATUSES",
     "CampaignRecord", "Claim", "ConsentEvent", "Database", "LedgerEntry", "LedgerRow",
-    "Membership", "Migration", "Outcome", "Person", "Settle", "Store", "Subscriber",
+    "Membership", "Migration", "Outcome", "Person", "Settle", "Store", "Subscriber", "stamp",
 ]

@@ -32,6 +32,11 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def stamp(at: datetime) -> str:
+    """How the store writes a time: UTC, whole seconds, so stored times sort as text."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _statements(script: str) -> Iterator[str]:
     """Split a script into statements (triggers contain ``;`` inside ``BEGIN ... END``).
 
@@ -151,8 +156,12 @@ class Database:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def now(self) -> datetime:
+        """The store's clock (a test may set it), for times compared with stored ones."""
+        return self._clock()
+
     def _now(self) -> str:
-        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return stamp(self._clock())
 
     # -- transactions -------------------------------------------------------------------------
 

@@ -322,11 +322,31 @@ class SubscriberStore(Database):
         """Undo :meth:`mark_sent` when the server refused the message for sure."""
         self._stamp_sent(email, list, kind, None)
 
+    def claim_sent(self, email: str, list: str, kind: str) -> bool:
+        """:meth:`mark_sent`, but only if nobody has yet: True if this caller may send.
+
+        ``postduif serve`` and a cron ``postduif welcome`` may find the same email due at the
+        same moment; the one whose UPDATE matches sends it, the other skips it.
+        """
+        column = _sent_column(kind)
+        with self.transaction():
+            cursor = self._conn.execute(
+                f"UPDATE memberships SET {column} = ? WHERE list = ? AND {column} IS NULL "
+                "AND subscriber_id = (SELECT id FROM subscribers WHERE email = ?)",
+                (self._now(), list, _key(email)))
+        return cursor.rowcount == 1
+
+    def touch_request(self, email: str, list: str) -> None:
+        """A pending member asked again: the request's time moves, no consent event (a form
+        sent twice is one request, and a flood must not grow the consent log)."""
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE memberships SET requested_at = ?1, changed_at = ?1 WHERE list = ?2 "
+                "AND status = 'pending' AND subscriber_id = "
+                "(SELECT id FROM subscribers WHERE email = ?3)", (self._now(), list, _key(email)))
+
     def _stamp_sent(self, email: str, list: str, kind: str, at: str | None) -> None:
-        column = _SENT_COLUMNS.get(kind)
-        if column is None:
-            raise StoreError(f"unknown message kind {kind!r}; expected one of "
-                             f"{', '.join(_SENT_COLUMNS)}")
+        column = _sent_column(kind)
         with self.transaction():
             cursor = self._conn.execute(
                 f"UPDATE memberships SET {column} = ? WHERE list = ? AND subscriber_id = "
@@ -426,6 +446,14 @@ class SubscriberStore(Database):
             "suppressed": self.is_suppressed(email),
             "consent_log": [asdict(event) for event in self.consent_log(email)],
         }
+
+
+def _sent_column(kind: str) -> str:
+    column = _SENT_COLUMNS.get(kind)
+    if column is None:
+        raise StoreError(f"unknown message kind {kind!r}; expected one of "
+                         f"{', '.join(_SENT_COLUMNS)}")
+    return column
 
 
 def _check(*, status: str, event: str) -> None:

@@ -5,13 +5,16 @@ newsletter forms need something that answers them. Organisers run this app behin
 server, which maps those paths to it (see :mod:`postduif.web.app` for the routes). Parts:
 
 * :mod:`postduif.web.app` is the Starlette app with its routes and pages,
+* :mod:`postduif.web.greetings` sends confirmation and welcome emails in the background,
 * this module runs it with uvicorn: :func:`serve`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import sys
 
 import uvicorn
 
@@ -40,7 +43,18 @@ def serve(ws: Workspace, *, host: str = HOST, port: int = PORT) -> None:
     except OSError as exc:
         raise PostduifError(f"cannot listen on {host}:{port}: {os.strerror(exc.errno or 0)}",
                             hint="pass another port, or stop what is using it") from None
+    _log_to_stderr()
     config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False,
                             timeout_graceful_shutdown=5)
     with sock:
         uvicorn.Server(config).run(sockets=[sock])
+
+
+def _log_to_stderr() -> None:
+    """The background sender's lines (counts and failures, never addresses) on stderr."""
+    logger = logging.getLogger("postduif.serve")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)

@@ -13,18 +13,20 @@ A GET never changes anything: mail scanners and link previews fetch every link i
 The token travels in the query string on the POST too, because that is where RFC 8058 mail
 clients put it (they POST to the List-Unsubscribe URL with a body we need not read).
 
-Sign-ups answer the same whatever the address's history: a forgotten or unsubscribed address
-is told "success" and nothing changes, so the forms cannot be used to find out who is on a list.
-A sign-up never changes an existing membership either (the form proves nothing about who sent
-it); it only asks ``postduif welcome`` to send a pending subscriber a fresh confirmation email.
+Sign-ups answer the same whatever the address's history, so the forms cannot be used to find
+out who is on a list; what a sign-up changes is :func:`postduif.membership.sign_up`'s business.
+When ``web.send_greetings`` is on, a :class:`~postduif.web.greetings.GreetingWorker` sends the
+confirmation email within seconds of the sign-up (see :mod:`postduif.web.greetings`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -37,13 +39,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from postduif.errors import ConfigError, StoreError, TokenError
-from postduif.joins import join_request, join_status
+from postduif.joins import join_request
 from postduif.lists import ListDef, available_lists
-from postduif.membership import confirm, unsubscribe
+from postduif.membership import confirm, sign_up, unsubscribe
 from postduif.people import InvalidField, normalise_email
 from postduif.render.strings import Strings, load_strings
+from postduif.send.smtp import SmtpTransport
 from postduif.store import Membership, Person, Store
 from postduif.tokens import read_token, token_key
+from postduif.web.greetings import GreetingWorker
 from postduif.workspace import Workspace
 
 #: The list the join form adds people to. A constant, not a setting: the site has one join
@@ -103,9 +107,11 @@ class WebState:
     strings: Mapping[str, Strings]
     site_name: str
     site_host: str  # the site's host without "www.": the only origin its forms may come from
+    resend_after: timedelta | None  # least time between two confirmation emails to one address
+    greetings: GreetingWorker | None  # None: ``postduif welcome`` (cron) sends them
 
     @classmethod
-    def load(cls, ws: Workspace) -> WebState:
+    def load(cls, ws: Workspace, *, send_greetings: bool | None = None) -> WebState:
         """Check everything the app relies on, so a missing piece stops it starting."""
         settings = ws.settings
         key = token_key(settings.token_key_env)
@@ -121,8 +127,21 @@ class WebState:
                 raise ConfigError(f"[{lang}] lacks the web page strings {', '.join(missing)}",
                                   path=path, hint="copy them from postduif's sample workspace")
         Store.open(settings.database).close()  # applies migrations; a bad store fails now
+        per_day = settings.web.confirmations_per_day
+        worker = None
+        if settings.web.send_greetings if send_greetings is None else send_greetings:
+            worker = GreetingWorker(
+                ws, lists, key, lambda: SmtpTransport(settings.smtp,
+                                                      password=settings.smtp.password()),
+                retry_seconds=settings.web.greetings_retry_seconds)
         return cls(settings.database, key, lists, strings, settings.sender.name,
-                   _bare_host(ws.site.config.base_url))
+                   _bare_host(ws.site.config.base_url),
+                   timedelta(days=1) / per_day if per_day else None, worker)
+
+    def wake_greetings(self) -> None:
+        """A sign-up or confirmation may have made an email due: send it now, not at cron."""
+        if self.greetings is not None:
+            self.greetings.wake()
 
     def store(self) -> AbstractContextManager[Store]:
         """A connection for one request: a Store must not be shared between threads."""
@@ -133,9 +152,13 @@ class WebState:
         return list_def.title(lang) if list_def else list_name
 
 
-def create_app(ws: Workspace) -> Starlette:
-    """The web app of ``ws``; raises a PostduifError (no token key, no list) instead of starting."""
-    site = WebState.load(ws)
+def create_app(ws: Workspace, *, send_greetings: bool | None = None) -> Starlette:
+    """The web app of ``ws``; raises a PostduifError (no token key, no list) instead of starting.
+
+    ``send_greetings`` overrides ``web.send_greetings`` (tests that look at the store alone
+    switch the background sender off).
+    """
+    site = WebState.load(ws, send_greetings=send_greetings)
     routes = [
         Route("/{lang}/newsletter/unsubscribe/", _endpoint(site, _unsubscribe),
               methods=["GET", "POST"]),
@@ -143,8 +166,22 @@ def create_app(ws: Workspace) -> Starlette:
         Route("/{lang}/newsletter/subscribe", _endpoint(site, _subscribe), methods=["POST"]),
         Route("/{lang}/join", _endpoint(site, _join), methods=["POST"]),
     ]
-    return Starlette(routes=routes, exception_handlers={
+    return Starlette(routes=routes, lifespan=_lifespan(site), exception_handlers={
         404: _not_found(site), StoreError: _busy(site)})
+
+
+def _lifespan(site: WebState) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Run the greeting worker for as long as the app serves."""
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(site.greetings.run()) if site.greetings else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+
+    return lifespan
 
 
 Handler = Callable[[WebState, Request, str], Awaitable[Response]]
@@ -265,6 +302,7 @@ def _confirm_now(site: WebState, lang: str, token: str, post: bool, url: str) ->
                          button=str(t["web_confirm_button"]))
         if status in ("pending", "confirmed"):
             confirm(store, site.key, token, dict(site.lists), source="web:confirm")
+            site.wake_greetings()  # the welcome email is due now
             return _say(site, lang, "confirm_done", slots)
     return _page(site, lang, str(t["web_confirm_title"]),
                  str(t["web_confirm_refused"]).format(**slots), status=409)
@@ -335,17 +373,10 @@ async def _subscribe(site: WebState, request: Request, lang: str) -> Response:
 
 
 def _sign_up(site: WebState, list_def: ListDef, person: Person, source: str) -> None:
-    """Add ``person`` to ``list_def`` unless they are on it already; see the module docstring."""
-    with site.store() as store, store.transaction():
-        membership = _membership(store, person.email, list_def.name)
-        if membership is None:
-            status, event = join_status(list_def)
-            store.join(person, list=list_def.name, status=status, event=event, source=source,
-                       consent_version=list_def.consent_version,
-                       default_language=list_def.default_language)
-        elif membership.status == "pending" and membership.confirmation_sent_at:
-            # Asking again is how someone whose confirmation link expired gets a new one.
-            store.clear_sent(person.email, list_def.name, "confirmation")
+    """Record the sign-up (see :func:`postduif.membership.sign_up`), then wake the sender."""
+    with site.store() as store:
+        sign_up(store, list_def, person, source=source, resend_after=site.resend_after)
+    site.wake_greetings()
 
 
 def _content_type(request: Request) -> str:
