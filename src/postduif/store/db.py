@@ -110,11 +110,13 @@ class Database:
             time.sleep(0.02)
 
     def _migrate(self, path: Path) -> None:
+        migrations = self._migrations()
+        known = [name for name, _ in migrations]
+        if self._up_to_date(known):
+            return  # the common case, and no write lock for it: serve opens one per request
         with self.transaction():
             self._conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                                "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        migrations = self._migrations()
-        known = [name for name, _ in migrations]
         for number, (name, step) in enumerate(migrations, start=1):
             # Checked inside the write lock: another process may have just applied it.
             with self.transaction():
@@ -131,6 +133,13 @@ class Database:
                 self._conn.execute("INSERT INTO schema_migrations (name, applied_at) "
                                    "VALUES (?, ?)", (name, self._now()))
                 self._conn.execute(f"PRAGMA user_version = {number}")
+
+    def _up_to_date(self, known: list[str]) -> bool:
+        """True when every migration is applied, read without taking the write lock."""
+        try:
+            return self._applied() == set(known)
+        except sqlite3.OperationalError:  # no schema_migrations table yet: a new store
+            return False
 
     def _applied(self) -> set[str]:
         return {row[0] for row in self._conn.execute("SELECT name FROM schema_migrations")}
