@@ -240,12 +240,12 @@ def mailmerge_template(rendered: Mapping[str, Rendered], sender: str) -> str:
 
 
 def mailmerge_database(path: Path, count: int, rendered: Mapping[str, Rendered],
-                       unsubscribe: str, base_url: str) -> None:
-    """The same list as a CSV, with each recipient's greeting and signed unsubscribe link."""
+                       unsubscribe: str, preferences: str, base_url: str) -> None:
+    """The same list as a CSV, with each recipient's greeting and their two signed links."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["email", "name", "lang", "greeting", "first_name", "unsubscribe_url",
-                         "confirm_url"])
+                         "confirm_url", "preferences_url"])
         for person in people(count):
             lang = person.language
             variant = rendered[lang]
@@ -254,8 +254,12 @@ def mailmerge_database(path: Path, count: int, rendered: Mapping[str, Rendered],
             token = make_token(TOKEN_KEY.encode(), action="unsubscribe", email=person.email,
                                list="nieuwsbrief", ttl=timedelta(days=730))
             link = unsubscribe.format(base_url=base_url, lang=lang, token=token)
+            token = make_token(TOKEN_KEY.encode(), action="preferences", email=person.email,
+                               list="nieuwsbrief", ttl=timedelta(days=730))
+            manage = preferences.format(base_url=base_url, lang=lang, token=token)
             name = f"{person.first_name} {person.last_name}".strip()
-            writer.writerow([person.email, name, lang, greeting, person.first_name, link, ""])
+            writer.writerow([person.email, name, lang, greeting, person.first_name, link, "",
+                             manage])
 
 
 def ensure_mailmerge() -> None:
@@ -284,7 +288,7 @@ def run_mailmerge(tmp: Path, count: int, subset: int) -> Result:
         mailmerge_template(rendered, ws.settings.sender.email), encoding="utf-8")
     measured = min(count, subset)
     mailmerge_database(folder / "database.csv", measured, rendered, ws.settings.unsubscribe_url,
-                       ws.site.config.base_url)
+                       ws.settings.preferences_url, ws.site.config.base_url)
     (folder / "server.conf").write_text(
         f"[smtp_server]\nhost = 127.0.0.1\nport = {sink.port}\n", encoding="utf-8")
     peak_file = folder / "peak.txt"

@@ -33,6 +33,7 @@ def composer(workspace: Path, dkim_key: DkimKey | None = None) -> tuple[Composer
     plan = ws.plan(ws.campaign("2026-12-community-update"))
     return Composer(ws.render(plan), envelope(ws, plan), list_name="nieuwsbrief",
                     unsubscribe_url=ws.settings.unsubscribe_url,
+                    preferences_url=ws.settings.preferences_url,
                     base_url=ws.site.config.base_url, token_key=KEY, dkim_key=dkim_key), ws
 
 

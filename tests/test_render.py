@@ -160,6 +160,7 @@ def test_dutch_newsletter(renderer: Renderer) -> None:
     assert page.hrefs("Decemberborrel") == [MEETUP_NL]
     assert page.hrefs(CALL) == [CALL]  # an online location is a link
     assert page.hrefs(STRINGS["nl"]["unsubscribe"]) == [placeholder("UNSUBSCRIBE_URL")]
+    assert page.hrefs(STRINGS["nl"]["preferences"]) == [placeholder("PREFERENCES_URL")]
     assert page.hrefs(STRINGS["nl"]["web_version"]) == [URL_NL]
     assert page.hrefs("Read this in English") == [URL_EN]
     assert "Postbus 123, 1000 AA Amsterdam" in page.text
@@ -211,19 +212,22 @@ def test_placeholders_survive_and_personalise_escapes(renderer: Renderer) -> Non
     out = renderer.render(context(section("nl")))
     assert f'href="{placeholder("UNSUBSCRIBE_URL")}"' in out.html
     assert placeholder("GREETING") in out.html and placeholder("GREETING") in out.text
-    assert fields_used(out) == {"GREETING", "UNSUBSCRIBE_URL"}
+    assert fields_used(out) == {"GREETING", "UNSUBSCRIBE_URL", "PREFERENCES_URL"}
     name = '<Sam & "Jo">'
     unsubscribe = "https://lijst.techwerkers.nl/afmelden?t=a1&l=nl"
+    preferences = "https://lijst.techwerkers.nl/voorkeuren?t=b2&l=nl"
     html, text = personalise(out, {
         "GREETING": out.greeting_named.format(name=name),
         "UNSUBSCRIBE_URL": unsubscribe,
+        "PREFERENCES_URL": preferences,
     })
     assert "%%" not in html and "%%" not in text
-    assert f"Hoi {name}," in text and unsubscribe in text
+    assert f"Hoi {name}," in text and unsubscribe in text and preferences in text
     assert "<Sam" not in html and "Hoi &lt;Sam &amp; &quot;Jo&quot;&gt;," in html
     page = Page(html)
     assert f"Hoi {name}," in page.texts
     assert page.hrefs("Afmelden") == [unsubscribe]
+    assert page.hrefs("Voorkeuren aanpassen") == [preferences]
 
 
 def test_personalise_names_a_missing_value(renderer: Renderer) -> None:
@@ -237,7 +241,8 @@ def test_personalise_is_cheap_enough_for_a_large_list(renderer: Renderer) -> Non
     started = time.perf_counter()
     for number in range(10_000):
         personalise(out, {"GREETING": f"Hoi lid {number},",
-                          "UNSUBSCRIBE_URL": f"https://x.nl/u/{number}"})
+                          "UNSUBSCRIBE_URL": f"https://x.nl/u/{number}",
+                          "PREFERENCES_URL": f"https://x.nl/p/{number}"})
     assert time.perf_counter() - started < 10  # about 0.3 s here; generous for slow machines
 
 
@@ -281,7 +286,7 @@ def test_confirm_has_the_button_and_no_unsubscribe(renderer: Renderer) -> None:
     page = Page(out.html)
     assert page.hrefs(STRINGS["en"]["confirm_button"]) == [placeholder("CONFIRM_URL")]
     assert STRINGS["en"]["confirm_ignore"] in page.texts
-    assert fields_used(out) == {"CONFIRM_URL"}
+    assert fields_used(out) == {"CONFIRM_URL"}  # no unsubscribe or preferences: not on it yet
     html, text = personalise(out, {"CONFIRM_URL": "https://x.nl/bevestig?t=1&u=2"})
     assert Page(html).hrefs(STRINGS["en"]["confirm_button"]) == ["https://x.nl/bevestig?t=1&u=2"]
     assert "https://x.nl/bevestig?t=1&u=2" in text.splitlines()

@@ -54,10 +54,13 @@ def sample_message(ws: Workspace, plan: Plan, rendered: Rendered, persona: str =
     """The message one sample recipient would get, as the bytes that go over SMTP."""
     recipient = SAMPLE_RECIPIENTS[persona]
     lang = rendered.lang.split("+")[0]
-    unsubscribe = ws.settings.unsubscribe_url.format(
-        base_url=ws.site.config.base_url, lang=lang, token="SAMPLE-TOKEN")
+    base_url = ws.site.config.base_url
+    unsubscribe = ws.settings.unsubscribe_url.format(base_url=base_url, lang=lang,
+                                                     token="SAMPLE-TOKEN")
+    preferences = ws.settings.preferences_url.format(base_url=base_url, lang=lang,
+                                                     token="SAMPLE-TOKEN")
     return build_message(rendered, recipient, envelope(ws, plan), unsubscribe_url=unsubscribe,
-                         date=date)
+                         preferences_url=preferences, date=date)
 
 
 def checked_render(ws: Workspace, name: str, *, now: datetime | None = None

@@ -1,19 +1,22 @@
 """What organisers and subscribers do to a membership, outside bulk imports.
 
 Adding one person, signing up through the site's form, approving or rejecting a join
-request, confirming by token and unsubscribing: each is one store call with the right status,
-consent event and source, so the CLI and the web endpoints never decide those themselves.
+request, confirming by token, unsubscribing and what a preference page may change: each
+is one store call (or one transaction) with the right status, consent event and source,
+so the CLI and the web endpoints never decide those themselves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 from postduif.errors import StoreError
 from postduif.joins import join_status
 from postduif.lists import ListDef
 from postduif.people import normalise_email, normalise_language
-from postduif.store import Membership, Outcome, Person, Store, stamp
+from postduif.store import Membership, Outcome, Person, Store, Subscriber, stamp
 from postduif.tokens import read_token
 
 
@@ -117,3 +120,115 @@ def unsubscribe(store: Store, email: str, lists: list[str] | None, *, source: st
                              source=source)
             changed.append(membership.list)
     return changed
+
+
+# -- the preference page ------------------------------------------------------------------------
+# Someone who followed a preference link proved they read mail at the address, which is what a
+# confirmation proves; it does not replace an organiser's approval, nor undo a bounce or a
+# complaint. These functions say what that allows, so the web page only shows and asks.
+
+#: Why a list cannot be changed on the preference page, by membership status.
+FIXED_STATUSES = ("pending", "rejected", "bounced", "complained")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One list as the preference page shows it."""
+
+    list: str
+    status: str
+    subscribed: bool  # the box is ticked
+    #: "" when the box may be changed; otherwise why not: a status of FIXED_STATUSES, or
+    #: "rejoin" (left a list that needs approval without ever being approved: join again)
+    fixed: str
+
+
+@dataclass(frozen=True)
+class PreferenceChanges:
+    """What a saved preference form changed, for the answer page."""
+
+    language: str = ""  # the new language, "" if unchanged
+    unsubscribed: tuple[str, ...] = ()
+    resubscribed: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.language or self.unsubscribed or self.resubscribed)
+
+
+def current_language(subscriber: Subscriber, list_name: str) -> str:
+    """The language ``list_name`` reaches them in (the link's list), else their own."""
+    membership = subscriber.membership(list_name)
+    return (membership.language if membership else "") or subscriber.language
+
+
+def choices(subscriber: Subscriber, lists: Mapping[str, ListDef],
+            first: str = "") -> list[Choice]:
+    """Every list ``subscriber`` is on, the list ``first`` (the link's) first."""
+    result = []
+    for m in sorted(subscriber.memberships, key=lambda m: (m.list != first, m.list)):
+        fixed = m.status if m.status in FIXED_STATUSES else ""
+        if m.status == "unsubscribed":
+            list_def = lists.get(m.list)
+            # Approval lists take back only those approved before (confirmed_at is set by an
+            # approval); a list no longer defined takes nobody back.
+            if list_def is None or (list_def.approval and m.confirmed_at is None):
+                fixed = "rejoin"
+        result.append(Choice(m.list, m.status, m.status == "confirmed", fixed))
+    return result
+
+
+def save_preferences(store: Store, email: str, lists: Mapping[str, ListDef], *,
+                     link_list: str, language: str, subscribed: Collection[str],
+                     shown: Collection[str], source: str = "web:preferences"
+                     ) -> PreferenceChanges:
+    """Apply a preference form: ``language`` for every list when it differs from the one
+    shown (:func:`current_language` of ``link_list``; "" keeps it), and, for each list in
+    ``shown`` that may be changed, subscribed or not as ticked in ``subscribed``.
+
+    Only lists the form showed count, so a list joined after the page was loaded is not
+    unsubscribed by its missing box; lists that may not change are left as they are,
+    whatever the form says. Everything happens in one transaction.
+    """
+    with store.transaction():
+        subscriber = store.get(email)
+        if subscriber is None:
+            raise StoreError(f"no subscriber {normalise_email(email)}")
+        unsubscribed, resubscribed = [], []
+        for choice in choices(subscriber, lists):
+            if choice.fixed or choice.list not in shown:
+                continue
+            wanted = choice.list in subscribed
+            if choice.subscribed and not wanted:
+                store.set_status(subscriber.email, choice.list, "unsubscribed",
+                                 event="unsubscribed", source=source)
+                unsubscribed.append(choice.list)
+            elif wanted and not choice.subscribed:
+                list_def = lists[choice.list]
+                store.set_status(subscriber.email, choice.list, "confirmed", event="confirmed",
+                                 source=source, consent_version=list_def.consent_version)
+                resubscribed.append(choice.list)
+        new_language = ""
+        if language and language != current_language(subscriber, link_list):
+            store.set_language(subscriber.email, language, source=source)
+            new_language = language
+        return PreferenceChanges(new_language, tuple(unsubscribed), tuple(resubscribed))
+
+
+def unsubscribe_all(store: Store, email: str, *, source: str) -> list[str]:
+    """Leave every list one is on or waiting for; returns the lists it changed.
+
+    Unlike :func:`unsubscribe` with ``lists=None`` it leaves rejected, bounced and complained
+    memberships as they are: turning those into "unsubscribed" would lose why they stopped, and
+    make them re-tickable on the preference page.
+    """
+    with store.transaction():
+        subscriber = store.get(email)
+        if subscriber is None:
+            raise StoreError(f"no subscriber {normalise_email(email)}")
+        changed = []
+        for m in subscriber.memberships:
+            if m.status in ("pending", "confirmed"):
+                store.set_status(subscriber.email, m.list, "unsubscribed",
+                                 event="unsubscribed", source=source)
+                changed.append(m.list)
+        return changed

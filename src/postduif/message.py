@@ -73,7 +73,7 @@ def message_id(campaign: str, recipient_email: str, domain: str) -> str:
 
 
 def personal_values(rendered: Rendered, recipient: Recipient, *, unsubscribe_url: str,
-                    confirm_url: str = "") -> dict[str, str]:
+                    confirm_url: str = "", preferences_url: str = "") -> dict[str, str]:
     """The placeholder values for one recipient; a missing name gives the anonymous greeting."""
     first_name = recipient.name.split()[0] if recipient.name.strip() else ""
     greeting = (rendered.greeting_named.format(name=first_name) if first_name
@@ -84,6 +84,7 @@ def personal_values(rendered: Rendered, recipient: Recipient, *, unsubscribe_url
         "EMAIL": recipient.email,
         "UNSUBSCRIBE_URL": unsubscribe_url,
         "CONFIRM_URL": confirm_url,
+        "PREFERENCES_URL": preferences_url,
     }
 
 
@@ -153,11 +154,11 @@ class MessageTemplate:
             f'Content-Type: multipart/alternative; boundary="{self.boundary}"\r\n'.encode(),
         ])
 
-    def render(self, recipient: Recipient, *, unsubscribe_url: str,
-               confirm_url: str = "") -> bytes:
+    def render(self, recipient: Recipient, *, unsubscribe_url: str, confirm_url: str = "",
+               preferences_url: str = "") -> bytes:
         """The complete message for one recipient, CRLF line ends, ready for SMTP."""
         values = personal_values(self.rendered, recipient, unsubscribe_url=unsubscribe_url,
-                                 confirm_url=confirm_url)
+                                 confirm_url=confirm_url, preferences_url=preferences_url)
         env = self.envelope
         unsubscribe = (f"<{header_safe(unsubscribe_url)}>,\r\n "
                        f"<mailto:{env.sender_email}?subject=unsubscribe>")
@@ -176,8 +177,9 @@ class MessageTemplate:
 
 
 def build_message(rendered: Rendered, recipient: Recipient, envelope: Envelope, *,
-                  unsubscribe_url: str, confirm_url: str = "",
+                  unsubscribe_url: str, confirm_url: str = "", preferences_url: str = "",
                   date: datetime | None = None) -> bytes:
     """One message without keeping a template: for samples and single sends."""
     return MessageTemplate(rendered, envelope, date=date).render(
-        recipient, unsubscribe_url=unsubscribe_url, confirm_url=confirm_url)
+        recipient, unsubscribe_url=unsubscribe_url, confirm_url=confirm_url,
+        preferences_url=preferences_url)

@@ -18,7 +18,7 @@ from pathlib import Path
 from postduif.lists import ListDef
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import EmailContext, Rendered
-from postduif.send.compose import UNSUBSCRIBE_TTL
+from postduif.send.compose import PREFERENCES_TTL, UNSUBSCRIBE_TTL
 from postduif.send.model import Target
 from postduif.send.outbox import OutboxReport, write_outbox
 from postduif.send.transport import DeliveryFailure, Transport, Unknown
@@ -85,12 +85,16 @@ class Greeter:
                                list=greeting.list, base_url=self.ws.site.config.base_url,
                                lang=greeting.lang, ttl=ttl)
 
-        confirm = (link(settings.confirm_url, "confirm", CONFIRM_TTL)
-                   if greeting.kind == "confirmation" else "")
+        # Someone not yet confirmed has no preferences to manage: the confirmation email
+        # offers only the confirm link, the welcome email the preference page.
+        confirmation = greeting.kind == "confirmation"
+        confirm = link(settings.confirm_url, "confirm", CONFIRM_TTL) if confirmation else ""
+        preferences = ("" if confirmation
+                       else link(settings.preferences_url, "preferences", PREFERENCES_TTL))
         return self._template(greeting).render(
             Recipient(greeting.email, greeting.name, greeting.lang),
             unsubscribe_url=link(settings.unsubscribe_url, "unsubscribe", UNSUBSCRIBE_TTL),
-            confirm_url=confirm)
+            confirm_url=confirm, preferences_url=preferences)
 
     def _template(self, g: Greeting) -> MessageTemplate:
         key = (g.kind, g.list, g.lang)

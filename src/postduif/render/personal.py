@@ -19,7 +19,7 @@ from postduif.errors import RenderError
 from postduif.render.model import Rendered
 
 PERSONAL_FIELDS: tuple[str, ...] = (
-    "GREETING", "FIRST_NAME", "EMAIL", "UNSUBSCRIBE_URL", "CONFIRM_URL",
+    "GREETING", "FIRST_NAME", "EMAIL", "UNSUBSCRIBE_URL", "CONFIRM_URL", "PREFERENCES_URL",
 )
 
 _PLACEHOLDER = re.compile("%%(" + "|".join(PERSONAL_FIELDS) + ")%%")

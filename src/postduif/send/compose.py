@@ -2,8 +2,10 @@
 
 Everything that can be done once per campaign is done in :class:`Composer`'s constructor (the
 rendered HTML and text per variant, the envelope, the DKIM key). Per recipient it fills the
-placeholders, signs an unsubscribe token, builds the MIME message and, when configured, adds a
-DKIM signature that covers the list headers, so a receiver can trust List-Unsubscribe.
+placeholders, makes two tokens (unsubscribe, and the preference page, each good for one action
+only, so a leaked preference link cannot unsubscribe by one-click POST and vice versa), builds
+the MIME message and, when configured, adds a DKIM signature that covers the list headers, so a
+receiver can trust List-Unsubscribe.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from postduif.render import Rendered
 from postduif.tokens import signed_link
 
 UNSUBSCRIBE_TTL = timedelta(days=365 * 2)  # old newsletters stay in inboxes for a long time
+PREFERENCES_TTL = UNSUBSCRIBE_TTL  # the two links sit side by side in the footer
 DKIM_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"content-language",
                 b"list-id", b"list-unsubscribe", b"list-unsubscribe-post", b"mime-version",
                 b"content-type")
@@ -48,12 +51,14 @@ class Composer:
     """Builds each recipient's message from the campaign's rendered variants."""
 
     def __init__(self, rendered: Mapping[str, Rendered], envelope: Envelope, *,
-                 list_name: str, unsubscribe_url: str, base_url: str, token_key: bytes,
-                 dkim_key: DkimKey | None = None, date: datetime | None = None) -> None:
+                 list_name: str, unsubscribe_url: str, preferences_url: str, base_url: str,
+                 token_key: bytes, dkim_key: DkimKey | None = None,
+                 date: datetime | None = None) -> None:
         self.templates = {key: MessageTemplate(r, envelope, date=date)
                           for key, r in rendered.items()}
         self.list_name = list_name
         self.unsubscribe_url = unsubscribe_url
+        self.preferences_url = preferences_url
         self.base_url = base_url
         self.token_key = token_key
         self.dkim_key = dkim_key
@@ -63,10 +68,17 @@ class Composer:
                            email=email, list=self.list_name, base_url=self.base_url,
                            lang=variant.split("+")[0], ttl=UNSUBSCRIBE_TTL)
 
+    def preferences_link(self, email: str, variant: str) -> str:
+        """The preference page in the variant's (first) language, where it can be changed."""
+        return signed_link(self.preferences_url, self.token_key, action="preferences",
+                           email=email, list=self.list_name, base_url=self.base_url,
+                           lang=variant.split("+")[0], ttl=PREFERENCES_TTL)
+
     def __call__(self, target: Addressee) -> bytes:
         raw = self.templates[target.variant].render(
             Recipient(target.email, target.name, target.variant),
-            unsubscribe_url=self.unsubscribe_link(target.email, target.variant))
+            unsubscribe_url=self.unsubscribe_link(target.email, target.variant),
+            preferences_url=self.preferences_link(target.email, target.variant))
         return self._signed(raw) if self.dkim_key else raw
 
     def _signed(self, raw: bytes) -> bytes:

@@ -63,6 +63,7 @@ def prepare_job(ws: Workspace, campaign: str, *, token_key: bytes) -> SendJob:
     env = envelope(ws, plan)
     compose = Composer(rendered, env, list_name=list_def.name,
                        unsubscribe_url=ws.settings.unsubscribe_url,
+                       preferences_url=ws.settings.preferences_url,
                        base_url=ws.site.config.base_url, token_key=token_key,
                        dkim_key=_dkim_key(ws))
     return SendJob(plan.campaign.name, plan, list_def, compose, env.sender_email, problems)

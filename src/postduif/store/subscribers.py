@@ -23,7 +23,7 @@ from postduif.store.db import Database
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained", "rejected")
 EVENTS = ("requested", "confirmed", "approved", "rejected", "unsubscribed", "bounced",
-          "complained", "forgotten")
+          "complained", "forgotten", "language")
 #: Statuses after which an import must not put the person back on the list.
 REFUSED = frozenset({"unsubscribed", "bounced", "complained", "rejected"})
 
@@ -372,6 +372,39 @@ class SubscriberStore(Database):
                                "VALUES (?, ?, ?)", (hashed, now, source))
             self._log(now, hashed, "", "forgotten", source, "")
         return held > 0
+
+    def set_language(self, email: str, language: str, *, source: str) -> bool:
+        """Make ``language`` the subscriber's and every membership's; True if anything changed.
+
+        Each membership whose language changes gets a ``language`` event whose source ends
+        in ``old->new`` (``web:preferences nl->en``): what someone receives is consent-relevant
+        and the log should show why a campaign reached them in another language. When only the
+        subscriber's own language changes, one event for no list. Raises if there is no such
+        subscriber.
+        """
+        email = _key(email)
+        if not language:
+            raise StoreError("no language given")
+        with self.transaction():
+            row = self._conn.execute("SELECT id, language FROM subscribers WHERE email = ?",
+                                     (email,)).fetchone()
+            if row is None:
+                raise StoreError(f"no subscriber {email}")
+            subscriber_id, known = row
+            changed = self._conn.execute(
+                "SELECT list, language FROM memberships WHERE subscriber_id = ? "
+                "AND language IS NOT ? ORDER BY list", (subscriber_id, language)).fetchall()
+            if known == language and not changed:
+                return False
+            now = self._now()
+            self._conn.execute("UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?",
+                               (language, now, subscriber_id))
+            self._conn.execute("UPDATE memberships SET language = ?, changed_at = ? "
+                               "WHERE subscriber_id = ? AND language IS NOT ?",
+                               (language, now, subscriber_id, language))
+            for list_name, old in changed or [("", known)]:
+                self._log(now, email, list_name, "language", f"{source} {old}->{language}", "")
+        return True
 
     def _log(self, at: str, email: str, list: str, event: str, source: str,
              consent_version: str) -> None:

@@ -1,11 +1,14 @@
 """``postduif serve``: the small web app behind the links in emails and the site's forms.
 
-The Hugo site is static, so the unsubscribe and confirmation links in emails and the join and
-newsletter forms need something that answers them. Organisers run this app behind their web
-server, which maps those paths to it (see :mod:`postduif.web.app` for the routes). Parts:
+The Hugo site is static, so the unsubscribe, confirmation and preference links in emails and
+the join and newsletter forms need something that answers them. Organisers run this app behind
+their web server, which maps those paths to it (see :mod:`postduif.web.app` for the routes).
+Parts:
 
 * :mod:`postduif.web.app` is the Starlette app with its routes and pages,
 * :mod:`postduif.web.greetings` sends confirmation and welcome emails in the background,
+* :mod:`postduif.web.preferences` is the preference page (language and lists) linked from
+  every newsletter's footer,
 * this module runs it with uvicorn: :func:`serve`.
 """
 

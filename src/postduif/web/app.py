@@ -6,6 +6,8 @@ Routes (``{lang}`` is a language of ``templates/strings.toml``; pages are in tha
     POST /{lang}/newsletter/unsubscribe/?token=T   unsubscribes (the button, or RFC 8058 one-click)
     GET  /{lang}/newsletter/confirm/?token=T       "Confirm <email> for <list>?" + button
     POST /{lang}/newsletter/confirm/?token=T       confirms (double opt-in)
+    GET  /{lang}/newsletter/preferences/?token=T   language and lists (postduif.web.preferences)
+    POST /{lang}/newsletter/preferences/?token=T   saves them, or unsubscribes from everything
     POST /{lang}/newsletter/subscribe              form field ``email``: pending on the newsletter
     POST /{lang}/join                              the join form's JSON: pending on the members list
 
@@ -27,6 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -48,6 +51,7 @@ from postduif.send.smtp import SmtpTransport
 from postduif.store import Membership, Person, Store
 from postduif.tokens import read_token, token_key
 from postduif.web.greetings import GreetingWorker
+from postduif.web.preferences import PREFERENCE_KEYS, Preferences
 from postduif.workspace import Workspace
 
 #: The list the join form adds people to. A constant, not a setting: the site has one join
@@ -122,7 +126,8 @@ class WebState:
         path = settings.templates_dir / "strings.toml"
         strings = load_strings(path)
         for lang, table in strings.items():
-            missing = [k for k in PAGE_KEYS if k not in table]
+            missing = [k for k in dict.fromkeys((*PAGE_KEYS, *PREFERENCE_KEYS))
+                       if k not in table]
             if missing:
                 raise ConfigError(f"[{lang}] lacks the web page strings {', '.join(missing)}",
                                   path=path, hint="copy them from postduif's sample workspace")
@@ -163,6 +168,9 @@ def create_app(ws: Workspace, *, send_greetings: bool | None = None) -> Starlett
         Route("/{lang}/newsletter/unsubscribe/", _endpoint(site, _unsubscribe),
               methods=["GET", "POST"]),
         Route("/{lang}/newsletter/confirm/", _endpoint(site, _confirm), methods=["GET", "POST"]),
+        Route("/{lang}/newsletter/preferences/", _endpoint(site, Preferences(
+            partial(_page, site), partial(_link_error, site), PAGE_HEADERS)),
+            methods=["GET", "POST"]),
         Route("/{lang}/newsletter/subscribe", _endpoint(site, _subscribe), methods=["POST"]),
         Route("/{lang}/join", _endpoint(site, _join), methods=["POST"]),
     ]
