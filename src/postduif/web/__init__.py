@@ -1,10 +1,12 @@
 """``postduif serve``: the small web app behind the links in emails and the site's forms.
 
 The Hugo site is static, so the unsubscribe and confirmation links in emails and the join and
-newsletter forms need something that answers them. Organisers run this app behind their web
-server, which maps those paths to it (see :mod:`postduif.web.app` for the routes). Parts:
+newsletter forms need something that answers them. Organisers run this app on a host name of
+its own behind a TLS proxy (``deploy/`` has a systemd unit and a Caddy site), and the site's
+forms post to it cross-origin (see :mod:`postduif.web.app` for the routes). Parts:
 
 * :mod:`postduif.web.app` is the Starlette app with its routes and pages,
+* :mod:`postduif.web.guard` holds the guards of the site's forms: CORS, rate limits, honeypot,
 * this module runs it with uvicorn: :func:`serve`.
 """
 
@@ -40,7 +42,9 @@ def serve(ws: Workspace, *, host: str = HOST, port: int = PORT) -> None:
     except OSError as exc:
         raise PostduifError(f"cannot listen on {host}:{port}: {os.strerror(exc.errno or 0)}",
                             hint="pass another port, or stop what is using it") from None
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default;
+    # the app does that itself, for web.trusted_proxies only (see postduif.web.guard).
     config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False,
-                            timeout_graceful_shutdown=5)
+                            proxy_headers=False, timeout_graceful_shutdown=5)
     with sock:
         uvicorn.Server(config).run(sockets=[sock])
