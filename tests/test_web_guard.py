@@ -16,7 +16,14 @@ from postduif.config import load_settings
 from postduif.errors import ConfigError
 from postduif.store import Store
 from postduif.web import create_app
-from postduif.web.guard import DAY, PREFLIGHT_MAX_AGE, Cors, SlidingWindow, normalise_origin
+from postduif.web.guard import (
+    DAY,
+    PREFLIGHT_MAX_AGE,
+    Cors,
+    SlidingWindow,
+    client_key,
+    normalise_origin,
+)
 from postduif.workspace import Workspace
 from tests.web_support import JOIN, KEY, configure_web
 
@@ -121,6 +128,27 @@ def test_memory_is_bounded_forgetting_the_least_recent_client() -> None:
         window.hit(f"client{n}")
         assert window.hit("busy") > 0  # still remembered: it was seen most recently
     assert len(window) == 100
+
+
+@pytest.mark.parametrize(("host", "key"), [
+    ("203.0.113.7", "203.0.113.7"),
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),  # the same /64: one client
+    ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),
+    ("testclient", "testclient"),
+])
+def test_an_ipv6_client_is_counted_by_its_64(host: str, key: str) -> None:
+    assert client_key(host) == key
+
+
+def test_rotating_ipv6_addresses_in_one_64_does_not_escape_the_limit(workspace: Path) -> None:
+    configure_web(workspace, requests_per_minute=2, trusted_proxies=["127.0.0.1"])
+    with _client(workspace) as client:
+        codes = [client.post("/nl/newsletter/subscribe", json={"email": f"p{n}@example.org"},
+                             headers={"X-Forwarded-For": f"2001:db8:1:2::{n:x}"}).status_code
+                 for n in range(1, 5)]
+    assert codes == [200, 200, 429, 429]
 
 
 # ---------------------------------------------------------------------------- CORS in the app

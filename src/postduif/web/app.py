@@ -361,10 +361,7 @@ def _form(site: WebState, handler: FormHandler, *, json_default: bool,
                 response = JSONResponse({"result": "error", "message": str(exc)}, status_code=503)
             else:
                 response = _say(site, lang, "busy", status=503)
-        if site.guard.cors.refuses(origin):
-            response.headers["Vary"] = "Origin"
-        else:
-            response.headers.update(site.guard.cors.headers(origin))
+        response.headers.update(site.guard.cors.headers(origin))
         return response
 
     return endpoint

@@ -18,12 +18,14 @@ no server of the group's own to forward paths), so its forms reach the app cross
   stricter for someone else).
 * :func:`proxy_middleware` takes the client's address from ``X-Forwarded-For`` only when the
   connection comes from a proxy in ``web.trusted_proxies`` (uvicorn's own middleware, applied
-  in the app, so the app tested in-process and ``postduif serve`` behave the same).
+  in the app, so the app tested in-process and ``postduif serve`` behave the same);
+  :func:`client_key` counts an IPv6 client by its /64.
 * :func:`caught_by_honeypot` spots bots that fill in the hidden field people never see.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
@@ -166,8 +168,26 @@ def retry_after(seconds: float) -> str:
 
 
 def client_address(request: Request) -> str:
-    """The client as the app sees it: the socket peer, or what a trusted proxy says it is."""
-    return request.client.host if request.client else "unknown"
+    """The key the limits count a client under (see :func:`client_key`): the socket peer, or
+    the address a trusted proxy says the request came from."""
+    return client_key(request.client.host if request.client else "unknown")
+
+
+def client_key(host: str) -> str:
+    """An IPv4 address as it is; an IPv6 address as its /64 network.
+
+    A home connection or a rented server gets a whole /64, so counting single IPv6 addresses
+    would let one sender rotate through more addresses than the limiter could remember.
+    """
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def caught_by_honeypot(data: Mapping[str, object], field: str) -> bool:
