@@ -340,3 +340,17 @@ def test_a_flood_is_cut_at_the_default_limits(flood_client: TestClient, workspac
     codes = [flood_client.post("/nl/join", json=_join(n)).status_code for n in range(200)]
     assert codes[:5] == [200] * 5 and set(codes[5:]) == {429}
     assert _people(workspace) == [f"person{n}@example.org" for n in range(5)]
+
+
+def test_a_broken_store_is_a_503_the_sites_script_can_read(workspace: Path) -> None:
+    """The store fails after the start (here: the file is no database any more)."""
+    with _client(workspace) as client:
+        database = load_settings(workspace).database
+        for leftover in database.parent.glob(database.name + "*"):
+            leftover.unlink()
+        database.write_bytes(b"not a database, " * 100)
+        answer = client.post("/nl/join", json=JOIN, headers={"Origin": SITE})
+        page = client.post("/en/newsletter/subscribe", data={"email": "a@example.org"})
+    assert answer.status_code == 503 and answer.json()["result"] == "error"
+    assert answer.headers["access-control-allow-origin"] == SITE
+    assert page.status_code == 503 and "Please wait a moment" in page.text

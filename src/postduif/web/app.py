@@ -235,11 +235,12 @@ def _not_found(site: WebState) -> Callable[[Request, Exception], Response]:
 
 
 def _busy(site: WebState) -> Callable[[Request, Exception], Response]:
-    """The store stayed locked (a long import) or changed under us: ask to come back later."""
+    """The store stayed locked (a long import) or changed under us: ask to come back later.
+
+    For the links in emails; the form endpoints answer this themselves, in JSON where asked.
+    """
     def handler(request: Request, exc: Exception) -> Response:
         lang = request.path_params.get("lang", "")
-        if request.url.path.endswith("/join"):
-            return JSONResponse({"result": "error", "message": str(exc)}, status_code=503)
         return _say(site, lang if lang in site.strings else next(iter(site.strings)), "busy",
                     status=503)
 
