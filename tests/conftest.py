@@ -46,3 +46,4 @@ def workspace(tmp_path: Path) -> Path:
 
 
 from .conftest_smtp import *  # noqa: E402,F401,F403
+from .web_support import serve  # noqa: E402,F401

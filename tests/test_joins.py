@@ -268,6 +268,31 @@ def test_every_field_problem_is_rejected_with_its_line(tmp_path: Path, store: St
     assert store.get("tab@example.org") is None
 
 
+def test_links_that_are_not_web_addresses_are_rejected(tmp_path: Path, store: Store,
+                                                      leden: ListDef) -> None:
+    """The same rule as the site's form: organisers click these links to vet a request."""
+    lines = [
+        {"email": "goed@example.org", "socialLink1": "https://social.example/@goed"},
+        {"email": "js@example.org", "socialLink1": "javascript:alert(1)"},
+        {"email": "data@example.org", "socialLink1": "https://a.example",
+         "socialLink2": "data:text/html,x"},
+        {"email": "kaal@example.org", "socialLink1": "linkedin.com/in/kaal"},
+    ]
+    path = write(tmp_path, "links.jsonl", "".join(json.dumps(line) + "\n" for line in lines))
+    report = import_joins(store, path, leden)
+    assert report.added == 2
+    reasons = rejected_by_line(report)
+    assert reasons == {
+        2: "socialLink1: must be a web address starting with https:// or http://",
+        3: "socialLink2: must be a web address starting with https:// or http://"}
+    kaal = store.get("kaal@example.org")
+    assert kaal is not None and kaal.social_links == ("https://linkedin.com/in/kaal",)
+    csv_path = write(tmp_path, "links.csv", "email,links\nftp@example.org,ftp://f.example/x\n")
+    csv_report = import_joins(store, csv_path, leden)
+    assert [r.reason for r in csv_report.rejected] == [
+        "social_links: must be a web address starting with https:// or http://"]
+
+
 def test_broken_and_non_object_json_lines_are_rejected(tmp_path: Path, store: Store,
                                                        leden: ListDef) -> None:
     lines = [

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from postduif.errors import PostduifError
-from postduif.people import LIMITS, InvalidField, clean_field, normalise_email, normalise_language
+from postduif.people import (
+    LIMITS,
+    InvalidField,
+    clean_field,
+    normalise_email,
+    normalise_language,
+    normalise_link,
+)
 
 OFFERED = ("nl", "en")
 
@@ -97,3 +104,44 @@ def test_an_invalid_field_is_a_user_error_naming_the_field() -> None:
     error = InvalidField("last_name", "is too long")
     assert isinstance(error, PostduifError)
     assert str(error) == "last_name: is too long"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("https://social.example/@sam", "https://social.example/@sam"),
+    ("  http://sam.example  ", "http://sam.example"),
+    ("HTTPS://Social.Example/@sam", "HTTPS://Social.Example/@sam"),
+    ("https://[2001:db8::1]:8443/sam", "https://[2001:db8::1]:8443/sam"),
+    ("linkedin.com/in/sam", "https://linkedin.com/in/sam"),  # as typed into a spreadsheet
+    ("www.sam.example", "https://www.sam.example"),
+    ("", ""),
+])
+def test_links_are_web_addresses(raw: str, expected: str) -> None:
+    assert normalise_link(raw, "socialLink1") == expected
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    ("javascript:alert(1)", "starting with https:// or http://"),
+    ("data:text/html;base64,PHNjcmlwdD4=", "starting with https:// or http://"),
+    ("ftp://files.example/sam", "starting with https:// or http://"),
+    ("mailto:sam@example.org", "starting with https:// or http://"),
+    ("file:///etc/passwd", "starting with https:// or http://"),
+    ("/in/sam", "starting with https:// or http://"),
+    ("sam", "starting with https:// or http://"),
+    ("https:///no-host", "host name"),
+    ("https://bank.example@evil.example/", "not a valid web address"),
+    ("https://sam.example:99999/", "not a valid web address"),
+    ("https://sam.example/a b", "not a valid web address"),
+    ("https://sam.example/\x00", "U+0000"),
+    ("https://sam.example/" + "x" * 500, "at most 500"),
+])
+def test_other_links_are_refused_naming_the_field(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidField, match=reason.replace("+", r"\+").replace("?", r"\?")) as exc:
+        normalise_link(raw, "socialLink2")
+    assert exc.value.field == "socialLink2"
+
+
+def test_a_prefixed_link_still_respects_the_length_limit() -> None:
+    bare = "sam.example/" + "x" * (LIMITS["social_link"] - 12)
+    assert len(bare) == LIMITS["social_link"]
+    with pytest.raises(InvalidField, match="at most 500"):
+        normalise_link(bare)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from postduif.errors import PostduifError
 from postduif.store import Person, Store
 from postduif.tokens import make_token
 from postduif.web import MAX_BODY_BYTES, create_app
+from postduif.web.app import MAX_JSON_DEPTH
 from postduif.workspace import Workspace
 
 KEY = "a-test-key-that-is-long-enough"
@@ -35,7 +37,8 @@ def ws(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
 
 @pytest.fixture
 def client(ws: Workspace) -> Iterator[TestClient]:
-    with TestClient(create_app(ws, send_greetings=False), base_url=BASE) as c:
+    with TestClient(create_app(ws, send_greetings=False), base_url=BASE,
+                    follow_redirects=False) as c:
         yield c
 
 
@@ -146,8 +149,12 @@ def test_expired_and_wrong_kind_tokens_are_refused(client: TestClient, store: St
 
 
 def test_subscribe_then_confirm(client: TestClient, store: Store) -> None:
-    page = client.post("/en/newsletter/subscribe", data={"email": " Ann@Example.org "})
-    assert page.status_code == 200 and ANN in page.text
+    sent = client.post("/en/newsletter/subscribe", data={"email": " Ann@Example.org "})
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/en/newsletter/subscribed/"  # no address in the URL
+    page = client.get(sent.headers["location"])
+    assert page.status_code == 200 and "check your inbox" in page.text
+    assert '<html lang="en">' in page.text and ANN not in page.text
     subscriber = store.get(ANN)
     assert subscriber is not None and subscriber.language == "en"
     assert _status(store, ANN, "nieuwsbrief") == "pending"
@@ -185,14 +192,14 @@ def test_subscribing_again_asks_for_a_new_confirmation(ws: Workspace, client: Te
     _add(store, ANN, "nieuwsbrief", "pending")
     store.mark_sent(ANN, "nieuwsbrief", "confirmation")
     for _ in range(5):
-        assert client.post("/nl/newsletter/subscribe", data={"email": ANN}).status_code == 200
+        assert client.post("/nl/newsletter/subscribe", data={"email": ANN}).status_code == 303
     assert _confirmation_sent_at(store) is not None  # sent just now: not again today
 
     two_days_ago = datetime.now(UTC) - timedelta(days=2)
     with Store.open(ws.settings.database, clock=lambda: two_days_ago) as earlier:
         earlier.clear_sent(ANN, "nieuwsbrief", "confirmation")
         earlier.mark_sent(ANN, "nieuwsbrief", "confirmation")
-    assert client.post("/nl/newsletter/subscribe", data={"email": ANN}).status_code == 200
+    assert client.post("/nl/newsletter/subscribe", data={"email": ANN}).status_code == 303
     assert _confirmation_sent_at(store) is None  # due again
     assert _events(store, ANN) == [("nieuwsbrief", "requested", "test")]  # one request
 
@@ -212,8 +219,11 @@ def test_a_leaver_who_signs_up_again_must_confirm_again(client: TestClient,
     before = _events(store, ANN)
     fresh = client.post("/nl/newsletter/subscribe", data={"email": "new@example.org"})
     again = client.post("/nl/newsletter/subscribe", data={"email": ANN})
-    assert again.status_code == fresh.status_code == 200
-    assert again.text.replace(ANN, "@") == fresh.text.replace("new@example.org", "@")
+    assert again.status_code == fresh.status_code == 303
+    assert again.headers["location"] == fresh.headers["location"]
+    json_fresh = client.post("/nl/newsletter/subscribe", json={"email": "other@example.org"})
+    json_again = client.post("/nl/newsletter/subscribe", json={"email": ANN})
+    assert json_again.json() == json_fresh.json() == {"result": "success"}
     assert _confirmation_sent_at(store) is None  # the confirmation email is due
     assert _events(store, ANN) == [*before, ("nieuwsbrief", "requested", "web:subscribe")]
 
@@ -226,7 +236,7 @@ def test_a_forgotten_or_rejected_address_is_told_success_and_stays_out(
     before = _events(store, ANN)
     assert client.post("/nl/join", json={**JOIN, "email": ANN}).json() == {"result": "success"}
     gone = client.post("/nl/newsletter/subscribe", data={"email": "gone@example.org"})
-    assert gone.status_code == 200
+    assert gone.status_code == 303
     assert _status(store, ANN, "leden") == "rejected" and _events(store, ANN) == before
     assert store.get("gone@example.org") is None
 
@@ -251,22 +261,42 @@ def test_join_adds_a_pending_member_in_the_page_language(client: TestClient,
 
 
 @pytest.mark.parametrize(("origin", "accepted"), [
-    ("https://www.techwerkers.nl", True), ("https://techwerkers.nl", True), (None, True),
-    ("https://evil.example", False), ("https://techwerkers.nl.evil.example", False)])
+    ("https://www.techwerkers.nl", True), (None, True),
+    ("https://www.techwerkers.nl:443", True),  # the default port, written out
+    ("https://WWW.Techwerkers.NL", True),
+    ("http://www.techwerkers.nl", False),  # the bare host matched before; the scheme did not
+    ("https://www.techwerkers.nl:8443", False),
+    ("https://techwerkers.nl", False),  # exact: the apex is another origin (add it if used)
+    ("https://evil.example", False), ("https://techwerkers.nl.evil.example", False),
+    ("null", False)])
 def test_forms_are_only_accepted_from_the_site_itself(client: TestClient, store: Store,
                                                      origin: str | None, accepted: bool) -> None:
     headers = {"Origin": origin} if origin else {}
     joined = client.post("/nl/join", json=JOIN, headers=headers)
     subscribed = client.post("/nl/newsletter/subscribe", data={"email": ANN}, headers=headers)
-    assert (joined.status_code, subscribed.status_code) == ((200, 200) if accepted else (403, 403))
+    assert (joined.status_code, subscribed.status_code) == ((200, 303) if accepted else (403, 403))
     assert (store.get("bea.bakker@example.org") is not None) is accepted
     assert (store.get(ANN) is not None) is accepted
 
 
 def test_join_accepts_a_plain_form(client: TestClient, store: Store) -> None:
-    assert client.post("/nl/join", data=JOIN).json() == {"result": "success"}
+    """No JavaScript: the browser follows a 303 to the site's own success page."""
+    answer = client.post("/nl/join", data=JOIN,
+                         headers={"Origin": "https://www.techwerkers.nl"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "https://www.techwerkers.nl/nl/join/success/"
     membership = store.get("bea.bakker@example.org")
     assert membership is not None and membership.language == "nl"
+
+
+def test_a_plain_form_error_is_a_page_in_the_language(client: TestClient, store: Store) -> None:
+    answer = client.post("/en/join", data={**JOIN, "socialLink1": "javascript:alert(1)"})
+    assert answer.status_code == 400 and '<html lang="en">' in answer.text
+    assert "Something in the form is not right" in answer.text and "socialLink1" in answer.text
+    refused = client.post("/nl/join", data=JOIN, headers={"Origin": "https://evil.example"})
+    assert refused.status_code == 403 and '<html lang="nl">' in refused.text
+    assert "Dit formulier werkt hier niet" in refused.text
+    assert store.counts() == []
 
 
 def test_join_does_not_overwrite_an_existing_member(client: TestClient, store: Store) -> None:
@@ -296,6 +326,14 @@ def test_join_names_the_bad_field(client: TestClient, store: Store, change: dict
     assert store.counts() == []
 
 
+def test_a_lone_surrogate_is_a_field_error(client: TestClient, store: Store) -> None:
+    """JSON may escape half a character ("\\ud800"); SQLite could not store it (was a 500)."""
+    body = json.dumps({**JOIN, "firstName": "Bea\ud800"})  # ensure_ascii: escaped as JSON does
+    answer = client.post("/nl/join", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["field"] == "firstName"
+    assert store.counts() == []
+
+
 @pytest.mark.parametrize(("content", "kind", "status"), [
     (b"[1, 2]", "application/json", 400),
     (b'{"email": ', "application/json", 400),
@@ -307,6 +345,109 @@ def test_join_refuses_what_is_not_one_request(client: TestClient, store: Store, 
     answer = client.post("/nl/join", content=content, headers={"content-type": kind})
     assert answer.status_code == status and answer.json()["result"] == "error"
     assert store.counts() == []
+
+
+@pytest.mark.parametrize("content", [
+    b"[" * 30_000 + b"]" * 30_000,  # deep enough for a RecursionError in the parser
+    b'{"email": ' + b"[" * 21 + b"]" * 21 + b"}",  # just past MAX_JSON_DEPTH
+    b'{"email": ' + b"1" * 5000 + b"}",  # more digits than Python converts to an int
+    b'{"email": "bea\\ud800@example.org", "socialLink1": "https://a.example"}',  # lone surrogate
+    b'"bea@example.org"', b"null", b"",
+])
+@pytest.mark.parametrize("path", ["/nl/join", "/nl/newsletter/subscribe"])
+def test_hostile_json_is_a_400_with_a_message(ws: Workspace, store: Store, content: bytes,
+                                              path: str) -> None:
+    """Never a 500: the client gets a reason, the store stays empty."""
+    with TestClient(create_app(ws), base_url=BASE, raise_server_exceptions=False) as c:
+        answer = c.post(path, content=content, headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    assert body["result"] == "error" and body["message"]
+    assert "Traceback" not in answer.text
+    assert store.counts() == []
+
+
+def test_nesting_within_the_limit_is_only_a_field_error(client: TestClient) -> None:
+    nested: object = "x"
+    for _ in range(MAX_JSON_DEPTH - 2):
+        nested = [nested]
+    answer = client.post("/nl/join", json={**JOIN, "organization": nested})
+    assert answer.status_code == 400 and answer.json()["field"] == "organization"
+
+
+@pytest.mark.parametrize(("field", "link"), [
+    ("socialLink1", "javascript:alert(document.cookie)"),
+    ("socialLink1", "JavaScript:alert(1)"),
+    ("socialLink1", "data:text/html,<script>alert(1)</script>"),
+    ("socialLink1", "ftp://files.example/bea"),
+    ("socialLink1", "mailto:bea@example.org"),
+    ("socialLink1", "/relative/path"),
+    ("socialLink1", "https://"),
+    ("socialLink1", "https://bank.example@evil.example/"),
+    ("socialLink2", "vbscript:msgbox"),
+])
+def test_social_links_must_be_web_addresses(client: TestClient, store: Store, field: str,
+                                            link: str) -> None:
+    answer = client.post("/nl/join", json={**JOIN, field: link})
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["field"] == field and body["message"].startswith(f"{field}: ")
+    assert store.counts() == []
+
+
+def test_a_link_without_scheme_gets_https(client: TestClient, store: Store) -> None:
+    answer = client.post("/nl/join", json={**JOIN, "socialLink1": "linkedin.com/in/bea",
+                                           "socialLink2": "http://bea.example"})
+    assert answer.json() == {"result": "success"}
+    subscriber = store.get("bea.bakker@example.org")
+    assert subscriber is not None
+    assert subscriber.social_links == ("https://linkedin.com/in/bea", "http://bea.example")
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_a_filled_honeypot_looks_like_success_and_stores_nothing(
+        client: TestClient, store: Store, as_json: bool) -> None:
+    def post(path: str, fields: dict[str, str]) -> tuple[int, str]:
+        answer = (client.post(path, json=fields) if as_json else
+                  client.post(path, data=fields))
+        return answer.status_code, answer.text + answer.headers.get("location", "")
+
+    human = post("/nl/join", {**JOIN, "nonce": ""})
+    bot = post("/nl/join", {**JOIN, "email": "bot@example.org", "nonce": "x"})
+    assert bot == human
+    human = post("/en/newsletter/subscribe", {"email": ANN, "nonce": "", "l": "a-list-uuid"})
+    bot = post("/en/newsletter/subscribe", {"email": "bot@example.org", "nonce": "filled"})
+    assert bot == human
+    assert store.get("bot@example.org") is None
+    assert store.get(ANN) is not None and store.get("bea.bakker@example.org") is not None
+
+
+def test_listmonk_form_fields_are_accepted(client: TestClient, store: Store) -> None:
+    """The real newsletter forms post listmonk's email, nonce and l: l is not an error."""
+    answer = client.post("/nl/newsletter/subscribe", data={
+        "email": ANN, "nonce": "", "l": "3c4a2f7e-0000-4000-8000-000000000000"})
+    assert answer.status_code == 303
+    assert _status(store, ANN, "nieuwsbrief") == "pending"
+
+
+def test_subscribe_success_can_be_the_sites_page(workspace: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTDUIF_TOKEN_KEY", KEY)
+    config = workspace / "postduif.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'subscribe_success = ""', 'subscribe_success = "{base_url}{lang}/newsletter/thanks/"'),
+        encoding="utf-8")
+    with TestClient(create_app(Workspace.open(workspace)), base_url=BASE,
+                    follow_redirects=False) as c:
+        answer = c.post("/en/newsletter/subscribe", data={"email": ANN})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "https://www.techwerkers.nl/en/newsletter/thanks/"
+
+
+def test_pages_link_back_to_the_site(client: TestClient) -> None:
+    """The app runs on a host of its own: "back to the website" must leave it."""
+    page = client.get("/en/newsletter/subscribed/")
+    assert 'href="https://www.techwerkers.nl/en/"' in page.text
 
 
 def test_an_oversize_body_is_refused(client: TestClient, store: Store) -> None:

@@ -7,20 +7,15 @@ of tests/smtp_sink.py in another, the store as an SQLite file, HTTP over loopbac
 from __future__ import annotations
 
 import email
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
-import pytest
 
 from postduif.lists import available_lists
 from postduif.membership import add_subscriber, sign_up
@@ -29,77 +24,27 @@ from postduif.welcome import due
 from postduif.workspace import Workspace
 
 from .conftest_smtp import SmtpServer
-
-KEY = "a-test-key-that-is-long-enough"
-START_TIMEOUT_S = 20.0
+from .web_support import Serve, free_port
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _configure(workspace: Path, *, smtp_port: int, retry_seconds: float = 1) -> None:
-    """Point the sample workspace at the test's SMTP server and retry quickly."""
+def _point_at(workspace: Path, smtp_port: int) -> None:
+    """Send through the test's SMTP server (the sample workspace says 127.0.0.1:1025)."""
     config = workspace / "postduif.toml"
-    text = config.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^port = \d+", f"port = {smtp_port}", text, count=1)
-    text = re.sub(r"(?m)^greetings_retry_seconds = .*$",
-                  f"greetings_retry_seconds = {retry_seconds}", text)
+    text = re.sub(r"(?m)^port = \d+", f"port = {smtp_port}", config.read_text(encoding="utf-8"),
+                  count=1)
     config.write_text(text, encoding="utf-8")
 
 
-class Served:
-    """A running ``postduif serve``; its stderr is kept for the failure message."""
-
-    def __init__(self, workspace: Path) -> None:
-        self.port = _free_port()
-        self.log = workspace / "serve.log"
-        env = {**os.environ, "POSTDUIF_TOKEN_KEY": KEY}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "postduif", "--workspace", str(workspace), "serve",
-             "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=self.log.open("w"), env=env)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._wait()
-
-    def _wait(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"serve exited: {self.log.read_text()}")
-            try:
-                httpx.get(f"{self.url}/nl/nothing-here", timeout=1)
-                return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(f"serve did not start: {self.log.read_text()}")
-
-    def subscribe(self, address: str, lang: str = "nl") -> httpx.Response:
-        return httpx.post(f"{self.url}/{lang}/newsletter/subscribe", data={"email": address},
-                          timeout=10)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+def _start(serve: Callable[..., Serve], workspace: Path, smtp_port: int,
+           retry_seconds: float) -> Serve:
+    _point_at(workspace, smtp_port)
+    return serve(send_greetings=True, greetings_retry_seconds=retry_seconds)
 
 
-@pytest.fixture
-def serve(workspace: Path) -> Iterator[Callable[[], Served]]:
-    started: list[Served] = []
-
-    def start() -> Served:
-        started.append(Served(workspace))
-        return started[-1]
-
-    yield start
-    for served in started:
-        served.stop()
+def _subscribe(served: Serve, address: str, lang: str = "nl") -> None:
+    answer = httpx.post(f"{served.url}/{lang}/newsletter/subscribe", data={"email": address},
+                        timeout=10)
+    assert answer.status_code == 303, answer.text  # to the "check your inbox" page
 
 
 def _parsed(raw: bytes) -> EmailMessage:
@@ -115,13 +60,12 @@ def _wait_quietly(seconds: float) -> None:
 
 def test_a_sign_up_gets_its_confirmation_within_seconds(
         workspace: Path, smtp_server: Callable[..., SmtpServer],
-        serve: Callable[[], Served]) -> None:
+        serve: Callable[..., Serve]) -> None:
     smtp = smtp_server()
-    _configure(workspace, smtp_port=smtp.port, retry_seconds=300)  # no retry round helps
-    served = serve()
+    served = _start(serve, workspace, smtp.port, retry_seconds=300)  # no retry round helps
     started = time.monotonic()
-    assert served.subscribe("priya@example.org", "en").status_code == 200
-    assert smtp.mailbox.wait_for(1, timeout=10) == 1, served.log.read_text()
+    _subscribe(served, "priya@example.org", "en")
+    assert smtp.mailbox.wait_for(1, timeout=10) == 1, served.output()
     assert time.monotonic() - started < 10
     [received] = smtp.mailbox.messages()
     message = _parsed(received.data)
@@ -132,12 +76,11 @@ def test_a_sign_up_gets_its_confirmation_within_seconds(
 
 def test_twenty_sign_ups_of_one_address_send_one_email(
         workspace: Path, smtp_server: Callable[..., SmtpServer],
-        serve: Callable[[], Served]) -> None:
+        serve: Callable[..., Serve]) -> None:
     smtp = smtp_server()
-    _configure(workspace, smtp_port=smtp.port, retry_seconds=0.5)
-    served = serve()
+    served = _start(serve, workspace, smtp.port, retry_seconds=0.5)
     for _ in range(20):
-        assert served.subscribe("Sam@Example.org").status_code == 200
+        _subscribe(served, "Sam@Example.org")
     assert smtp.mailbox.wait_for(1, timeout=10) == 1
     _wait_quietly(2.5)  # several retry rounds
     assert smtp.mailbox.recipients() == ["sam@example.org"]
@@ -148,21 +91,19 @@ def test_twenty_sign_ups_of_one_address_send_one_email(
 
 def test_a_failing_mail_server_does_not_fail_the_form(
         workspace: Path, smtp_server: Callable[..., SmtpServer],
-        serve: Callable[[], Served]) -> None:
+        serve: Callable[..., Serve]) -> None:
     """451 on the first try: the sign-up stands, and the email goes out on a later round."""
     smtp = smtp_server(faults={"temp_fail_once": ["jin@example.org"]})
-    _configure(workspace, smtp_port=smtp.port, retry_seconds=1)
-    served = serve()
-    assert served.subscribe("jin@example.org", "en").status_code == 200
-    assert smtp.mailbox.wait_for(1, timeout=10) == 1, served.log.read_text()
-    assert "not sent" in served.log.read_text()
+    served = _start(serve, workspace, smtp.port, retry_seconds=1)
+    _subscribe(served, "jin@example.org", "en")
+    assert smtp.mailbox.wait_for(1, timeout=10) == 1, served.output()
+    assert "not sent" in served.output()
 
 
 def test_no_mail_server_at_all_still_takes_the_sign_up(
-        workspace: Path, serve: Callable[[], Served]) -> None:
-    _configure(workspace, smtp_port=_free_port(), retry_seconds=0.5)  # nothing listens there
-    served = serve()
-    assert served.subscribe("noor@example.org").status_code == 200
+        workspace: Path, serve: Callable[..., Serve]) -> None:
+    served = _start(serve, workspace, free_port(), retry_seconds=0.5)  # nothing listens there
+    _subscribe(served, "noor@example.org")
     _wait_quietly(1.5)
     assert served.process.poll() is None  # still serving
     with Store.open(workspace / "lists/postduif.sqlite3") as store:
@@ -170,14 +111,13 @@ def test_no_mail_server_at_all_still_takes_the_sign_up(
     membership = subscriber.membership("nieuwsbrief") if subscriber else None
     assert membership is not None and membership.status == "pending"
     assert membership.confirmation_sent_at is None  # still due for the next round
-    assert "cannot connect" in served.log.read_text() or "not sent" in served.log.read_text()
+    assert "cannot connect to 127.0.0.1" in served.output()
 
 
 def test_a_leaver_who_signs_up_again_gets_a_new_confirmation(
         workspace: Path, smtp_server: Callable[..., SmtpServer],
-        serve: Callable[[], Served], monkeypatch: pytest.MonkeyPatch) -> None:
+        serve: Callable[..., Serve]) -> None:
     smtp = smtp_server()
-    _configure(workspace, smtp_port=smtp.port, retry_seconds=300)
     ws = Workspace.open(workspace)
     long_ago = datetime.now(UTC) - timedelta(days=400)
     with Store.open(ws.settings.database, clock=lambda: long_ago) as store:
@@ -186,9 +126,9 @@ def test_a_leaver_who_signs_up_again_gets_a_new_confirmation(
         store.mark_sent("lotte@example.org", "nieuwsbrief", "confirmation")
         store.set_status("lotte@example.org", "nieuwsbrief", "unsubscribed",
                          event="unsubscribed", source="test")
-    served = serve()
-    assert served.subscribe("lotte@example.org").status_code == 200
-    assert smtp.mailbox.wait_for(1, timeout=10) == 1, served.log.read_text()
+    served = _start(serve, workspace, smtp.port, retry_seconds=300)
+    _subscribe(served, "lotte@example.org")
+    assert smtp.mailbox.wait_for(1, timeout=10) == 1, served.output()
     assert smtp.mailbox.recipients() == ["lotte@example.org"]
 
 

@@ -8,6 +8,7 @@ never read from the file: only the *names* of environment variables are configur
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -251,6 +252,18 @@ def _web(w: dict[str, Any], path: Path) -> WebSettings:
             raise ConfigError(f"web.origins: {origin!r} is not an origin like "
                               "'https://www.example.org' (scheme, host, optional port)",
                               path=path)
+    for proxy in w["trusted_proxies"]:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(f"web.trusted_proxies: {proxy!r} is not an IP address or network "
+                              "like '127.0.0.1' or '10.0.0.0/8'", path=path) from None
+    for key in ("join_success", "subscribe_success"):
+        try:
+            str(w[key]).format(base_url="", lang="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"web.{key}: {w[key]!r} may use only {{base_url}} and {{lang}} "
+                              f"({exc})", path=path) from None
     limits = ("requests_per_minute", "join_requests_per_day", "confirmations_per_day")
     for key in limits:
         if not isinstance(w[key], int) or w[key] < 0:

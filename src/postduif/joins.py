@@ -35,7 +35,14 @@ from typing import IO, NamedTuple
 
 from postduif.errors import JoinImportError
 from postduif.lists import ListDef
-from postduif.people import LIMITS, InvalidField, clean_field, normalise_email, normalise_language
+from postduif.people import (
+    LIMITS,
+    InvalidField,
+    clean_field,
+    normalise_email,
+    normalise_language,
+    normalise_link,
+)
 from postduif.store import Outcome, Person, Store
 
 #: Longest line read from a CSV or JSON Lines file. The longest valid record (a 5,000-character
@@ -75,13 +82,15 @@ class Row:
 
     ``fields`` holds email, first_name, last_name, name (a full name, split only when there
     is no first/last name), language, organization and goals, each as found in the file;
-    ``social_links`` collects every link column (or JSON list) in order.
+    ``social_links`` collects every link column (or JSON list) in order, and ``link_fields``
+    the column or key each came from (``socialLink2``), so a bad link is reported by that name.
     """
 
     line: int
     fields: Mapping[str, str]
     social_links: tuple[str, ...] = ()
     raw: str = ""
+    link_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -348,11 +357,11 @@ def _json_row(line: int, value: object, raw: str) -> Row | Rejected:
     if not isinstance(value, dict):
         return Rejected(line, "", f"not a JSON object but {_json_kind(value)}", raw)
     try:
-        fields, links = _collect(
+        fields, links, keys = _collect(
             (canonical_field(str(key)), str(key), item) for key, item in value.items())
     except _Malformed as exc:
         return Rejected(line, _text(value.get("email")), str(exc), raw)
-    return Row(line, fields, links, raw)
+    return Row(line, fields, links, raw, keys)
 
 
 def _json_kind(value: object) -> str:
@@ -456,9 +465,9 @@ def _csv_row(line: int, span: Sequence[_Line], columns: Sequence[str | None],
         email = next((v for c, v in zip(columns, record, strict=False) if c == "email"), "")
         return Rejected(line, email.strip(), f"malformed CSV row: expected {len(columns)} "
                         f"columns, found {len(record)}", raw)
-    fields, links = _collect(
+    fields, links, keys = _collect(
         (column, column or "", value) for column, value in zip(columns, record, strict=False))
-    return Row(line, fields, links, raw)
+    return Row(line, fields, links, raw, keys)
 
 
 def _joined(span: Sequence[_Line]) -> str:
@@ -469,20 +478,24 @@ def _joined(span: Sequence[_Line]) -> str:
 
 
 def _collect(pairs: Iterable[tuple[str | None, str, object]]
-             ) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Fields and links from (canonical name, key as written, value); the first non-empty wins."""
+             ) -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
+    """Fields, links and the key of each link from (canonical name, key as written, value);
+    of the fields, the first non-empty wins."""
     fields: dict[str, str] = {}
     links: list[str] = []
+    keys: list[str] = []
     for name, key, value in pairs:
         if name is None:
             continue
         if name == "social_links":
-            links.extend(_links(key, value))
+            found = _links(key, value)
+            links.extend(found)
+            keys.extend(key for _ in found)
             continue
         text = _scalar(key, value)
         if text.strip() and not fields.get(name, "").strip():
             fields[name] = text
-    return fields, tuple(links)
+    return fields, tuple(links), tuple(keys)
 
 
 def _links(key: str, value: object) -> list[str]:
@@ -525,8 +538,10 @@ class _PersonMaker:
             last_name=_clean("last_name", last),
             language=self.language(fields.get("language", "")),
             organization=_clean("organization", fields.get("organization", "")),
-            social_links=tuple(clean_field("social_links", link, LIMITS["social_link"])
-                               for link in row.social_links),
+            social_links=tuple(
+                normalise_link(link, row.link_fields[i] if i < len(row.link_fields)
+                               else "social_links")
+                for i, link in enumerate(row.social_links)),
             goals=_clean("goals", fields.get("goals", "")),
         )
 
@@ -550,11 +565,11 @@ def join_request(value: object, *, language: str,
     if not isinstance(value, dict):
         raise InvalidField("request", f"expected a JSON object, found {_json_kind(value)}")
     try:
-        fields, links = _collect(
+        fields, links, keys = _collect(
             (canonical_field(str(key)), str(key), item) for key, item in value.items())
     except _Malformed as exc:
         raise InvalidField(exc.field, exc.reason) from None
-    return _PersonMaker(allowed_languages, language)(Row(0, fields, links))
+    return _PersonMaker(allowed_languages, language)(Row(0, fields, links, link_fields=keys))
 
 
 def _clean(name: str, value: str) -> str:

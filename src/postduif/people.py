@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from functools import cache
+from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
 from email_validator import EmailNotValidError, validate_email
@@ -32,9 +33,15 @@ MULTILINE = frozenset({"goals"})
 
 # C0/C1 controls (NUL, TAB, CR, LF, DEL, ...) and U+2028/U+2029, which some mail clients and
 # editors treat as line breaks as well. One compiled class is far cheaper than a
-# unicodedata lookup per character, which matters for 100,000-row imports.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_BUT_LF = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# unicodedata lookup per character, which matters for 100,000-row imports. Lone surrogates
+# (JSON's "\ud800" decodes to one) are not text at all: SQLite cannot store them as UTF-8.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_CONTROL_BUT_LF = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+#: A scheme at the start of a link: ``https:``, ``javascript:``, ``mailto:``.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+#: A link written without a scheme that starts with a host name: ``linkedin.com/in/sam``.
+_BARE_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*"
+                        r"\.[A-Za-z]{2,}(?:[/?#]|$)")
 _LINE_END = re.compile(r"\r\n?")
 
 
@@ -82,6 +89,39 @@ def normalise_email(raw: object) -> str:
     except EmailNotValidError as exc:
         raise InvalidField("email", str(exc)) from None
     return checked.normalized.lower()
+
+
+def normalise_link(raw: object, field: str = "social_links") -> str:
+    """A social link as an absolute ``http``/``https`` URL with a host, or :class:`InvalidField`.
+
+    Organisers open these links to vet a join request, so anything a browser would run or
+    hand to another program (``javascript:``, ``data:``, ``mailto:``, ``ftp:``) is refused,
+    and so are relative links and links with a user name (``https://bank.example@evil.example``
+    shows one host and opens another). A link written without a scheme but starting with a
+    host name (``linkedin.com/in/sam``, as people type it into a spreadsheet) gets
+    ``https://`` in front: that is what the person meant, and it can only open a web page.
+    ``field`` is the name the error is reported under (``socialLink1`` for the site's form).
+    """
+    text = clean_field(field, raw, LIMITS["social_link"])
+    if not text:
+        return ""
+    if not _SCHEME.match(text) and _BARE_HOST.match(text):
+        text = f"https://{text}"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise InvalidField(field, "is not a valid web address") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidField(field, "must be a web address starting with https:// or http://")
+    if not parts.hostname:
+        raise InvalidField(field, "must be a web address with a host name")
+    if parts.username is not None or " " in text:
+        raise InvalidField(field, "is not a valid web address")
+    if len(text) > LIMITS["social_link"]:
+        raise InvalidField(field, f"is {len(text)} characters long; "
+                                  f"at most {LIMITS['social_link']} allowed")
+    return text
 
 
 def normalise_language(raw: object, allowed: Collection[str]) -> str:

@@ -212,8 +212,8 @@ def serve(
 ) -> None:
     """Answer the links and forms of the site: unsubscribe, confirm, join and sign-up.
 
-    Run it behind the site's web server, which forwards /nl|en/newsletter/unsubscribe/,
-    /nl|en/newsletter/confirm/, /nl|en/newsletter/subscribe and /nl|en/join to it.
+    Run it behind a TLS proxy on a host name of its own (deploy/ has a systemd unit, a
+    Caddyfile and an nginx site); the site's forms post to it from web.origins.
 
     Example: postduif serve --port 8026
     """

@@ -1,14 +1,16 @@
 """``postduif serve``: the small web app behind the links in emails and the site's forms.
 
 The Hugo site is static, so the unsubscribe, confirmation and preference links in emails and
-the join and newsletter forms need something that answers them. Organisers run this app behind
-their web server, which maps those paths to it (see :mod:`postduif.web.app` for the routes).
-Parts:
+the join and newsletter forms need something that answers them. Organisers run this app on a
+host name of its own behind a TLS proxy (``deploy/`` has a systemd unit and a Caddy site), and
+the site's forms post to it cross-origin (see :mod:`postduif.web.app` for the routes). Parts:
 
 * :mod:`postduif.web.app` is the Starlette app with its routes and pages,
 * :mod:`postduif.web.greetings` sends confirmation and welcome emails in the background,
 * :mod:`postduif.web.preferences` is the preference page (language and lists) linked from
   every newsletter's footer,
+* :mod:`postduif.web.guard` holds the guards of the site's forms: CORS, rate limits, honeypot,
+  the client's address behind a trusted proxy,
 * this module runs it with uvicorn: :func:`serve`.
 """
 
@@ -47,8 +49,10 @@ def serve(ws: Workspace, *, host: str = HOST, port: int = PORT) -> None:
         raise PostduifError(f"cannot listen on {host}:{port}: {os.strerror(exc.errno or 0)}",
                             hint="pass another port, or stop what is using it") from None
     _log_to_stderr()
+    # proxy_headers=False: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default;
+    # the app does that itself, for web.trusted_proxies only (see postduif.web.guard).
     config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False,
-                            timeout_graceful_shutdown=5)
+                            proxy_headers=False, timeout_graceful_shutdown=5)
     with sock:
         uvicorn.Server(config).run(sockets=[sock])
 

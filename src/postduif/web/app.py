@@ -9,7 +9,15 @@ Routes (``{lang}`` is a language of ``templates/strings.toml``; pages are in tha
     GET  /{lang}/newsletter/preferences/?token=T   language and lists (postduif.web.preferences)
     POST /{lang}/newsletter/preferences/?token=T   saves them, or unsubscribes from everything
     POST /{lang}/newsletter/subscribe              form field ``email``: pending on the newsletter
+    GET  /{lang}/newsletter/subscribed/            "check your inbox", where a plain form post goes
     POST /{lang}/join                              the join form's JSON: pending on the members list
+    OPTIONS the two form endpoints                 the CORS preflight (see guard.py)
+
+The site is static and on another host name, so its forms post here cross-origin. Every form
+request passes the guards first: an Origin that is not allowed gets 403 (no CORS headers), a
+client over the rate limit 429. A JSON request gets a JSON answer; a plain form post (no
+JavaScript) gets a 303 to the success page or an error page in the language of the URL. A
+filled-in honeypot field gets the success answer and nothing is stored: a bot learns nothing.
 
 A GET never changes anything: mail scanners and link previews fetch every link in an email.
 The token travels in the query string on the POST too, because that is where RFC 8058 mail
@@ -25,20 +33,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from postduif.errors import ConfigError, StoreError, TokenError
@@ -51,6 +60,14 @@ from postduif.send.smtp import SmtpTransport
 from postduif.store import Membership, Person, Store
 from postduif.tokens import read_token, token_key
 from postduif.web.greetings import GreetingWorker
+from postduif.web.guard import (
+    Clock,
+    Guard,
+    caught_by_honeypot,
+    client_address,
+    proxy_middleware,
+    retry_after,
+)
 from postduif.web.preferences import PREFERENCE_KEYS, Preferences
 from postduif.workspace import Workspace
 
@@ -63,15 +80,20 @@ NEWSLETTER_LIST = "nieuwsbrief"
 #: Largest request body read. A join request with the longest allowed texts, escaped as JSON,
 #: stays well below it; anything bigger is refused before it is held in memory.
 MAX_BODY_BYTES = 64 * 1024
+#: Deepest nesting of arrays and objects read from a JSON body. The site's forms send one flat
+#: object; the limit keeps a body of 60,000 ``[`` from reaching Python's recursion limit.
+MAX_JSON_DEPTH = 20
 #: Every interface string the pages use; checked when the app starts, not when a page fails.
 PAGE_KEYS = (
     "web_back", "web_unsubscribe_title", "web_unsubscribe_question", "web_unsubscribe_button",
     "web_unsubscribe_done_title", "web_unsubscribe_done", "web_confirm_title",
     "web_confirm_question", "web_confirm_button", "web_confirm_done_title", "web_confirm_done",
     "web_confirm_refused", "web_link_invalid_title", "web_link_invalid",
-    "web_subscribe_done_title", "web_subscribe_done", "web_subscribe_invalid_title",
+    "web_subscribe_invalid_title",
     "web_subscribe_invalid", "web_too_large_title", "web_too_large", "web_not_found_title",
     "web_not_found", "web_busy_title", "web_busy",
+    "web_too_many_title", "web_too_many", "web_forbidden_title", "web_forbidden",
+    "web_join_invalid_title", "web_join_invalid", "web_subscribed_title", "web_subscribed",
 )
 #: Pages carry an address and their URL a token: keep them out of caches, logs of other
 #: sites (Referer) and search engines, and let them load nothing from elsewhere.
@@ -93,12 +115,13 @@ _templates = Environment(loader=FileSystemLoader(_assets), autoescape=True,
 
 
 class _Refused(Exception):
-    """A request body we will not read: too big, or not JSON or a form."""
+    """A form request we will not take: wrong origin, too many, too big, not JSON or a form."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, retry_after: float = 0.0) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -110,12 +133,17 @@ class WebState:
     lists: Mapping[str, ListDef]
     strings: Mapping[str, Strings]
     site_name: str
-    site_host: str  # the site's host without "www.": the only origin its forms may come from
+    base_url: str  # the site's, ending in "/"
+    homes: Mapping[str, str]  # language -> the site's home page in it, for the "back" link
+    guard: Guard
+    join_success: str  # where a plain join form post goes, per language
+    subscribe_success: str  # where a plain newsletter form post goes; "": our own page
     resend_after: timedelta | None  # least time between two confirmation emails to one address
     greetings: GreetingWorker | None  # None: ``postduif welcome`` (cron) sends them
 
     @classmethod
-    def load(cls, ws: Workspace, *, send_greetings: bool | None = None) -> WebState:
+    def load(cls, ws: Workspace, *, clock: Clock = time.monotonic,
+             send_greetings: bool | None = None) -> WebState:
         """Check everything the app relies on, so a missing piece stops it starting."""
         settings = ws.settings
         key = token_key(settings.token_key_env)
@@ -139,8 +167,11 @@ class WebState:
                 ws, lists, key, lambda: SmtpTransport(settings.smtp,
                                                       password=settings.smtp.password()),
                 retry_seconds=settings.web.greetings_retry_seconds)
+        config = ws.site.config
         return cls(settings.database, key, lists, strings, settings.sender.name,
-                   _bare_host(ws.site.config.base_url),
+                   config.base_url, {lang: config.home_url(lang) for lang in strings},
+                   Guard(settings.web, config.base_url, clock=clock),
+                   settings.web.join_success, settings.web.subscribe_success,
                    timedelta(days=1) / per_day if per_day else None, worker)
 
     def wake_greetings(self) -> None:
@@ -157,13 +188,15 @@ class WebState:
         return list_def.title(lang) if list_def else list_name
 
 
-def create_app(ws: Workspace, *, send_greetings: bool | None = None) -> Starlette:
+def create_app(ws: Workspace, *, clock: Clock = time.monotonic,
+               send_greetings: bool | None = None) -> Starlette:
     """The web app of ``ws``; raises a PostduifError (no token key, no list) instead of starting.
 
+    ``clock`` (seconds, monotonic) drives the rate limits; tests pass one they can move.
     ``send_greetings`` overrides ``web.send_greetings`` (tests that look at the store alone
     switch the background sender off).
     """
-    site = WebState.load(ws, send_greetings=send_greetings)
+    site = WebState.load(ws, clock=clock, send_greetings=send_greetings)
     routes = [
         Route("/{lang}/newsletter/unsubscribe/", _endpoint(site, _unsubscribe),
               methods=["GET", "POST"]),
@@ -171,11 +204,16 @@ def create_app(ws: Workspace, *, send_greetings: bool | None = None) -> Starlett
         Route("/{lang}/newsletter/preferences/", _endpoint(site, Preferences(
             partial(_page, site), partial(_link_error, site), PAGE_HEADERS)),
             methods=["GET", "POST"]),
-        Route("/{lang}/newsletter/subscribe", _endpoint(site, _subscribe), methods=["POST"]),
-        Route("/{lang}/join", _endpoint(site, _join), methods=["POST"]),
+        Route("/{lang}/newsletter/subscribe", _form(site, _subscribe, json_default=False,
+                                                    invalid="subscribe_invalid"),
+              methods=["POST", "OPTIONS"]),
+        Route("/{lang}/newsletter/subscribed/", _endpoint(site, _subscribed), methods=["GET"]),
+        Route("/{lang}/join", _form(site, _join, json_default=True, invalid="join_invalid"),
+              methods=["POST", "OPTIONS"]),
     ]
-    return Starlette(routes=routes, lifespan=_lifespan(site), exception_handlers={
-        404: _not_found(site), StoreError: _busy(site)})
+    return Starlette(routes=routes, middleware=proxy_middleware(ws.settings.web.trusted_proxies),
+                     lifespan=_lifespan(site),
+                     exception_handlers={404: _not_found(site), StoreError: _busy(site)})
 
 
 def _lifespan(site: WebState) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
@@ -215,7 +253,7 @@ def _page(site: WebState, lang: str, title: str, text: str, *, status: int = 200
     t = site.strings[lang]
     html = _templates.get_template("page.html.j2").render(
         lang=lang, site_name=site.site_name, title=title, text=text, detail=detail,
-        action=action, button=button, back=str(t["web_back"]))
+        action=action, button=button, back=str(t["web_back"]), home=site.homes[lang])
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
 
 
@@ -243,11 +281,12 @@ def _not_found(site: WebState) -> Callable[[Request, Exception], Response]:
 
 
 def _busy(site: WebState) -> Callable[[Request, Exception], Response]:
-    """The store stayed locked (a long import) or changed under us: ask to come back later."""
+    """The store stayed locked (a long import) or changed under us: ask to come back later.
+
+    For the links in emails; the form endpoints answer this themselves, in JSON where asked.
+    """
     def handler(request: Request, exc: Exception) -> Response:
         lang = request.path_params.get("lang", "")
-        if request.url.path.endswith("/join"):
-            return JSONResponse({"result": "error", "message": str(exc)}, status_code=503)
         return _say(site, lang if lang in site.strings else next(iter(site.strings)), "busy",
                     status=503)
 
@@ -324,60 +363,112 @@ def _self_url(request: Request, token: str) -> str:
 # ---------------------------------------------------------------------------- forms
 
 
-def _bare_host(url: str) -> str:
-    return (urlsplit(url).hostname or "").removeprefix("www.")
+#: Pages for refusals that are the same for both forms, by status.
+_REFUSAL_PAGES = {403: "forbidden", 413: "too_large", 429: "too_many"}
+
+FormHandler = Callable[[WebState, Request, str, str], Awaitable[Response]]
 
 
-def _same_site(site: WebState, request: Request) -> None:
-    """Refuse a form posted from another site (browsers send Origin on cross-site POSTs),
-    so nobody can fill the organisers' review queue from a page of their own. Requests
-    without Origin (curl, server-side webhooks) are accepted."""
-    origin = request.headers.get("origin")
-    if origin is not None and _bare_host(origin) != site.site_host:
-        raise _Refused(403, "forms are only accepted from the site itself")
+def _form(site: WebState, handler: FormHandler, *, json_default: bool,
+          invalid: str) -> Callable[[Request], Awaitable[Response]]:
+    """A form endpoint: the guards, the preflight, and every refusal in the client's terms.
+
+    The answer is JSON for a JSON request and a page (or a 303) for a plain form post; for
+    anything else the endpoint's usual kind (``json_default``). Every answer carries the CORS
+    headers, so the site's script can read an error too, not only a success.
+    """
+    async def endpoint(request: Request) -> Response:
+        lang = request.path_params["lang"]
+        if lang not in site.strings:
+            raise HTTPException(404)
+        origin = request.headers.get("origin")
+        if request.method == "OPTIONS":
+            status, headers = site.guard.cors.preflight(origin)
+            return Response(status_code=status, headers=headers)
+        kind = _content_type(request)
+        as_json = kind == _JSON or (kind != _FORM and json_default)
+        client = client_address(request)
+        try:
+            if site.guard.cors.refuses(origin):
+                raise _Refused(403, "forms are only accepted from the site itself")
+            wait = site.guard.per_minute.hit(client)
+            if wait:
+                raise _Refused(429, "too many requests from this address", retry_after=wait)
+            response = await handler(site, request, lang, client)
+        except _Refused as exc:
+            response = _refusal(site, lang, exc, as_json=as_json, invalid=invalid)
+        except InvalidField as exc:
+            field = FORM_FIELDS.get(exc.field, exc.field)
+            if as_json:
+                response = JSONResponse({"result": "error", "field": field,
+                                         "message": f"{field}: {exc.reason}"}, status_code=400)
+            else:
+                response = _say(site, lang, invalid, status=400, detail=f"{field}: {exc.reason}")
+        except StoreError as exc:
+            if as_json:
+                response = JSONResponse({"result": "error", "message": str(exc)}, status_code=503)
+            else:
+                response = _say(site, lang, "busy", status=503)
+        response.headers.update(site.guard.cors.headers(origin))
+        return response
+
+    return endpoint
 
 
-async def _join(site: WebState, request: Request, lang: str) -> Response:
-    """The join form: JSON (or a plain form) in, ``{"result": ...}`` out, as the site expects."""
-    try:
-        _same_site(site, request)
-        data = await _read_body(request)
+def _refusal(site: WebState, lang: str, exc: _Refused, *, as_json: bool,
+             invalid: str) -> Response:
+    """A refused form request as JSON or as a page; 429 says in the page's language why."""
+    headers = {"Retry-After": retry_after(exc.retry_after)} if exc.status == 429 else {}
+    if as_json:
+        message = str(site.strings[lang]["web_too_many"]) if exc.status == 429 else exc.message
+        return JSONResponse({"result": "error", "message": message}, status_code=exc.status,
+                            headers=headers)
+    page = _say(site, lang, _REFUSAL_PAGES.get(exc.status, invalid), status=exc.status,
+                detail="" if exc.status == 429 else exc.message)
+    page.headers.update(headers)
+    return page
+
+
+async def _join(site: WebState, request: Request, lang: str, client: str) -> Response:
+    """The join form: JSON (or a plain form) in; ``{"result": ...}`` or a 303 to the site out."""
+    data = await _read_body(request)
+    if not caught_by_honeypot(data, site.guard.honeypot):
         person = join_request(data, language=lang, allowed_languages=tuple(site.strings))
         if not person.social_links:
             raise InvalidField("socialLink1", "is missing")
-    except _Refused as exc:
-        return JSONResponse({"result": "error", "message": exc.message}, status_code=exc.status)
-    except InvalidField as exc:
-        field = FORM_FIELDS.get(exc.field, exc.field)
-        return JSONResponse({"result": "error", "field": field,
-                             "message": f"{field}: {exc.reason}"}, status_code=400)
-    await run_in_threadpool(_sign_up, site, site.lists[MEMBERS_LIST], person, "web:join")
+        wait = site.guard.joins_per_day.hit(client)
+        if wait:
+            raise _Refused(429, "too many join requests from this address today",
+                           retry_after=wait)
+        await run_in_threadpool(_sign_up, site, site.lists[MEMBERS_LIST], person, "web:join")
+    if _content_type(request) == _FORM:
+        return _see_other(site.join_success.format(base_url=site.base_url, lang=lang))
     return JSONResponse({"result": "success"})
 
 
-async def _subscribe(site: WebState, request: Request, lang: str) -> Response:
-    """The newsletter form: an address in, a page out (JSON in, JSON out for scripted forms)."""
-    as_json = _content_type(request) == _JSON
-    try:
-        _same_site(site, request)
-        data = await _read_body(request)
-        email = normalise_email(data.get("email") if isinstance(data, dict) else None)
-    except _Refused as exc:
-        if as_json:
-            return JSONResponse({"result": "error", "message": exc.message},
-                                status_code=exc.status)
-        name = "too_large" if exc.status == 413 else "subscribe_invalid"
-        return _say(site, lang, name, status=exc.status, detail=exc.message)
-    except InvalidField as exc:
-        if as_json:
-            return JSONResponse({"result": "error", "field": exc.field, "message": str(exc)},
-                                status_code=400)
-        return _say(site, lang, "subscribe_invalid", status=400, detail=exc.reason)
-    person = Person(email=email, language=lang)
-    await run_in_threadpool(_sign_up, site, site.lists[NEWSLETTER_LIST], person, "web:subscribe")
-    if as_json:
+async def _subscribe(site: WebState, request: Request, lang: str, client: str) -> Response:
+    """The newsletter form: an address in, a 303 to a "check your inbox" page out (JSON in,
+    JSON out for scripted forms). Other fields are ignored: listmonk's forms also send ``l``
+    (the list), but here the list is the newsletter and the language is the URL's."""
+    data = await _read_body(request)
+    if not caught_by_honeypot(data, site.guard.honeypot):
+        email = normalise_email(data.get("email"))
+        person = Person(email=email, language=lang)
+        await run_in_threadpool(_sign_up, site, site.lists[NEWSLETTER_LIST], person,
+                                "web:subscribe")
+    if _content_type(request) == _JSON:
         return JSONResponse({"result": "success"})
-    return _say(site, lang, "subscribe_done", {"email": email})
+    target = site.subscribe_success or "/{lang}/newsletter/subscribed/"
+    return _see_other(target.format(base_url=site.base_url, lang=lang))
+
+
+async def _subscribed(site: WebState, request: Request, lang: str) -> Response:
+    """Where a plain sign-up lands: no address in the URL, so it says "your inbox"."""
+    return _say(site, lang, "subscribed")
+
+
+def _see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 def _sign_up(site: WebState, list_def: ListDef, person: Person, source: str) -> None:
@@ -391,16 +482,25 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").partition(";")[0].strip().lower()
 
 
-async def _read_body(request: Request) -> object:
-    """The decoded body (JSON value, or a form as a dict), read at most MAX_BODY_BYTES far."""
+async def _read_body(request: Request) -> dict[str, object]:
+    """The decoded body (a JSON object, or a form as a dict), read at most MAX_BODY_BYTES far.
+
+    Whatever the bytes, the answer is a value or a :class:`_Refused` with a message, never an
+    exception from the parser: deep nesting, a 5,000-digit number or a lone surrogate included.
+    """
     kind = _content_type(request)
     if kind not in (_JSON, _FORM):
         raise _Refused(415, f"send {_JSON} or {_FORM}")
     body = await _limited_body(request)
     try:
         if kind == _JSON:
-            return json.loads(body)
-        fields: dict[str, str] = {}
+            value = json.loads(body)
+            if not isinstance(value, dict):
+                raise _Refused(400, "send one JSON object")
+            if _json_depth(value) > MAX_JSON_DEPTH:
+                raise _Refused(400, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+            return value
+        fields: dict[str, object] = {}
         for name, value in parse_qsl(body.decode("utf-8"), keep_blank_values=True):
             fields.setdefault(name, value)  # the first of a repeated field, like a JSON key
         return fields
@@ -408,6 +508,28 @@ async def _read_body(request: Request) -> object:
         raise _Refused(400, "the request is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise _Refused(400, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise _Refused(400, f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise _Refused(400, f"not usable JSON: {exc}") from None
+
+
+def _json_depth(value: object) -> int:
+    """How deeply arrays and objects nest in ``value`` (a flat object: 1), without recursion."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            break
+        todo.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 async def _limited_body(request: Request) -> bytes:
