@@ -36,15 +36,26 @@ CAMPAIGN = "2026-12-community-update"
 PAGE = "/nl/newsletter/preferences/"
 
 
+#: A second open list (no approval), to show beside the newsletter on its preference page.
+EVENTS_LIST = """name = "activiteiten"
+optin = "double"
+default_language = "nl"
+[title]
+nl = "Uitnodigingen voor activiteiten"
+en = "Invitations to events"
+"""
+
+
 @pytest.fixture
 def ws(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     monkeypatch.setenv("POSTDUIF_TOKEN_KEY", KEY)
+    (workspace / "lists" / "activiteiten.toml").write_text(EVENTS_LIST, encoding="utf-8")
     return Workspace.open(workspace)
 
 
 @pytest.fixture
 def client(ws: Workspace) -> Iterator[TestClient]:
-    with TestClient(create_app(ws), base_url=BASE) as c:
+    with TestClient(create_app(ws, send_greetings=False), base_url=BASE) as c:
         yield c
 
 
@@ -129,6 +140,7 @@ def test_get_shows_language_and_lists_and_changes_nothing(client: TestClient,
                                                          store: Store) -> None:
     _add(store, ANN, "nieuwsbrief", "confirmed")
     _add(store, ANN, "leden", "pending")
+    _add(store, ANN, "activiteiten", "pending")
     before = _events(store)
     for _ in range(3):  # mail scanners and link previews fetch links, maybe more than once
         page = client.get(PAGE, params={"token": _token()})
@@ -138,17 +150,22 @@ def test_get_shows_language_and_lists_and_changes_nothing(client: TestClient,
     text = page.text
     assert '<html lang="nl">' in text and "<h1>Je voorkeuren</h1>" in text and ANN in text
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
-    assert "://" not in text  # nothing loaded or linked from elsewhere; forms post here
+    # Nothing loaded or linked from elsewhere but the way back to the site; forms post here.
+    assert text.count("://") == 1 and 'class="back" href="https://www.techwerkers.nl/nl/"' in text
     inputs = {(i["name"], i["value"]): i for i in _inputs(text)}
     assert "checked" in inputs["language", "nl"] and "checked" not in inputs["language", "en"]
     assert '<span lang="en">English</span>' in text and '<span lang="nl">Nederlands</span>' in text
-    newsletter, members = inputs["list", "nieuwsbrief"], inputs["list", "leden"]
+    newsletter = inputs["list", "nieuwsbrief"]
     assert "checked" in newsletter and "disabled" not in newsletter
-    assert "disabled" in members and "checked" not in members
-    assert "Nieuwsbrief Techwerkers" in text and "Leden van Techwerkers" in text
+    # A members list (approval = true) is not shown on a newsletter's link: a forwarded
+    # newsletter must not tell whoever reads it that the reader is (or wants to be) a member.
+    assert ("list", "leden") not in inputs and "Leden van Techwerkers" not in text
+    events = inputs["list", "activiteiten"]
+    assert "disabled" in events and "checked" not in events
+    assert "Nieuwsbrief Techwerkers" in text and "Uitnodigingen voor activiteiten" in text
     assert "wacht nog op bevestiging of op goedkeuring" in text
-    # The list the link came from comes first, although "leden" sorts before it.
-    assert text.index("Nieuwsbrief Techwerkers") < text.index("Leden van Techwerkers")
+    # The list the link came from comes first, although "activiteiten" sorts before it.
+    assert text.index("Nieuwsbrief Techwerkers") < text.index("Uitnodigingen voor activiteiten")
     assert text.count('<label class="choice">') == 4  # every input has its label
     assert 'value="leave"' in text and "Afmelden voor alles" in text
     action = html.unescape(text.split('action="', 1)[1].split('"', 1)[0])
@@ -262,17 +279,21 @@ def test_an_approval_list_takes_back_only_the_approved(client: TestClient, store
 
 def test_unsubscribe_from_everything(client: TestClient, store: Store) -> None:
     _add(store, ANN, "nieuwsbrief", "confirmed")
-    _add(store, ANN, "leden", "pending")
+    _add(store, ANN, "activiteiten", "pending")
+    _add(store, ANN, "leden", "confirmed")
     page = client.get(PAGE, params={"token": _token()}).text
     leave = page.split("</form>")[1]
     assert 'name="do" value="leave"' in leave and "<input" not in leave  # needs no other field
     answer = _post(client, [("do", "leave")])
     assert "Je bent overal voor afgemeld" in answer and ANN in answer
-    assert "Je bent afgemeld voor Leden van Techwerkers." in answer
-    assert _status(store, ANN, "nieuwsbrief") == _status(store, ANN, "leden") == "unsubscribed"
+    assert "Je bent afgemeld voor Uitnodigingen voor activiteiten." in answer
+    assert _status(store, ANN, "nieuwsbrief") == "unsubscribed"
+    assert _status(store, ANN, "activiteiten") == "unsubscribed"
     assert sorted(e for e in _events(store) if e[2] == "web:preferences all") == [
-        ("leden", "unsubscribed", "web:preferences all"),
+        ("activiteiten", "unsubscribed", "web:preferences all"),
         ("nieuwsbrief", "unsubscribed", "web:preferences all")]
+    # Everything the page showed: the members list is left to the links of members' emails.
+    assert _status(store, ANN, "leden") == "confirmed"
     assert "Er is niets veranderd." in _post(client, [("do", "leave")])
 
 

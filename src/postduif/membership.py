@@ -162,17 +162,25 @@ def current_language(subscriber: Subscriber, list_name: str) -> str:
 
 
 def choices(subscriber: Subscriber, lists: Mapping[str, ListDef],
-            first: str = "") -> list[Choice]:
-    """Every list ``subscriber`` is on, the list ``first`` (the link's) first."""
+            first: str) -> list[Choice]:
+    """The lists the preference page of a link for ``first`` shows: that list first, then
+    every other list ``subscriber`` is on, except lists that need an organiser's approval.
+
+    Those are membership lists (a union's members): whoever holds a forwarded newsletter must
+    not learn from its preference link that the reader is a member, or was refused. A
+    members list shows up only on the links in emails sent to that list.
+    """
     result = []
     for m in sorted(subscriber.memberships, key=lambda m: (m.list != first, m.list)):
+        list_def = lists.get(m.list)
+        if m.list != first and (list_def is None or list_def.approval):
+            continue
         fixed = m.status if m.status in FIXED_STATUSES else ""
-        if m.status == "unsubscribed":
-            list_def = lists.get(m.list)
-            # Approval lists take back only those approved before (confirmed_at is set by an
-            # approval); a list no longer defined takes nobody back.
-            if list_def is None or (list_def.approval and m.confirmed_at is None):
-                fixed = "rejoin"
+        # Approval lists take back only those approved before (confirmed_at is set by an
+        # approval); a list no longer defined takes nobody back.
+        if m.status == "unsubscribed" and (
+                list_def is None or (list_def.approval and m.confirmed_at is None)):
+            fixed = "rejoin"
         result.append(Choice(m.list, m.status, m.status == "confirmed", fixed))
     return result
 
@@ -194,7 +202,7 @@ def save_preferences(store: Store, email: str, lists: Mapping[str, ListDef], *,
         if subscriber is None:
             raise StoreError(f"no subscriber {normalise_email(email)}")
         unsubscribed, resubscribed = [], []
-        for choice in choices(subscriber, lists):
+        for choice in choices(subscriber, lists, link_list):
             if choice.fixed or choice.list not in shown:
                 continue
             wanted = choice.list in subscribed
@@ -214,8 +222,10 @@ def save_preferences(store: Store, email: str, lists: Mapping[str, ListDef], *,
         return PreferenceChanges(new_language, tuple(unsubscribed), tuple(resubscribed))
 
 
-def unsubscribe_all(store: Store, email: str, *, source: str) -> list[str]:
-    """Leave every list one is on or waiting for; returns the lists it changed.
+def unsubscribe_all(store: Store, email: str, lists: Mapping[str, ListDef], *,
+                    link_list: str, source: str) -> list[str]:
+    """Leave every list the page showed (see :func:`choices`) that one is on or waiting for;
+    returns the lists it changed.
 
     Unlike :func:`unsubscribe` with ``lists=None`` it leaves rejected, bounced and complained
     memberships as they are: turning those into "unsubscribed" would lose why they stopped, and
@@ -226,9 +236,9 @@ def unsubscribe_all(store: Store, email: str, *, source: str) -> list[str]:
         if subscriber is None:
             raise StoreError(f"no subscriber {normalise_email(email)}")
         changed = []
-        for m in subscriber.memberships:
-            if m.status in ("pending", "confirmed"):
-                store.set_status(subscriber.email, m.list, "unsubscribed",
+        for choice in choices(subscriber, lists, link_list):
+            if choice.status in ("pending", "confirmed"):
+                store.set_status(subscriber.email, choice.list, "unsubscribed",
                                  event="unsubscribed", source=source)
-                changed.append(m.list)
+                changed.append(choice.list)
         return changed

@@ -76,6 +76,8 @@ class Site(Protocol):
     def strings(self) -> Mapping[str, Strings]: ...
     @property
     def site_name(self) -> str: ...
+    @property
+    def homes(self) -> Mapping[str, str]: ...
     def store(self) -> AbstractContextManager[Store]: ...
     def title(self, list_name: str, lang: str) -> str: ...
 
@@ -150,7 +152,8 @@ class Preferences:
             if store.get(email) is None:
                 return self._forgotten(site, lang, email)
             if first.get("do") == "leave":
-                left = unsubscribe_all(store, email, source=f"{SOURCE} all")
+                left = unsubscribe_all(store, email, site.lists, link_list=list_name,
+                                       source=f"{SOURCE} all")
                 return self._done(site, lang, token, "web_preferences_left_title",
                                   [str(site.strings[lang]["web_preferences_left"]).format(
                                       email=email)] if left else [], unsubscribed=left)
@@ -186,7 +189,7 @@ class Preferences:
                 **values: object) -> Response:
         html = _templates.get_template(template).render(
             lang=lang, site_name=site.site_name, title=str(title), t=site.strings[lang],
-            **values)
+            home=site.homes[lang], **values)
         return HTMLResponse(html, headers=dict(self.headers))
 
 
