@@ -131,3 +131,18 @@ def test_review_in_a_terminal_approves_rejects_and_skips(workspace: Path) -> Non
         statuses = {e: s.get(f"{e}@example.org").membership("leden").status  # type: ignore[union-attr]
                     for e in ("ada", "bob", "cem")}
     assert statuses == {"ada": "confirmed", "bob": "rejected", "cem": "pending"}
+
+
+def test_unsubscribing_from_every_list_keeps_why_others_stopped(workspace: Path) -> None:
+    """A bounce or a refusal says more than "unsubscribed": it stays what it was."""
+    for list_name in ("nieuwsbrief", "leden"):
+        run(workspace, "subscribers", "add", "ben@example.org", "--list", list_name)
+    with store(workspace) as s:
+        s.set_status("ben@example.org", "leden", "rejected", event="rejected", source="test")
+    result = run(workspace, "subscribers", "unsubscribe", "ben@example.org")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with store(workspace) as s:
+        ben = s.get("ben@example.org")
+        assert ben is not None
+        assert {m.list: m.status for m in ben.memberships} == {
+            "nieuwsbrief": "unsubscribed", "leden": "rejected"}

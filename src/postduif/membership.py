@@ -19,6 +19,9 @@ from postduif.people import normalise_email, normalise_language
 from postduif.store import Membership, Outcome, Person, Store, Subscriber, stamp
 from postduif.tokens import read_token
 
+#: Statuses an unsubscribe changes: those that get (or are about to get) emails.
+STILL_MAILED = ("pending", "confirmed")
+
 
 def add_subscriber(store: Store, list_def: ListDef, *, email: str, name: str = "",
                    language: str = "", languages: tuple[str, ...] = ("nl", "en"),
@@ -108,14 +111,18 @@ def confirm(store: Store, key: bytes, token: str, lists: dict[str, ListDef], *,
 
 
 def unsubscribe(store: Store, email: str, lists: list[str] | None, *, source: str) -> list[str]:
-    """Unsubscribe from the given lists (all if None); returns the lists it changed."""
+    """Unsubscribe from the given lists (all if None); returns the lists it changed.
+
+    Only memberships that could still be mailed change: a rejected, bounced or complained one
+    already is not, and turning it into "unsubscribed" would lose why it stopped.
+    """
     address = normalise_email(email)
     subscriber = store.get(address)
     if subscriber is None:
         raise StoreError(f"no subscriber {address}")
     changed = []
     for membership in subscriber.memberships:
-        if (lists is None or membership.list in lists) and membership.status != "unsubscribed":
+        if (lists is None or membership.list in lists) and membership.status in STILL_MAILED:
             store.set_status(address, membership.list, "unsubscribed", event="unsubscribed",
                              source=source)
             changed.append(membership.list)
@@ -227,9 +234,8 @@ def unsubscribe_all(store: Store, email: str, lists: Mapping[str, ListDef], *,
     """Leave every list the page showed (see :func:`choices`) that one is on or waiting for;
     returns the lists it changed.
 
-    Unlike :func:`unsubscribe` with ``lists=None`` it leaves rejected, bounced and complained
-    memberships as they are: turning those into "unsubscribed" would lose why they stopped, and
-    make them re-tickable on the preference page.
+    Like :func:`unsubscribe` it leaves rejected, bounced and complained memberships as they
+    are: turning those into "unsubscribed" would also make them re-tickable on the page.
     """
     with store.transaction():
         subscriber = store.get(email)
@@ -237,7 +243,7 @@ def unsubscribe_all(store: Store, email: str, lists: Mapping[str, ListDef], *,
             raise StoreError(f"no subscriber {normalise_email(email)}")
         changed = []
         for choice in choices(subscriber, lists, link_list):
-            if choice.status in ("pending", "confirmed"):
+            if choice.status in STILL_MAILED:
                 store.set_status(subscriber.email, choice.list, "unsubscribed",
                                  event="unsubscribed", source=source)
                 changed.append(choice.list)
