@@ -152,7 +152,17 @@ class Database:
         self.close()
 
     def _now(self) -> str:
-        return self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self._stamp(self._clock())
+
+    @staticmethod
+    def _stamp(moment: datetime) -> str:
+        """A time as the store writes every time: UTC, to the second, so text order is time order.
+
+        A time without a zone is refused rather than guessed (it would silently be local time).
+        """
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise StoreError(f"the time {moment.isoformat()} has no time zone")
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # -- transactions -------------------------------------------------------------------------
 
