@@ -164,6 +164,16 @@ def test_english_headers_full_names_are_split_and_links_listed(tmp_path: Path, s
     assert (mila.language, mila.organization) == ("en", "Design studio, Rotterdam")
 
 
+def test_last_comma_first_names_are_not_greeted_by_the_surname(tmp_path: Path, store: Store,
+                                                               leden: ListDef) -> None:
+    text = "email;naam\neva@example.org;Jansen, Eva\nbo@example.org;Bo\n"
+    assert import_joins(store, write(tmp_path, "namen.csv", text), leden).added == 2
+    eva, bo = store.get("eva@example.org"), store.get("bo@example.org")
+    assert eva is not None and bo is not None
+    assert (eva.first_name, eva.last_name, bo.first_name, bo.last_name) == (
+        "Eva", "Jansen", "Bo", "")
+
+
 def test_tab_separated_newsletter_list(tmp_path: Path, store: Store,
                                        nieuwsbrief: ListDef) -> None:
     report = import_joins(store, fixture_copy(tmp_path, "nieuwsbrief.tsv"), nieuwsbrief)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from postduif.errors import PostduifError
-from postduif.people import LIMITS, InvalidField, clean_field, normalise_email, normalise_language
+from postduif.people import (
+    LIMITS,
+    InvalidField,
+    clean_field,
+    normalise_email,
+    normalise_language,
+    split_name,
+)
 
 OFFERED = ("nl", "en")
 
@@ -97,3 +104,26 @@ def test_an_invalid_field_is_a_user_error_naming_the_field() -> None:
     error = InvalidField("last_name", "is too long")
     assert isinstance(error, PostduifError)
     assert str(error) == "last_name: is too long"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Eva de Vries", ("Eva", "de Vries")),
+    ("  Eva   de  Vries ", ("Eva", "de Vries")),
+    ("Jansen, Eva", ("Eva", "Jansen")),
+    ("de Vries,Eva", ("Eva", "de Vries")),
+    ("López García, Ana María", ("Ana María", "López García")),
+    ("Çelik, Zeynep", ("Zeynep", "Çelik")),
+    ("Ümit Öztürk", ("Ümit", "Öztürk")),
+    ("Eva", ("Eva", "")),
+    ("Jansen,", ("Jansen", "")),
+    (", Eva", ("Eva", "")),
+    ("", ("", "")),
+])
+def test_names_are_split_into_first_and_last(name: str, expected: tuple[str, str]) -> None:
+    assert split_name(name) == expected
+
+
+def test_splitting_a_name_leaves_control_characters_to_be_refused() -> None:
+    first, _ = split_name("Eva\nBcc: x@example.org")
+    with pytest.raises(InvalidField, match="control character U\\+000A"):
+        clean_field("first_name", first, LIMITS["first_name"])
