@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,22 +28,6 @@ from postduif.store import Store
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "joins"
 LISTS = REPO / "lists"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "store" / "postduif.sqlite3") as opened:
-        yield opened
-
-
-@pytest.fixture
-def leden() -> ListDef:
-    return load_list(LISTS, "leden")
-
-
-@pytest.fixture
-def nieuwsbrief() -> ListDef:
-    return load_list(LISTS, "nieuwsbrief")
 
 
 def fixture_copy(tmp_path: Path, name: str) -> Path:

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 from postduif.errors import JoinImportError
 from postduif.joins import ImportReport, import_joins, rejects_path
 from postduif.listmonk import COLUMNS, migrate_listmonk, parse_time
-from postduif.lists import ListDef, load_list
+from postduif.lists import ListDef
 from postduif.people import InvalidField
 from postduif.store import Person, Store
 
@@ -43,22 +42,6 @@ REJECTED = {
     10: "malformed CSV row: expected 7 columns, found 3",
     11: "attributes: not a JSON object but an array",
 }
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "store" / "postduif.sqlite3") as opened:
-        yield opened
-
-
-@pytest.fixture
-def nieuwsbrief() -> ListDef:
-    return load_list(REPO / "lists", "nieuwsbrief")
-
-
-@pytest.fixture
-def leden() -> ListDef:
-    return load_list(REPO / "lists", "leden")
 
 
 @pytest.fixture
