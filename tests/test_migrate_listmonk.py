@@ -337,6 +337,27 @@ def test_a_blocklisted_address_is_refused_everywhere_later(
     assert status_on(store, "spam@example.org", "nieuwsbrief") == "unsubscribed"
 
 
+def test_an_export_of_unsubscribed_subscriptions_keeps_them_away(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    store.join(Person(email="still@example.org"), list="nieuwsbrief", status="confirmed",
+               event="confirmed", source="test", consent_version="", default_language="nl")
+    gone = write_export(tmp_path / "afgemeld.csv", row("left@example.org"),
+                        row("still@example.org"), row("barred@example.org", "blocklisted"))
+    report = migrate_listmonk(store, gone, nieuwsbrief, unsubscribed=True)
+    assert (report.added, report.updated, report.rejected) == (2, 1, ())
+    assert report.statuses == (("enabled", 2), ("disabled", 0), ("blocklisted", 1))
+    assert [s.email for s in store.members("nieuwsbrief", "confirmed")] == []
+    assert [(e.at, e.event, e.source) for e in store.consent_log("left@example.org")] == [
+        ("2024-06-01T10:00:00Z", "unsubscribed",
+         "listmonk export afgemeld.csv:2 (unsubscribed from the list in listmonk)")]
+    assert store.is_suppressed("barred@example.org") and not store.is_suppressed(
+        "left@example.org")
+    live = write_export(tmp_path / "live.csv", row("left@example.org"))
+    assert reasons(migrate_listmonk(store, live, nieuwsbrief)) == {
+        2: "unsubscribed earlier; not re-subscribed"}
+    assert migrate_listmonk(store, gone, nieuwsbrief, unsubscribed=True).unchanged == 3
+
+
 # ------------------------------------------------------------------------------- the CLI
 
 

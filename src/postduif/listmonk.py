@@ -25,6 +25,12 @@ list at a time):
   ``blocklisted``, so that no later import, sign-up or migration adds it to any list; the
   refusal then says it was blocklisted, and where that came from.
 
+listmonk keeps a second status per list (unconfirmed, confirmed, unsubscribed) that the export
+has no column for, but can be filtered on. Someone who unsubscribed from the list is usually
+still ``enabled``, so an export must be filtered to the live subscriptions; an export of the
+unsubscribed ones is imported with ``unsubscribed=True`` (``--unsubscribed``): then everyone in
+it is unsubscribed here, whatever their status, so that no later import adds them back.
+
 A migration never loosens a state it finds: whoever unsubscribed, bounced, complained or was
 refused here is not re-subscribed (a rejected row, as in ``joins import``), a forgotten address
 is not re-added, and a membership still pending here stays pending (their confirmation is
@@ -101,19 +107,21 @@ def parse_time(field: str, raw: str) -> datetime:
 
 def migrate_listmonk(store: Store, path: Path, list_def: ListDef, *, language: str = "",
                      language_attributes: Sequence[str] = LANGUAGE_ATTRIBUTES,
-                     dry_run: bool = False, allowed_languages: Sequence[str] = ("nl", "en"),
-                     ) -> ImportReport:
+                     unsubscribed: bool = False, dry_run: bool = False,
+                     allowed_languages: Sequence[str] = ("nl", "en")) -> ImportReport:
     """Import listmonk's subscriber export ``path`` into ``list_def``, in one transaction.
 
     See the module docstring for what each status becomes. A file without listmonk's header
     raises :class:`~postduif.errors.JoinImportError` before anything is written; a bad row is
     rejected with its line and reason, reported and written to ``<stem>.rejects.csv``. A dry
     run writes nothing, not even the rejects file. The report counts the imported rows per
-    listmonk status in ``statuses``.
+    listmonk status in ``statuses``. ``unsubscribed``: the export holds the list's unsubscribed
+    subscriptions, and nobody in it is mailed.
     """
     migrator = _Migrator(store, path, list_def, PersonMaker(
         allowed_languages, option_language(language, allowed_languages)),
-        forced_language=bool(language.strip()), language_attributes=language_attributes)
+        forced_language=bool(language.strip()), language_attributes=language_attributes,
+        unsubscribed=unsubscribed)
     rows = read_export(path, COLUMNS, kind="a listmonk subscriber export")
     report = import_rows(store, path, list_def.name, rows, migrator, dry_run=dry_run)
     return replace(report, statuses=tuple((s, migrator.statuses[s]) for s in STATUSES))
@@ -123,13 +131,15 @@ class _Migrator:
     """One row of the export into the store; counts the rows it imported per status."""
 
     def __init__(self, store: Store, path: Path, list_def: ListDef, make_person: PersonMaker,
-                 *, forced_language: bool, language_attributes: Sequence[str]) -> None:
+                 *, forced_language: bool, language_attributes: Sequence[str],
+                 unsubscribed: bool) -> None:
         self.store = store
         self.path = path
         self.list_def = list_def
         self.make_person = make_person
         self.forced_language = forced_language
         self.language_attributes = tuple(language_attributes)
+        self.unsubscribed = unsubscribed
         self.statuses: Counter[str] = Counter()
 
     def __call__(self, row: Row) -> Outcome | Rejected:
@@ -146,10 +156,12 @@ class _Migrator:
             return Rejected(row.line, fields.get("email", "").strip(), str(exc), row.raw)
         source = f"listmonk export {self.path.name}:{row.line}"
         try:
-            if status == "enabled":
+            if status == "enabled" and not self.unsubscribed:
                 outcome = self._confirm(person, subscribed, source)
             else:
-                outcome = self._stop_mail(person, changed, source,
+                why = ("unsubscribed from the list in listmonk" if status == "enabled"
+                       else f"{status} in listmonk")
+                outcome = self._stop_mail(person, changed, f"{source} ({why})", source,
                                           blocklisted=status == "blocklisted")
         except _Refused as refused:
             return Rejected(row.line, person.email, refused.reason, row.raw)
@@ -188,15 +200,15 @@ class _Migrator:
             self.store.mark_sent(person.email, list_def.name, "welcome")
         return outcome
 
-    def _stop_mail(self, person: Person, changed: datetime, source: str, *,
+    def _stop_mail(self, person: Person, changed: datetime, why: str, source: str, *,
                    blocklisted: bool) -> Outcome:
-        """Disabled or blocklisted in listmonk: unsubscribed here; blocklisted also suppressed.
+        """Not mailed in listmonk: unsubscribed here (``why`` is the consent event's source);
+        blocklisted also on every list, and suppressed (``source`` is the suppression's).
 
         The person is kept (as unsubscribed) so that the record of their leaving is kept too;
         :class:`_Refused` when the address must not be touched at all (it was forgotten).
         """
         store, list_name = self.store, self.list_def.name
-        why = f"{source} ({'blocklisted' if blocklisted else 'disabled'} in listmonk)"
         outcome = store.join(person, list=list_name, status="unsubscribed", event="unsubscribed",
                              source=why, consent_version="",
                              default_language=self.list_def.default_language, at=changed)

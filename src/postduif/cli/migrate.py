@@ -25,6 +25,9 @@ def listmonk(
         "--language-attribute", metavar="KEY",
         help=f"Attribute key holding the language; repeatable (default: "
              f"{', '.join(LANGUAGE_ATTRIBUTES)}).")] = None,
+    unsubscribed: Annotated[bool, typer.Option(
+        "--unsubscribed", help="FILE holds the list's unsubscribed subscriptions (listmonk's "
+        "subscription status filter): nobody in it is mailed.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; write nothing.")] = False,
 ) -> None:
     """Import a listmonk subscriber export: enabled -> confirmed, disabled -> unsubscribed,
@@ -38,7 +41,8 @@ def listmonk(
     with open_store(ctx) as (ws, store):
         report = migrate_listmonk(store, file, ws.list_def(list_name), language=language,
                                   language_attributes=language_attribute or LANGUAGE_ATTRIBUTES,
-                                  dry_run=dry_run, allowed_languages=ws.site.config.languages)
+                                  unsubscribed=unsubscribed, dry_run=dry_run,
+                                  allowed_languages=ws.site.config.languages)
     print_import_report(report)
     if report.rejected:
         raise typer.Exit(1)
