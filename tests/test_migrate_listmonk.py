@@ -403,6 +403,7 @@ def test_the_command_refuses_a_wrong_file_and_writes_nothing(workspace: Path) ->
     assert result.stderr.startswith(
         f"Error: [leden].csv:1: not a listmonk subscriber export: expected the header {HEADER}, "
         "found email,naam")
+    assert "Hint: in listmonk, filter the subscribers on one list" in result.stderr
     assert sorted(p.name for p in workspace.glob("*.csv")) == ["[leden].csv"]
     assert "0" in run(workspace, "lists", "show", "leden").stdout
     language = run(workspace, "migrate", "listmonk", "[leden].csv", "--list", "leden",

@@ -187,7 +187,7 @@ def _closing(stream: IO[bytes], rows: Iterator[Row | Rejected]) -> Iterator[Row 
         yield from rows
 
 
-def _check_text(path: Path) -> str:
+def _check_text(path: Path, export_hint: str = "export the join requests as CSV or JSON") -> str:
     """Check the whole file is UTF-8 text; return its first non-blank character ("" if none).
 
     Done in one streamed pass up front so a file that is not text fails before anything is
@@ -202,7 +202,7 @@ def _check_text(path: Path) -> str:
     with stream:
         while chunk := stream.read(CHUNK_BYTES):
             if offset == 0:
-                _refuse_binary(path, chunk)
+                _refuse_binary(path, chunk, export_hint)
             pending = len(decoder.getstate()[0])
             try:
                 text = decoder.decode(chunk)
@@ -226,14 +226,14 @@ def _check_text(path: Path) -> str:
     return first
 
 
-def _refuse_binary(path: Path, chunk: bytes) -> None:
+def _refuse_binary(path: Path, chunk: bytes, export_hint: str) -> None:
     nul = chunk.find(b"\x00", 0, BINARY_PROBE_BYTES)
     if nul < 0:
         return
     utf16 = chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     raise JoinImportError(
         f"binary data (a NUL byte at offset {nul}), not a JSON or CSV text file", path=path,
-        hint="save the file as UTF-8" if utf16 else "export the join requests as CSV or JSON",
+        hint="save the file as UTF-8" if utf16 else export_hint,
     )
 
 
@@ -465,7 +465,7 @@ def _csv_layout(path: Path, head: Sequence[_Line]) -> tuple[str, int]:
     )
 
 
-def read_export(path: Path, columns: Sequence[str], *, kind: str
+def read_export(path: Path, columns: Sequence[str], *, kind: str, hint: str
                 ) -> Iterator[Row | Rejected]:
     """Records of a comma-separated file another tool wrote with a fixed header.
 
@@ -474,13 +474,13 @@ def read_export(path: Path, columns: Sequence[str], *, kind: str
     does not hold every one of ``columns`` is not such an export, and raises
     :class:`JoinImportError` naming the file, ``kind`` and the header that was expected, before
     any row is read. Text checks, line numbers, over-long lines and malformed rows are handled
-    as for any CSV import.
+    as for any CSV import; ``hint`` says how to get the right file.
     """
     wanted = frozenset(columns)
     expected = ",".join(columns)
-    if not _check_text(path):
+    if not _check_text(path, hint):
         raise JoinImportError(f"the file is empty, not {kind} (expected the header {expected})",
-                              path=path)
+                              path=path, hint=hint)
     stream = path.open("rb")
     lines = _read_lines(stream)
     head = _take(lines, 1)
@@ -490,7 +490,7 @@ def read_export(path: Path, columns: Sequence[str], *, kind: str
         stream.close()
         shown = ",".join(names) if header.text is not None else "a line too long to read"
         raise JoinImportError(f"not {kind}: expected the header {expected}, found {shown}",
-                              path=path, line=header.number)
+                              path=path, line=header.number, hint=hint)
     return _closing(stream, _csv_rows(chain(head, lines), ",", header.number,
                                       lambda name: name.strip() if name.strip() in wanted
                                       else None))
