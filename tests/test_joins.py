@@ -465,6 +465,16 @@ def test_a_csv_without_an_email_column_names_the_headers(tmp_path: Path) -> None
     assert raised.value.message == "no e-mail column in the header (found 'voornaam', 'achternaam')"
 
 
+def test_a_listmonk_export_is_refused_with_the_command_that_reads_it(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    path = tmp_path / "lijst.csv"
+    path.write_bytes((REPO / "tests/fixtures/listmonk/nieuwsbrief.csv").read_bytes())
+    with pytest.raises(JoinImportError, match="listmonk's subscriber export") as caught:
+        import_joins(store, path, nieuwsbrief, confirmed=True)
+    assert caught.value.hint == "postduif migrate listmonk lijst.csv --list LIST"
+    assert store.counts() == [] and not rejects_path(path).exists()
+
+
 @pytest.mark.parametrize("content", ["", "\n\n  \n", "\ufeff"])
 def test_an_empty_file_imports_nothing(tmp_path: Path, store: Store, leden: ListDef,
                                        content: str) -> None:

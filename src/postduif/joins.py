@@ -62,6 +62,9 @@ HEAD_LINES = 20
 BINARY_PROBE_BYTES = 8192
 CHUNK_BYTES = 256 * 1024
 DELIMITERS = ",;\t|"
+#: The header of listmonk's subscriber export (Subscribers -> Export), in its order. Read by
+#: :mod:`postduif.listmonk`; :func:`read_rows` refuses such a file (see ``_refuse_listmonk``).
+LISTMONK_COLUMNS = ("uuid", "email", "name", "attributes", "status", "created_at", "updated_at")
 
 _ALIASES: Mapping[str, tuple[str, ...]] = {
     "email": ("email", "emailadres", "mail", "emailaddress", "mailadres"),
@@ -456,6 +459,7 @@ def _csv_layout(path: Path, head: Sequence[_Line]) -> tuple[str, int]:
     for delimiter in candidates:
         names = next(csv.reader([header.text], delimiter=delimiter), [])
         if "email" in (canonical_field(name) for name in names):
+            _refuse_listmonk(path, names, header.number)
             return delimiter, header.number
     found = ", ".join(repr(name) for name in max(
         (next(csv.reader([header.text], delimiter=d), []) for d in candidates), key=len))
@@ -463,6 +467,16 @@ def _csv_layout(path: Path, head: Sequence[_Line]) -> tuple[str, int]:
         f"no e-mail column in the header (found {found})", path=path, line=header.number,
         hint="name the column email, e-mail or emailadres (JSON and CSV are recognised)",
     )
+
+
+def _refuse_listmonk(path: Path, names: Sequence[str], line: int) -> None:
+    """A listmonk export is not a file of join requests: read as one, its blocklisted and
+    disabled people would become members and its consent times would be lost."""
+    if set(LISTMONK_COLUMNS) <= {name.strip() for name in names}:
+        raise JoinImportError(
+            "this is listmonk's subscriber export, not join requests: imported as join requests, "
+            "blocklisted and disabled people would be mailed", path=path, line=line,
+            hint=f"postduif migrate listmonk {path.name} --list LIST")
 
 
 def read_export(path: Path, columns: Sequence[str], *, kind: str, hint: str
@@ -655,9 +669,10 @@ def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str =
     ``language`` is used for rows without one (the form sends none; it is the language of the
     page the form was on); rows without either get the list's default language from the store.
     A dry run reports exactly what would happen and writes nothing, not even the rejects file.
-    ``confirmed`` is for moving a list whose people already confirmed elsewhere (an export
-    from listmonk): they join as confirmed, and the consent log says where that came from;
-    they are not new, so ``postduif welcome`` does not greet them.
+    ``confirmed`` is for moving a list whose people already confirmed elsewhere: they join as
+    confirmed, and the consent log says where that came from; they are not new, so
+    ``postduif welcome`` does not greet them. (A listmonk export is refused: it has its own
+    importer, :func:`postduif.listmonk.migrate_listmonk`, which honours its statuses.)
     """
     make_person = PersonMaker(allowed_languages, option_language(language, allowed_languages))
     status = ("confirmed", "confirmed") if confirmed else join_status(list_def)

@@ -56,6 +56,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from postduif.joins import (
+    LISTMONK_COLUMNS,
     ImportReport,
     PersonMaker,
     Rejected,
@@ -71,7 +72,7 @@ from postduif.people import InvalidField
 from postduif.store import Outcome, Person, Store
 
 #: The header of listmonk's subscriber export (Subscribers -> Export), in its order.
-COLUMNS = ("uuid", "email", "name", "attributes", "status", "created_at", "updated_at")
+COLUMNS = LISTMONK_COLUMNS
 #: listmonk's subscriber statuses; also the order the report counts them in.
 STATUSES = ("enabled", "disabled", "blocklisted")
 #: Attribute keys that may hold a language, tried in this order.

@@ -47,7 +47,8 @@ def joins_import(
         help="Language for rows without one (the language of the form's page).")] = "",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; write nothing.")] = False,
     confirmed: Annotated[bool, typer.Option(
-        "--confirmed", help="They already confirmed elsewhere (moving a list from listmonk).")
+        "--confirmed", help="They already confirmed elsewhere (for a listmonk export: "
+        "postduif migrate listmonk).")
     ] = False,
 ) -> None:
     """Import join requests; reports added, updated, unchanged and rejected rows.
