@@ -43,6 +43,11 @@ one language); else the first of the attribute keys (``lang``, ``language``, ``t
 like any other (``EN``, ``en-GB``, ``Nederlands``); one that is not offered (``de``) rejects
 the row, naming the key and the value, rather than being mapped to something else. Other
 attributes are not kept: postduif has no use for them.
+
+Names and times: ``name`` is split by :func:`~postduif.people.split_name` ("Jansen, Eva" is
+Eva Jansen, greeted as Eva). ``created_at`` and ``updated_at`` must be in the form listmonk
+writes (:func:`parse_time`); anything else rejects the row, because the time becomes a consent
+record's date and a guess there would be a false record.
 """
 
 from __future__ import annotations
