@@ -30,11 +30,12 @@ def listmonk(
         "subscription status filter): nobody in it is mailed.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; write nothing.")] = False,
 ) -> None:
-    """Import a listmonk subscriber export: enabled -> confirmed, disabled -> unsubscribed,
-    blocklisted -> unsubscribed everywhere and never added again.
+    """Import listmonk's subscriber export of one list, honouring each subscriber's status.
 
-    Reports like joins import (rejected rows with their line, also in <name>.rejects.csv);
-    importing the same file again changes nothing. Exit status 1 when any row was rejected.
+    enabled: confirmed since created_at. disabled: unsubscribed. blocklisted: unsubscribed
+    from every list and never added again. Reports like joins import (rejected rows with their
+    line, also in <name>.rejects.csv); importing the same file again changes nothing. Exit
+    status 1 when any row was rejected.
 
     Example: postduif migrate listmonk nieuwsbrief-nl.csv --list nieuwsbrief --language nl
     """
