@@ -12,8 +12,10 @@ import email
 import email.policy
 import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from postduif.people import InvalidField
 from postduif.store import Person, Store
 
 from .conftest import REPO
+from .conftest_smtp import SmtpServer
 
 FIXTURE = REPO / "tests" / "fixtures" / "listmonk" / "nieuwsbrief.csv"
 HEADER = ",".join(COLUMNS)
@@ -445,3 +448,16 @@ def test_only_enabled_people_get_the_campaign_greeted_by_first_name(workspace: P
                          "bo@example.org": "Hoi Bo,"}
     assert str(messages["eva.jansen@example.org"]["To"]) == "Eva Jansen <eva.jansen@example.org>"
 
+
+
+def test_moved_people_get_no_welcome_or_confirmation_email(
+        workspace: Path, smtp_server: Callable[..., SmtpServer]) -> None:
+    server = smtp_server()
+    config = workspace / "postduif.toml"
+    config.write_text(re.sub(r"(?m)^port = \d+", f"port = {server.port}",
+                             config.read_text(encoding="utf-8")), encoding="utf-8")
+    (workspace / "nieuwsbrief-nl.csv").write_bytes(FIXTURE.read_bytes())
+    run(workspace, "migrate", "listmonk", "nieuwsbrief-nl.csv", "--list", "nieuwsbrief")
+    welcome = run(workspace, "welcome")
+    assert (welcome.returncode, welcome.stdout, welcome.stderr) == (0, "", "")
+    assert server.mailbox.count() == 0
