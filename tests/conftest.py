@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from postduif.lists import ListDef, load_list
+from postduif.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -29,6 +33,23 @@ def require_tool(available: bool, what: str) -> None:
         pytest.skip(f"{what} is not installed")
     pytest.fail(f"{what} is not installed; run scripts/install test "
                 f"(or set POSTDUIF_ALLOW_MISSING_TOOLS=1 to skip)")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store in a temp file (modules that need a clock or a workspace define their own)."""
+    with Store.open(tmp_path / "store" / "postduif.sqlite3") as opened:
+        yield opened
+
+
+@pytest.fixture
+def leden() -> ListDef:
+    return load_list(REPO / "lists", "leden")
+
+
+@pytest.fixture
+def nieuwsbrief() -> ListDef:
+    return load_list(REPO / "lists", "nieuwsbrief")
 
 
 @pytest.fixture

@@ -55,6 +55,14 @@ def test_review_needs_a_terminal(workspace: Path) -> None:
     assert "needs a terminal" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_subscribers_add_splits_last_comma_first(workspace: Path) -> None:
+    assert run(workspace, "subscribers", "add", "eva@example.org", "--name",
+               "Jansen, Eva").returncode == 0
+    with store(workspace) as s:
+        eva = s.get("eva@example.org")
+    assert eva is not None and (eva.first_name, eva.last_name) == ("Eva", "Jansen")
+
+
 def test_double_opt_in_with_a_signed_token(workspace: Path) -> None:
     added = run(workspace, "subscribers", "add", "anna@example.org", "--list", "nieuwsbrief",
                 "--language", "Engels")

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,22 +28,6 @@ from postduif.store import Store
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "joins"
 LISTS = REPO / "lists"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store.open(tmp_path / "store" / "postduif.sqlite3") as opened:
-        yield opened
-
-
-@pytest.fixture
-def leden() -> ListDef:
-    return load_list(LISTS, "leden")
-
-
-@pytest.fixture
-def nieuwsbrief() -> ListDef:
-    return load_list(LISTS, "nieuwsbrief")
 
 
 def fixture_copy(tmp_path: Path, name: str) -> Path:
@@ -162,6 +145,16 @@ def test_english_headers_full_names_are_split_and_links_listed(tmp_path: Path, s
     assert (bram.first_name, bram.last_name, bram.language) == ("Bram", "de Wit", "nl")
     assert bram.social_links == ("https://a.example/bram", "https://b.example/bram")
     assert (mila.language, mila.organization) == ("en", "Design studio, Rotterdam")
+
+
+def test_last_comma_first_names_are_not_greeted_by_the_surname(tmp_path: Path, store: Store,
+                                                               leden: ListDef) -> None:
+    text = "email;naam\neva@example.org;Jansen, Eva\nbo@example.org;Bo\n"
+    assert import_joins(store, write(tmp_path, "namen.csv", text), leden).added == 2
+    eva, bo = store.get("eva@example.org"), store.get("bo@example.org")
+    assert eva is not None and bo is not None
+    assert (eva.first_name, eva.last_name, bo.first_name, bo.last_name) == (
+        "Eva", "Jansen", "Bo", "")
 
 
 def test_tab_separated_newsletter_list(tmp_path: Path, store: Store,
@@ -495,6 +488,16 @@ def test_a_csv_without_an_email_column_names_the_headers(tmp_path: Path) -> None
     assert raised.value.path == path
     assert raised.value.line == 1
     assert raised.value.message == "no e-mail column in the header (found 'voornaam', 'achternaam')"
+
+
+def test_a_listmonk_export_is_refused_with_the_command_that_reads_it(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    path = tmp_path / "lijst.csv"
+    path.write_bytes((REPO / "tests/fixtures/listmonk/nieuwsbrief.csv").read_bytes())
+    with pytest.raises(JoinImportError, match="listmonk's subscriber export") as caught:
+        import_joins(store, path, nieuwsbrief, confirmed=True)
+    assert caught.value.hint == "postduif migrate listmonk lijst.csv --list LIST"
+    assert store.counts() == [] and not rejects_path(path).exists()
 
 
 @pytest.mark.parametrize("content", ["", "\n\n  \n", "\ufeff"])

@@ -12,6 +12,7 @@ from postduif.people import (
     normalise_email,
     normalise_language,
     normalise_link,
+    split_name,
 )
 
 OFFERED = ("nl", "en")
@@ -145,3 +146,26 @@ def test_a_prefixed_link_still_respects_the_length_limit() -> None:
     assert len(bare) == LIMITS["social_link"]
     with pytest.raises(InvalidField, match="at most 500"):
         normalise_link(bare)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("Eva de Vries", ("Eva", "de Vries")),
+    ("  Eva   de  Vries ", ("Eva", "de Vries")),
+    ("Jansen, Eva", ("Eva", "Jansen")),
+    ("de Vries,Eva", ("Eva", "de Vries")),
+    ("López García, Ana María", ("Ana María", "López García")),
+    ("Çelik, Zeynep", ("Zeynep", "Çelik")),
+    ("Ümit Öztürk", ("Ümit", "Öztürk")),
+    ("Eva", ("Eva", "")),
+    ("Jansen,", ("Jansen", "")),
+    (", Eva", ("Eva", "")),
+    ("", ("", "")),
+])
+def test_names_are_split_into_first_and_last(name: str, expected: tuple[str, str]) -> None:
+    assert split_name(name) == expected
+
+
+def test_splitting_a_name_leaves_control_characters_to_be_refused() -> None:
+    first, _ = split_name("Eva\nBcc: x@example.org")
+    with pytest.raises(InvalidField, match="control character U\\+000A"):
+        clean_field("first_name", first, LIMITS["first_name"])

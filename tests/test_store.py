@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 
 from postduif import store as store_module
 from postduif.errors import StoreError
-from postduif.store import Membership, Outcome, Person, Store
+from postduif.store import Membership, Outcome, Person, Store, Suppression
 
 
 class Clock:
@@ -326,6 +326,69 @@ def test_forgetting_someone_unknown_still_suppresses(store: Store) -> None:
     assert store.is_suppressed("never@voorbeeld.nl")
     assert not store.is_suppressed(SANNE.email)
     assert join(store, Person(email="never@voorbeeld.nl")) is Outcome.SUPPRESSED
+
+
+def test_a_suppression_says_why_and_the_first_reason_stands(store: Store, clock: Clock) -> None:
+    join(store, status="confirmed", event="confirmed")
+    when = clock.advance(hours=1)
+    assert store.suppress(SANNE.email, reason="blocklisted", source="listmonk export a.csv:2")
+    assert not store.suppress(SANNE.email, reason="blocklisted", source="listmonk export b.csv:9")
+    store.forget(SANNE.email, source="cli")
+    assert store.suppression(SANNE.email) == Suppression(when, "blocklisted",
+                                                         "listmonk export a.csv:2")
+    assert store.export_person(SANNE.email)["suppression"] == {
+        "at": when, "reason": "blocklisted", "source": "listmonk export a.csv:2"}
+    assert join(store, list="nieuwsbrief") is Outcome.SUPPRESSED
+    with pytest.raises(StoreError, match="unknown suppression reason 'bored'"):
+        store.suppress("x@voorbeeld.nl", reason="bored", source="test")
+
+
+def test_suppressing_keeps_the_person_and_their_memberships(store: Store) -> None:
+    join(store, status="confirmed", event="confirmed")
+    store.suppress(SANNE.email, reason="blocklisted", source="test")
+    assert membership_of(store, SANNE.email, "leden").status == "confirmed"
+    assert store.export_person(SANNE.email)["suppressed"] is True
+    assert store.suppression("other@voorbeeld.nl") is None
+
+
+def test_suppressions_from_before_reasons_were_kept_count_as_forgotten(
+        tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "store.sqlite3"
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:3])
+    with Store.open(path, clock=clock) as old:
+        old._conn.execute("INSERT INTO suppressions (hash, at, source) VALUES "
+                          "(?, '2025-01-01T00:00:00Z', 'cli')", (old._hash(SANNE.email),))
+    monkeypatch.undo()
+    with Store.open(path, clock=clock) as upgraded:
+        assert upgraded.migrations()[-1][0] == "0004_suppression_reasons"
+        assert upgraded.suppression(SANNE.email) == Suppression(
+            "2025-01-01T00:00:00Z", "forgotten", "cli")
+
+
+def test_join_stamps_the_given_time_and_refuses_one_without_a_zone(store: Store,
+                                                                  clock: Clock) -> None:
+    when = datetime(2024, 5, 1, 12, 0, 30, 999999, timezone(timedelta(hours=2)))
+    assert store.join(SANNE, list="nieuwsbrief", status="confirmed", event="confirmed",
+                      source="listmonk export a.csv:2", consent_version="",
+                      default_language="nl", at=when) is Outcome.ADDED
+    membership = membership_of(store, SANNE.email, "nieuwsbrief")
+    assert (membership.requested_at, membership.confirmed_at, membership.changed_at) == (
+        "2024-05-01T10:00:30Z",) * 3
+    assert [e.at for e in store.consent_log(SANNE.email)] == ["2024-05-01T10:00:30Z"]
+    subscriber = store.get(SANNE.email)
+    assert subscriber is not None and subscriber.created_at == "2025-05-01T09:30:00Z"  # now
+    left = datetime(2024, 6, 1, tzinfo=UTC)
+    store.join(Person(email="weg@voorbeeld.nl"), list="nieuwsbrief", status="unsubscribed",
+               event="unsubscribed", source="test", consent_version="", default_language="nl",
+               at=left)
+    gone = membership_of(store, "weg@voorbeeld.nl", "nieuwsbrief")
+    assert (gone.status, gone.unsubscribed_at, gone.confirmed_at) == (
+        "unsubscribed", "2024-06-01T00:00:00Z", None)
+    with pytest.raises(StoreError, match="has no time zone"):
+        store.join(Person(email="naive@voorbeeld.nl"), list="nieuwsbrief", status="confirmed",
+                   event="confirmed", source="test", consent_version="",
+                   default_language="nl", at=datetime(2024, 5, 1, 12))
+    assert store.get("naive@voorbeeld.nl") is None
 
 
 def test_hashes_are_salted_per_store(tmp_path: Path) -> None:

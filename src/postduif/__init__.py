@@ -13,6 +13,7 @@ from postduif.check import check_plan, check_site
 from postduif.content import load_site
 from postduif.errors import PostduifError
 from postduif.joins import import_joins
+from postduif.listmonk import migrate_listmonk
 from postduif.message import MessageTemplate
 from postduif.render import Renderer
 from postduif.send import (
@@ -47,6 +48,7 @@ __all__ = [
     "import_joins",
     "ledger_status",
     "load_site",
+    "migrate_listmonk",
     "start_campaign",
     "write_outbox",
 ]

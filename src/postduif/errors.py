@@ -12,7 +12,8 @@ Hierarchy::
     ├── CampaignError    a campaign file that is missing, malformed or names unknown things
     ├── RenderError      a template that fails in Jinja or MJML
     ├── StoreError       the subscriber store: unknown subscriber or membership, database locked
-    ├── JoinImportError  a join-request file that cannot be imported at all (binary, not UTF-8, ...)
+    ├── JoinImportError  an import file (join requests, a listmonk export) that cannot be imported
+    │                    at all (binary, not UTF-8, not the expected header, ...)
     ├── TokenError       a confirmation token that is tampered, expired or malformed; a missing key
     └── SendError        a send that cannot start or must stop: refused, paused or locked
 """
@@ -61,7 +62,8 @@ class StoreError(PostduifError):
 
 
 class JoinImportError(PostduifError):
-    """A join-request file cannot be imported at all (binary, not UTF-8, neither JSON nor CSV)."""
+    """An import file cannot be imported at all (binary, not UTF-8, neither JSON nor CSV, or
+    not the header a listmonk export has)."""
 
 
 class TokenError(PostduifError):

@@ -15,6 +15,11 @@ Only a file that cannot be read as text at all raises :class:`~postduif.errors.J
 
 CSV and JSON Lines are streamed with a cap on the length of a line, so a huge or hostile file
 costs time, not memory. A JSON document (an array or a pretty-printed object) is read whole.
+
+Other importers build on the same parts rather than repeating them: :func:`read_export` reads a
+CSV file another tool wrote with a fixed header (a listmonk export), :class:`PersonMaker`
+validates a person, and :func:`import_rows` runs any per-row step in one transaction with the
+same report and rejects file (:mod:`postduif.listmonk` is such an importer).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from postduif.people import (
     normalise_email,
     normalise_language,
     normalise_link,
+    split_name,
 )
 from postduif.store import Outcome, Person, Store
 
@@ -57,6 +63,9 @@ HEAD_LINES = 20
 BINARY_PROBE_BYTES = 8192
 CHUNK_BYTES = 256 * 1024
 DELIMITERS = ",;\t|"
+#: The header of listmonk's subscriber export (Subscribers -> Export), in its order. Read by
+#: :mod:`postduif.listmonk`; :func:`read_rows` refuses such a file (see ``_refuse_listmonk``).
+LISTMONK_COLUMNS = ("uuid", "email", "name", "attributes", "status", "created_at", "updated_at")
 
 _ALIASES: Mapping[str, tuple[str, ...]] = {
     "email": ("email", "emailadres", "mail", "emailaddress", "mailadres"),
@@ -105,6 +114,12 @@ class Rejected:
 
 @dataclass(frozen=True)
 class ImportReport:
+    """What an import did (or, in a dry run, would do), row by row in totals.
+
+    ``statuses`` counts the imported rows per status the source gave them, for sources that
+    have one (a listmonk export: enabled, disabled, blocklisted), in a fixed order.
+    """
+
     source: Path
     list: str
     dry_run: bool
@@ -113,6 +128,7 @@ class ImportReport:
     unchanged: int
     rejected: tuple[Rejected, ...]
     rejects_file: Path | None
+    statuses: tuple[tuple[str, int], ...] = ()
 
 
 class _Line(NamedTuple):
@@ -177,7 +193,7 @@ def _closing(stream: IO[bytes], rows: Iterator[Row | Rejected]) -> Iterator[Row 
         yield from rows
 
 
-def _check_text(path: Path) -> str:
+def _check_text(path: Path, export_hint: str = "export the join requests as CSV or JSON") -> str:
     """Check the whole file is UTF-8 text; return its first non-blank character ("" if none).
 
     Done in one streamed pass up front so a file that is not text fails before anything is
@@ -192,7 +208,7 @@ def _check_text(path: Path) -> str:
     with stream:
         while chunk := stream.read(CHUNK_BYTES):
             if offset == 0:
-                _refuse_binary(path, chunk)
+                _refuse_binary(path, chunk, export_hint)
             pending = len(decoder.getstate()[0])
             try:
                 text = decoder.decode(chunk)
@@ -216,14 +232,14 @@ def _check_text(path: Path) -> str:
     return first
 
 
-def _refuse_binary(path: Path, chunk: bytes) -> None:
+def _refuse_binary(path: Path, chunk: bytes, export_hint: str) -> None:
     nul = chunk.find(b"\x00", 0, BINARY_PROBE_BYTES)
     if nul < 0:
         return
     utf16 = chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     raise JoinImportError(
         f"binary data (a NUL byte at offset {nul}), not a JSON or CSV text file", path=path,
-        hint="save the file as UTF-8" if utf16 else "export the join requests as CSV or JSON",
+        hint="save the file as UTF-8" if utf16 else export_hint,
     )
 
 
@@ -355,7 +371,7 @@ def _line_counter(text: str) -> Callable[[int], int]:
 
 def _json_row(line: int, value: object, raw: str) -> Row | Rejected:
     if not isinstance(value, dict):
-        return Rejected(line, "", f"not a JSON object but {_json_kind(value)}", raw)
+        return Rejected(line, "", f"not a JSON object but {json_kind(value)}", raw)
     try:
         fields, links, keys = _collect(
             (canonical_field(str(key)), str(key), item) for key, item in value.items())
@@ -364,7 +380,8 @@ def _json_row(line: int, value: object, raw: str) -> Row | Rejected:
     return Row(line, fields, links, raw, keys)
 
 
-def _json_kind(value: object) -> str:
+def json_kind(value: object) -> str:
+    """What a JSON value is, in words for a rejection reason ("an array", "null", ...)."""
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
@@ -381,9 +398,13 @@ def _text(value: object) -> str:
 # ---------------------------------------------------------------------------- CSV
 
 
-def _csv_rows(lines: Iterator[_Line], delimiter: str, header_line: int
+def _csv_rows(lines: Iterator[_Line], delimiter: str, header_line: int,
+              field: Callable[[str], str | None] = canonical_field
               ) -> Iterator[Row | Rejected]:
-    """Parse CSV records with the line each starts on; records may span lines (quoted newlines)."""
+    """Parse CSV records with the line each starts on; records may span lines (quoted newlines).
+
+    ``field`` maps a header name to the field its values go to (None: the column is ignored).
+    """
     consumed: list[_Line] = []
 
     def source() -> Iterator[str]:
@@ -410,7 +431,7 @@ def _csv_rows(lines: Iterator[_Line], delimiter: str, header_line: int
             yield _too_long(start, long_line.preview)
         elif not record or start <= header_line:
             if start == header_line:
-                columns = [canonical_field(name) for name in record]
+                columns = [field(name) for name in record]
             continue
         else:
             assert columns is not None  # the header line comes first
@@ -441,6 +462,7 @@ def _csv_layout(path: Path, head: Sequence[_Line]) -> tuple[str, int]:
     for delimiter in candidates:
         names = next(csv.reader([header.text], delimiter=delimiter), [])
         if "email" in (canonical_field(name) for name in names):
+            _refuse_listmonk(path, names, header.number)
             return delimiter, header.number
     found = ", ".join(repr(name) for name in max(
         (next(csv.reader([header.text], delimiter=d), []) for d in candidates), key=len))
@@ -448,6 +470,47 @@ def _csv_layout(path: Path, head: Sequence[_Line]) -> tuple[str, int]:
         f"no e-mail column in the header (found {found})", path=path, line=header.number,
         hint="name the column email, e-mail or emailadres (JSON and CSV are recognised)",
     )
+
+
+def _refuse_listmonk(path: Path, names: Sequence[str], line: int) -> None:
+    """A listmonk export is not a file of join requests: read as one, its blocklisted and
+    disabled people would become members and its consent times would be lost."""
+    if set(LISTMONK_COLUMNS) <= {name.strip() for name in names}:
+        raise JoinImportError(
+            "this is listmonk's subscriber export, not join requests: imported as join requests, "
+            "blocklisted and disabled people would be mailed", path=path, line=line,
+            hint=f"postduif migrate listmonk {path.name} --list LIST")
+
+
+def read_export(path: Path, columns: Sequence[str], *, kind: str, hint: str
+                ) -> Iterator[Row | Rejected]:
+    """Records of a comma-separated file another tool wrote with a fixed header.
+
+    ``fields`` of each row are keyed by the header's own names (only those in ``columns``),
+    values as written. Unlike :func:`read_rows` nothing is guessed: a file whose first line
+    does not hold every one of ``columns`` is not such an export, and raises
+    :class:`JoinImportError` naming the file, ``kind`` and the header that was expected, before
+    any row is read. Text checks, line numbers, over-long lines and malformed rows are handled
+    as for any CSV import; ``hint`` says how to get the right file.
+    """
+    wanted = frozenset(columns)
+    expected = ",".join(columns)
+    if not _check_text(path, hint):
+        raise JoinImportError(f"the file is empty, not {kind} (expected the header {expected})",
+                              path=path, hint=hint)
+    stream = path.open("rb")
+    lines = _read_lines(stream)
+    head = _take(lines, 1)
+    header = head[-1]
+    names = [name.strip() for name in next(csv.reader([header.text or ""]), [])]
+    if not wanted <= set(names):
+        stream.close()
+        shown = ",".join(names) if header.text is not None else "a line too long to read"
+        raise JoinImportError(f"not {kind}: expected the header {expected}, found {shown}",
+                              path=path, line=header.number, hint=hint)
+    return _closing(stream, _csv_rows(chain(head, lines), ",", header.number,
+                                      lambda name: name.strip() if name.strip() in wanted
+                                      else None))
 
 
 def _sniffed(sample: str) -> str:
@@ -513,14 +576,18 @@ def _scalar(key: str, value: object) -> str:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise _Malformed(key, f"expected text, found {_json_kind(value)}")
+    raise _Malformed(key, f"expected text, found {json_kind(value)}")
 
 
 # ---------------------------------------------------------------------------- importing
 
 
-class _PersonMaker:
-    """Turns rows into validated :class:`Person` values; caches language lookups (Babel is slow)."""
+class PersonMaker:
+    """Turns rows into validated :class:`Person` values; caches language lookups (Babel is slow).
+
+    A full name (``name``, used only when there is no first or last name) is split by
+    :func:`~postduif.people.split_name`, which knows "Last, First".
+    """
 
     def __init__(self, allowed_languages: Sequence[str], fallback_language: str) -> None:
         self.allowed = tuple(allowed_languages)
@@ -531,7 +598,7 @@ class _PersonMaker:
         fields = row.fields
         first, last = fields.get("first_name", ""), fields.get("last_name", "")
         if not (first.strip() or last.strip()):
-            first, _, last = fields.get("name", "").strip().partition(" ")
+            first, last = split_name(fields.get("name", ""))
         return Person(
             email=normalise_email(fields.get("email", "")),
             first_name=_clean("first_name", first),
@@ -563,13 +630,13 @@ def join_request(value: object, *, language: str,
     language of the page it was on) is used unless the object names one.
     """
     if not isinstance(value, dict):
-        raise InvalidField("request", f"expected a JSON object, found {_json_kind(value)}")
+        raise InvalidField("request", f"expected a JSON object, found {json_kind(value)}")
     try:
         fields, links, keys = _collect(
             (canonical_field(str(key)), str(key), item) for key, item in value.items())
     except _Malformed as exc:
         raise InvalidField(exc.field, exc.reason) from None
-    return _PersonMaker(allowed_languages, language)(Row(0, fields, links, link_fields=keys))
+    return PersonMaker(allowed_languages, language)(Row(0, fields, links, link_fields=keys))
 
 
 def _clean(name: str, value: str) -> str:
@@ -587,10 +654,20 @@ def join_status(list_def: ListDef) -> tuple[str, str]:
     return "confirmed", "confirmed"
 
 
-_REFUSED = {
-    Outcome.SUPPRESSED: "address was forgotten on request; not re-added",
-    Outcome.UNSUBSCRIBED: "unsubscribed earlier; not re-subscribed",
-}
+def refusal(store: Store, email: str, outcome: Outcome) -> str | None:
+    """Why :meth:`Store.join` refused ``email`` (None if ``outcome`` is no refusal).
+
+    A suppression names its real reason: someone blocklisted in listmonk did not ask to be
+    forgotten, and an organiser who reads that they did would look in the wrong place.
+    """
+    if outcome is Outcome.UNSUBSCRIBED:
+        return "unsubscribed earlier; not re-subscribed"
+    if outcome is not Outcome.SUPPRESSED:
+        return None
+    suppression = store.suppression(email)
+    if suppression is None or suppression.reason == "forgotten":
+        return "address was forgotten on request; not re-added"
+    return f"address was {suppression.reason} ({suppression.source}); not re-added"
 
 
 def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str = "",
@@ -601,21 +678,32 @@ def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str =
     ``language`` is used for rows without one (the form sends none; it is the language of the
     page the form was on); rows without either get the list's default language from the store.
     A dry run reports exactly what would happen and writes nothing, not even the rejects file.
-    ``confirmed`` is for moving a list whose people already confirmed elsewhere (an export
-    from listmonk): they join as confirmed, and the consent log says where that came from;
-    they are not new, so ``postduif welcome`` does not greet them.
+    ``confirmed`` is for moving a list whose people already confirmed elsewhere: they join as
+    confirmed, and the consent log says where that came from; they are not new, so
+    ``postduif welcome`` does not greet them. (A listmonk export is refused: it has its own
+    importer, :func:`postduif.listmonk.migrate_listmonk`, which honours its statuses.)
     """
-    make_person = _PersonMaker(allowed_languages, _option_language(language, allowed_languages))
+    make_person = PersonMaker(allowed_languages, option_language(language, allowed_languages))
     status = ("confirmed", "confirmed") if confirmed else join_status(list_def)
-    rows = read_rows(path)
+    return import_rows(store, path, list_def.name, read_rows(path), lambda row: _join_row(
+        store, path, list_def, make_person, row, status, welcomed=confirmed), dry_run=dry_run)
+
+
+def import_rows(store: Store, path: Path, list_name: str, rows: Iterable[Row | Rejected],
+                apply: Callable[[Row], Outcome | Rejected], *, dry_run: bool) -> ImportReport:
+    """Run ``apply`` on every row of ``path`` in one transaction and report, as an import does.
+
+    Rows that came in rejected, and rows ``apply`` rejects, are reported and written to the
+    rejects file (staged inside the transaction, published after the commit); a dry run runs
+    everything and rolls it back, writing nothing, not even the rejects file.
+    """
     counts: Counter[Outcome] = Counter()
     rejected: list[Rejected] = []
     staged: Path | None = None
     try:
         with store.rollback_only() if dry_run else store.transaction():
             for row in rows:
-                result = row if isinstance(row, Rejected) else _join_row(
-                    store, path, list_def, make_person, row, status, welcomed=confirmed)
+                result = row if isinstance(row, Rejected) else apply(row)
                 if isinstance(result, Rejected):
                     rejected.append(result)
                 else:
@@ -626,14 +714,14 @@ def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str =
             staged.unlink(missing_ok=True)
         raise
     return ImportReport(
-        source=path, list=list_def.name, dry_run=dry_run,
+        source=path, list=list_name, dry_run=dry_run,
         added=counts[Outcome.ADDED], updated=counts[Outcome.UPDATED],
         unchanged=counts[Outcome.UNCHANGED], rejected=tuple(rejected),
         rejects_file=None if dry_run else _publish_rejects(path, staged),
     )
 
 
-def _join_row(store: Store, path: Path, list_def: ListDef, make_person: _PersonMaker,
+def _join_row(store: Store, path: Path, list_def: ListDef, make_person: PersonMaker,
               row: Row, new_status: tuple[str, str], *, welcomed: bool) -> Outcome | Rejected:
     """Validate one row and join it to the list; what cannot be joined comes back rejected."""
     try:
@@ -645,14 +733,16 @@ def _join_row(store: Store, path: Path, list_def: ListDef, make_person: _PersonM
                          source=f"{path.name}:{row.line}",
                          consent_version=list_def.consent_version,
                          default_language=list_def.default_language)
-    if outcome in _REFUSED:
-        return Rejected(row.line, person.email, _REFUSED[outcome], row.raw)
+    reason = refusal(store, person.email, outcome)
+    if reason is not None:
+        return Rejected(row.line, person.email, reason, row.raw)
     if welcomed and outcome is Outcome.ADDED:
         store.mark_sent(person.email, list_def.name, "welcome")
     return outcome
 
 
-def _option_language(language: str, allowed: Sequence[str]) -> str:
+def option_language(language: str, allowed: Sequence[str]) -> str:
+    """The ``--language`` option normalised; a language not offered stops the whole import."""
     if not language.strip():
         return ""
     try:

@@ -43,6 +43,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _BARE_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*"
                         r"\.[A-Za-z]{2,}(?:[/?#]|$)")
 _LINE_END = re.compile(r"\r\n?")
+_SPACES = re.compile(r" +")
 
 
 class InvalidField(PostduifError):
@@ -73,6 +74,27 @@ def clean_field(name: str, value: object, max_len: int) -> str:
     if len(text) > max_len:
         raise InvalidField(name, f"is {len(text)} characters long; at most {max_len} allowed")
     return text
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``(first, last)`` of a name written in one field, as people and export tools write it.
+
+    ``"Eva de Vries"`` is first name Eva, last name "de Vries" (the first word is the first
+    name: the greeting needs it, and Dutch surname prefixes belong to the last name).
+    ``"Jansen, Eva"`` is the directory form "Last, First", written by address books and
+    listmonk; splitting it at the first space would greet "Jansen,". A single word, or a
+    comma with nothing on one side (``"Eva"``, ``"Jansen,"``), is a first name alone, so the
+    greeting still has a name. Only spaces separate words: any other whitespace stays in
+    place for :func:`clean_field` to refuse as a control character.
+    """
+    text = name.strip()
+    if "," in text:
+        last, _, first = (_SPACES.sub(" ", part.strip()) for part in text.partition(","))
+        if first and last:
+            return first, last
+        text = first or last
+    first, _, last = _SPACES.sub(" ", text).partition(" ")
+    return first, last
 
 
 def normalise_email(raw: object) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from postduif.cli import campaigns, people, sending  # noqa: F401  (they register commands)
+from rich.markup import escape
+
+from postduif.cli import campaigns, migrate, people, sending  # noqa: F401  (they register commands)
 from postduif.cli._app import app, err
 from postduif.errors import PostduifError
 
@@ -21,7 +23,8 @@ def main() -> None:
     try:
         app()
     except PostduifError as exc:
-        err.print(f"[red]Error:[/red] {exc}", highlight=False, soft_wrap=True)
+        # The message may quote a file name or a header from the file: printed literally.
+        err.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         if exc.hint:
-            err.print(f"Hint: {exc.hint}", highlight=False)
+            err.print(escape(f"Hint: {exc.hint}"), highlight=False)
         sys.exit(1)

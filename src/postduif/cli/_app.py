@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from postduif import __version__
+from postduif.joins import ImportReport
 from postduif.problems import Problem, Severity
+from postduif.store import Store
 from postduif.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -38,6 +43,34 @@ def root(
 
 def open_workspace(ctx: typer.Context) -> Workspace:
     return Workspace.open(ctx.obj)
+
+
+@contextmanager
+def open_store(ctx: typer.Context) -> Iterator[tuple[Workspace, Store]]:
+    """The workspace and its store, closed again when the command is done."""
+    ws = open_workspace(ctx)
+    with Store.open(ws.settings.database) as store:
+        yield ws, store
+
+
+def print_import_report(report: ImportReport) -> None:
+    """An import's totals and its first rejected rows, shared by ``joins import`` and
+    ``migrate``. Everything from the file is printed literally: a name like "[b]Eva" is text,
+    not rich markup."""
+    dry = " (dry run: nothing written)" if report.dry_run else ""
+    out.print(escape(f"{report.source} -> {report.list}{dry}"), highlight=False)
+    out.print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+              f"{len(report.rejected)} rejected", highlight=False)
+    if report.statuses:
+        out.print("by status in the file: " + ", ".join(
+            f"{status} {count}" for status, count in report.statuses), highlight=False)
+    for row in report.rejected[:50]:
+        out.print(escape(f"{report.source}:{row.line}: {row.email or '-'}: {row.reason}"),
+                  highlight=False, soft_wrap=True)
+    if len(report.rejected) > 50:
+        out.print(f"... and {len(report.rejected) - 50} more")
+    if report.rejects_file:
+        out.print(escape(f"Rejected rows written to {report.rejects_file}"), highlight=False)
 
 
 def print_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:

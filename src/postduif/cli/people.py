@@ -5,22 +5,22 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from postduif import membership
-from postduif.cli._app import app, open_workspace, out
+from postduif.cli._app import app, out, print_import_report
+from postduif.cli._app import open_store as _store
 from postduif.errors import StoreError
-from postduif.joins import ImportReport, import_joins
+from postduif.joins import import_joins, refusal
 from postduif.lists import ListDef, available_lists
 from postduif.people import normalise_email
-from postduif.store import Store, Subscriber
+from postduif.store import Subscriber
 from postduif.tokens import token_key
 from postduif.workspace import Workspace
 
@@ -32,13 +32,6 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(subscribers_app, name="subscribers")
 
 ListOption = Annotated[str, typer.Option("--list", "-l", help="List name (lists/<name>.toml).")]
-
-
-@contextmanager
-def _store(ctx: typer.Context) -> Iterator[tuple[Workspace, Store]]:
-    ws = open_workspace(ctx)
-    with Store.open(ws.settings.database) as store:
-        yield ws, store
 
 
 def _languages(ws: Workspace) -> tuple[str, ...]:
@@ -54,7 +47,8 @@ def joins_import(
         help="Language for rows without one (the language of the form's page).")] = "",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report only; write nothing.")] = False,
     confirmed: Annotated[bool, typer.Option(
-        "--confirmed", help="They already confirmed elsewhere (moving a list from listmonk).")
+        "--confirmed", help="They already confirmed elsewhere (for a listmonk export: "
+        "postduif migrate listmonk).")
     ] = False,
 ) -> None:
     """Import join requests; reports added, updated, unchanged and rejected rows.
@@ -68,22 +62,9 @@ def joins_import(
         report = import_joins(store, file, ws.list_def(list_name), language=language,
                               dry_run=dry_run, allowed_languages=_languages(ws),
                               confirmed=confirmed)
-    _print_report(report)
+    print_import_report(report)
     if report.rejected:
         raise typer.Exit(1)
-
-
-def _print_report(report: ImportReport) -> None:
-    out.print(f"{report.source} -> {report.list}{' (dry run: nothing written)' * report.dry_run}")
-    out.print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-              f"{len(report.rejected)} rejected", highlight=False)
-    for row in report.rejected[:50]:
-        out.print(f"{report.source}:{row.line}: {row.email or '-'}: {row.reason}",
-                  highlight=False, soft_wrap=True)
-    if len(report.rejected) > 50:
-        out.print(f"... and {len(report.rejected) - 50} more")
-    if report.rejects_file:
-        out.print(f"Rejected rows written to {report.rejects_file}")
 
 
 @joins_app.command("review")
@@ -205,8 +186,10 @@ def subscribers_add(
         outcome = membership.add_subscriber(store, ws.list_def(list_name), email=email,
                                             name=name, language=language,
                                             languages=_languages(ws))
-    out.print(f"{normalise_email(email)}: {outcome.value}")
-    if outcome.value in ("suppressed", "unsubscribed"):
+        refused = refusal(store, normalise_email(email), outcome)
+    out.print(escape(f"{normalise_email(email)}: {outcome.value}{f': {refused}' * bool(refused)}"),
+              highlight=False)
+    if refused:
         raise typer.Exit(1)
 
 

@@ -28,11 +28,14 @@ from postduif.store.subscribers import (
     REFUSED,
     STATUSES,
     SUBSCRIBER_SCHEMA,
+    SUPPRESSION_REASON_SCHEMA,
+    SUPPRESSION_REASONS,
     ConsentEvent,
     Membership,
     Outcome,
     Person,
     Subscriber,
+    Suppression,
     create_salt,
 )
 
@@ -41,6 +44,7 @@ MIGRATIONS: list[Migration] = [
     ("0001_initial_schema", SUBSCRIBER_SCHEMA),
     ("0002_salt", create_salt),
     ("0003_ledger", LEDGER_SCHEMA),
+    ("0004_suppression_reasons", SUPPRESSION_REASON_SCHEMA),
 ]
 
 
@@ -54,6 +58,7 @@ class Store(LedgerStore):
 
 __all__ = [
     "BUSY_TIMEOUT_S", "EVENTS", "LEDGER_STATES", "MIGRATIONS", "REFUSED", "STATUSES",
-    "CampaignRecord", "Claim", "ConsentEvent", "Database", "LedgerEntry", "LedgerRow",
-    "Membership", "Migration", "Outcome", "Person", "Settle", "Store", "Subscriber", "stamp",
+    "SUPPRESSION_REASONS", "CampaignRecord", "Claim", "ConsentEvent", "Database", "LedgerEntry",
+    "LedgerRow", "Membership", "Migration", "Outcome", "Person", "Settle", "Store",
+    "Subscriber", "Suppression", "stamp",
 ]

@@ -33,7 +33,12 @@ def _utc_now() -> datetime:
 
 
 def stamp(at: datetime) -> str:
-    """How the store writes a time: UTC, whole seconds, so stored times sort as text."""
+    """How the store writes a time: UTC, whole seconds, so stored times sort as text.
+
+    A time without a zone is refused rather than guessed (it would silently be local time).
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise StoreError(f"the time {at.isoformat()} has no time zone")
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -4,6 +4,10 @@
   replacing an address by its salted hash, so the log can still prove what happened.
 * Forgotten addresses survive only as salted hashes in ``suppressions``; an import checks every
   address against them, so nobody who asked to be erased comes back unnoticed.
+* A suppression also says why it exists (:data:`SUPPRESSION_REASONS`): an address can be
+  suppressed without being erased, such as someone blocklisted in listmonk, who stays in the
+  store as unsubscribed so that the record of their leaving is kept. A refusal can then name
+  the real reason instead of claiming the person asked to be forgotten.
 """
 
 from __future__ import annotations
@@ -15,17 +19,22 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from postduif.errors import StoreError
-from postduif.store.db import Database
+from postduif.store.db import Database, stamp
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained", "rejected")
 EVENTS = ("requested", "confirmed", "approved", "rejected", "unsubscribed", "bounced",
           "complained", "forgotten", "language")
 #: Statuses after which an import must not put the person back on the list.
 REFUSED = frozenset({"unsubscribed", "bounced", "complained", "rejected"})
+#: Why an address is suppressed: erased on request (``forget``), or blocklisted elsewhere and
+#: moved over (a listmonk migration). Checked in Python, not by a CHECK constraint, so that a
+#: later reason (complaints, say) needs no table rebuild.
+SUPPRESSION_REASONS = ("forgotten", "blocklisted")
 
 
 @dataclass(frozen=True)
@@ -83,11 +92,20 @@ class ConsentEvent:
     consent_version: str
 
 
+@dataclass(frozen=True)
+class Suppression:
+    """Why an address may never be added again; the address itself is not kept, only its hash."""
+
+    at: str
+    reason: str  # one of SUPPRESSION_REASONS
+    source: str
+
+
 class Outcome(StrEnum):
     ADDED = "added"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
-    SUPPRESSED = "suppressed"  # the address was forgotten on request
+    SUPPRESSED = "suppressed"  # forgotten or blocklisted: see SubscriberStore.suppression
     UNSUBSCRIBED = "unsubscribed"  # refused: left (or was refused by) this list earlier
 
 
@@ -158,6 +176,12 @@ CREATE TABLE suppressions (
 """
 
 
+#: Existing suppressions all came from ``forget``.
+SUPPRESSION_REASON_SCHEMA = """
+ALTER TABLE suppressions ADD COLUMN reason TEXT NOT NULL DEFAULT 'forgotten';
+"""
+
+
 def create_salt(conn: sqlite3.Connection) -> None:
     """One random salt per store: hashes of forgotten addresses mean nothing elsewhere."""
     conn.execute("INSERT INTO meta (key, value) VALUES ('salt', ?)", (os.urandom(32).hex(),))
@@ -205,8 +229,9 @@ RETURNING id
 
 _INSERT_MEMBERSHIP = """
 INSERT INTO memberships (subscriber_id, list, status, language, requested_at, confirmed_at,
-                         changed_at)
-VALUES (?1, ?2, ?3, ?4, ?5, iif(?3 = 'confirmed', ?5, NULL), ?5)
+                         unsubscribed_at, changed_at)
+VALUES (?1, ?2, ?3, ?4, ?5, iif(?3 = 'confirmed', ?5, NULL), iif(?3 = 'unsubscribed', ?5, NULL),
+        ?5)
 """
 
 _INSERT_CONSENT = """
@@ -257,12 +282,18 @@ class SubscriberStore(Database):
     # -- writing ------------------------------------------------------------------------------
 
     def join(self, person: Person, *, list: str, status: str, event: str, source: str,
-             consent_version: str, default_language: str) -> Outcome:
+             consent_version: str, default_language: str, at: datetime | None = None
+             ) -> Outcome:
         """Add ``person`` to ``list`` with ``status``, or update what is known about them.
 
         Never re-subscribes anyone who left, bounced, complained or was refused (the import
         reports :attr:`Outcome.UNSUBSCRIBED` instead), and writes nothing at all for a
-        forgotten address (:attr:`Outcome.SUPPRESSED`).
+        suppressed address (:attr:`Outcome.SUPPRESSED`; :meth:`suppression` says why).
+
+        ``at`` is when the consent event happened, if not now: a migration from another tool
+        keeps the original subscription time. It stamps the new membership and its consent
+        event; the subscriber record's own times stay the real ones (when postduif got the
+        data), and the log is still only appended to, in the order things were recorded.
         """
         _check(status=status, event=event)
         email = _key(person.email)
@@ -274,6 +305,7 @@ class SubscriberStore(Database):
             if current in REFUSED:
                 return Outcome.UNSUBSCRIBED
             now = self._now()
+            when = now if at is None else stamp(at)
             language = person.language or known_language or default_language
             upserted = self._conn.execute(_UPSERT_SUBSCRIBER, (
                 email, person.first_name, person.last_name, language, person.organization,
@@ -281,8 +313,8 @@ class SubscriberStore(Database):
             )).fetchone()
             if current is None:
                 member = subscriber_id if upserted is None else upserted[0]
-                self._conn.execute(_INSERT_MEMBERSHIP, (member, list, status, language, now))
-                self._log(now, email, list, event, source, consent_version)
+                self._conn.execute(_INSERT_MEMBERSHIP, (member, list, status, language, when))
+                self._log(when, email, list, event, source, consent_version)
                 return Outcome.ADDED
             changed = upserted is not None
             if person.language and person.language != member_language:
@@ -368,8 +400,8 @@ class SubscriberStore(Database):
                                       (email,)).rowcount
             held += self._conn.execute("UPDATE consent_log SET email = ? WHERE email = ?",
                                        (hashed, email)).rowcount
-            self._conn.execute("INSERT OR IGNORE INTO suppressions (hash, at, source) "
-                               "VALUES (?, ?, ?)", (hashed, now, source))
+            self._conn.execute("INSERT OR IGNORE INTO suppressions (hash, at, source, reason) "
+                               "VALUES (?, ?, ?, 'forgotten')", (hashed, now, source))
             self._log(now, hashed, "", "forgotten", source, "")
         return held > 0
 
@@ -405,6 +437,21 @@ class SubscriberStore(Database):
             for list_name, old in changed or [("", known)]:
                 self._log(now, email, list_name, "language", f"{source} {old}->{language}", "")
         return True
+
+    def suppress(self, email: str, *, reason: str, source: str) -> bool:
+        """Suppress ``email`` without erasing anything; True if it was not suppressed yet.
+
+        From then on :meth:`join` adds it to no list (:attr:`Outcome.SUPPRESSED`). An existing
+        suppression is kept as it is: the first reason is the one that stands.
+        """
+        if reason not in SUPPRESSION_REASONS:
+            raise StoreError(f"unknown suppression reason {reason!r}; expected one of "
+                             f"{', '.join(SUPPRESSION_REASONS)}")
+        with self.transaction():
+            cursor = self._conn.execute(
+                "INSERT OR IGNORE INTO suppressions (hash, at, source, reason) "
+                "VALUES (?, ?, ?, ?)", (self._hash(_key(email)), self._now(), source, reason))
+        return cursor.rowcount > 0
 
     def _log(self, at: str, email: str, list: str, event: str, source: str,
              consent_version: str) -> None:
@@ -457,9 +504,13 @@ class SubscriberStore(Database):
         return [(str(a), str(b), str(c), int(n)) for a, b, c, n in rows]
 
     def is_suppressed(self, email: str) -> bool:
-        row = self._conn.execute("SELECT 1 FROM suppressions WHERE hash = ?",
+        return self.suppression(email) is not None
+
+    def suppression(self, email: str) -> Suppression | None:
+        """Why ``email`` is suppressed, or None if it is not."""
+        row = self._conn.execute("SELECT at, reason, source FROM suppressions WHERE hash = ?",
                                  (self._hash(_key(email)),)).fetchone()
-        return row is not None
+        return None if row is None else Suppression(*row)
 
     def consent_log(self, email: str) -> list[ConsentEvent]:
         """Every consent event about ``email``, including those logged before it was forgotten."""
@@ -473,10 +524,12 @@ class SubscriberStore(Database):
         """Everything held about one person, ready for ``json.dumps`` (right of access)."""
         subscriber = self.get(email)
         person = None if subscriber is None else asdict(subscriber)
+        suppression = self.suppression(email)
         return {
             "email": _key(email),
             "subscriber": person,
-            "suppressed": self.is_suppressed(email),
+            "suppressed": suppression is not None,
+            "suppression": None if suppression is None else asdict(suppression),
             "consent_log": [asdict(event) for event in self.consent_log(email)],
         }
 
