@@ -230,6 +230,18 @@ def test_unticking_unsubscribes_and_reticking_subscribes_again(client: TestClien
     assert store.consent_log(ANN)[-1].consent_version == "2026-11"  # the list's current text
 
 
+def test_a_blocklisted_address_cannot_tick_a_list_again(client: TestClient,
+                                                        store: Store) -> None:
+    """Blocklisted in listmonk: unsubscribed everywhere and suppressed; the page says so."""
+    _add(store, ANN, "nieuwsbrief", "unsubscribed")
+    store.suppress(ANN, reason="blocklisted", source="test")
+    page = client.get(PAGE, params={"token": _token()}).text
+    box = {(i["name"], i["value"]): i for i in _inputs(page)}["list", "nieuwsbrief"]
+    assert "disabled" in box and "We sturen geen e-mails meer naar dit adres." in page
+    _post(client, [("shown", "nieuwsbrief"), ("list", "nieuwsbrief")])  # a forged form
+    assert _status(store, ANN, "nieuwsbrief") == "unsubscribed"
+
+
 def test_a_list_not_on_the_form_is_left_alone(client: TestClient, store: Store) -> None:
     """A list joined after the page was loaded has no box yet: its absence is no "no"."""
     _add(store, ANN, "nieuwsbrief", "confirmed")

@@ -228,17 +228,26 @@ def test_a_leaver_who_signs_up_again_must_confirm_again(client: TestClient,
     assert _events(store, ANN) == [*before, ("nieuwsbrief", "requested", "web:subscribe")]
 
 
-def test_a_forgotten_or_rejected_address_is_told_success_and_stays_out(
+def test_a_forgotten_rejected_or_blocklisted_address_is_told_success_and_stays_out(
         client: TestClient, store: Store) -> None:
     _add(store, ANN, "leden", "pending")
     store.set_status(ANN, "leden", "rejected", event="rejected", source="test")
     store.forget("gone@example.org", source="test")
+    _add(store, "blocked@example.org", "nieuwsbrief", "confirmed")  # blocklisted in listmonk
+    store.set_status("blocked@example.org", "nieuwsbrief", "unsubscribed", event="unsubscribed",
+                     source="test")
+    store.suppress("blocked@example.org", reason="blocklisted", source="test")
+    blocked_before = _events(store, "blocked@example.org")
     before = _events(store, ANN)
     assert client.post("/nl/join", json={**JOIN, "email": ANN}).json() == {"result": "success"}
     gone = client.post("/nl/newsletter/subscribe", data={"email": "gone@example.org"})
     assert gone.status_code == 303
     assert _status(store, ANN, "leden") == "rejected" and _events(store, ANN) == before
     assert store.get("gone@example.org") is None
+    blocked = client.post("/nl/newsletter/subscribe", data={"email": "blocked@example.org"})
+    assert blocked.status_code == 303
+    assert _status(store, "blocked@example.org", "nieuwsbrief") == "unsubscribed"
+    assert _events(store, "blocked@example.org") == blocked_before
 
 
 # ---------------------------------------------------------------------------- join

@@ -47,11 +47,13 @@ def sign_up(store: Store, list_def: ListDef, person: Person, *, source: str,
       ``resend_after`` ago (``None``: no limit), so a flood of sign-ups for one address sends it
       one email a day, not one per sign-up.
     * Someone who unsubscribed starts over as a new request and gets a new confirmation email.
-    * Confirmed, rejected, bounced, complained or forgotten addresses: nothing changes. The
-      form proves nothing about who sent it, and it answers the same whatever happened, so it
-      cannot be used to find out who is on a list.
+    * Confirmed, rejected, bounced, complained, forgotten or suppressed (blocklisted in
+      listmonk) addresses: nothing changes. The form proves nothing about who sent it, and it
+      answers the same whatever happened, so it cannot be used to find out who is on a list.
     """
     with store.transaction():
+        if store.is_suppressed(person.email):
+            return
         subscriber = store.get(person.email)
         membership = subscriber.membership(list_def.name) if subscriber else None
         if membership is None:
@@ -169,13 +171,14 @@ def current_language(subscriber: Subscriber, list_name: str) -> str:
 
 
 def choices(subscriber: Subscriber, lists: Mapping[str, ListDef],
-            first: str) -> list[Choice]:
+            first: str, *, suppressed: bool = False) -> list[Choice]:
     """The lists the preference page of a link for ``first`` shows: that list first, then
     every other list ``subscriber`` is on, except lists that need an organiser's approval.
 
     Those are membership lists (a union's members): whoever holds a forwarded newsletter must
     not learn from its preference link that the reader is a member, or was refused. A
-    members list shows up only on the links in emails sent to that list.
+    members list shows up only on the links in emails sent to that list. A ``suppressed``
+    address (blocklisted) may leave lists but not join one again.
     """
     result = []
     for m in sorted(subscriber.memberships, key=lambda m: (m.list != first, m.list)):
@@ -188,6 +191,8 @@ def choices(subscriber: Subscriber, lists: Mapping[str, ListDef],
         if m.status == "unsubscribed" and (
                 list_def is None or (list_def.approval and m.confirmed_at is None)):
             fixed = "rejoin"
+        if m.status == "unsubscribed" and suppressed:
+            fixed = "suppressed"
         result.append(Choice(m.list, m.status, m.status == "confirmed", fixed))
     return result
 
@@ -209,7 +214,8 @@ def save_preferences(store: Store, email: str, lists: Mapping[str, ListDef], *,
         if subscriber is None:
             raise StoreError(f"no subscriber {normalise_email(email)}")
         unsubscribed, resubscribed = [], []
-        for choice in choices(subscriber, lists, link_list):
+        suppressed = store.is_suppressed(subscriber.email)
+        for choice in choices(subscriber, lists, link_list, suppressed=suppressed):
             if choice.fixed or choice.list not in shown:
                 continue
             wanted = choice.list in subscribed

@@ -48,6 +48,7 @@ PREFERENCE_KEYS = (
     "web_preferences_leave_button", "web_preferences_fixed_pending",
     "web_preferences_fixed_rejected", "web_preferences_fixed_bounced",
     "web_preferences_fixed_complained", "web_preferences_fixed_rejoin",
+    "web_preferences_fixed_suppressed",
     "web_preferences_done_title", "web_preferences_done_language",
     "web_preferences_done_unsubscribed", "web_preferences_done_resubscribed",
     "web_preferences_unchanged", "web_preferences_left_title", "web_preferences_left",
@@ -127,12 +128,13 @@ class Preferences:
             return self.link_error(lang, exc)
         with site.store() as store:
             subscriber = store.get(email)
+            suppressed = store.is_suppressed(email)
         if subscriber is None:
             return self._forgotten(site, lang, email)
         t = site.strings[lang]
         rows = [{"name": c.list, "title": site.title(c.list, lang), "checked": c.subscribed,
                  "note": str(t[f"web_preferences_fixed_{c.fixed}"]) if c.fixed else ""}
-                for c in choices(subscriber, site.lists, list_name)]
+                for c in choices(subscriber, site.lists, list_name, suppressed=suppressed)]
         language = current_language(subscriber, list_name)
         return self._render(site, lang, "preferences.html.j2", t["web_preferences_title"],
                             intro=str(t["web_preferences_intro"]).format(email=subscriber.email),
