@@ -63,6 +63,8 @@ from postduif.web.greetings import GreetingWorker
 from postduif.web.guard import (
     Clock,
     Guard,
+    TooLarge,
+    capped_body,
     caught_by_honeypot,
     client_address,
     proxy_middleware,
@@ -533,13 +535,7 @@ def _json_depth(value: object) -> int:
 
 
 async def _limited_body(request: Request) -> bytes:
-    too_large = _Refused(413, f"the request is larger than {MAX_BODY_BYTES // 1024} KB")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large
-    return bytes(body)
+    try:
+        return await capped_body(request, MAX_BODY_BYTES)
+    except TooLarge:
+        raise _Refused(413, f"the request is larger than {MAX_BODY_BYTES // 1024} KB") from None

@@ -21,6 +21,7 @@ no server of the group's own to forward paths), so its forms reach the app cross
   in the app, so the app tested in-process and ``postduif serve`` behave the same);
   :func:`client_key` counts an IPv6 client by its /64.
 * :func:`caught_by_honeypot` spots bots that fill in the hidden field people never see.
+* :func:`capped_body` reads a request body only as far as the endpoint's limit.
 """
 
 from __future__ import annotations
@@ -204,3 +205,21 @@ def proxy_middleware(trusted_proxies: Iterable[str]) -> list[Middleware]:
     """
     trusted = list(trusted_proxies)
     return [Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)] if trusted else []
+
+
+class TooLarge(Exception):
+    """The request body is larger than the endpoint reads."""
+
+
+async def capped_body(request: Request, limit: int) -> bytes:
+    """The body, read at most ``limit`` bytes far: a huge or endless body is refused with
+    :class:`TooLarge` (at once when Content-Length says so), never held whole in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise TooLarge
+    return bytes(body)

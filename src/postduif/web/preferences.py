@@ -39,6 +39,7 @@ from postduif.membership import choices, current_language, save_preferences, uns
 from postduif.render.strings import Strings
 from postduif.store import Store
 from postduif.tokens import read_token
+from postduif.web.guard import TooLarge, capped_body
 
 #: Every interface string these pages use; ``create_app`` checks them when it starts.
 PREFERENCE_KEYS = (
@@ -96,10 +97,6 @@ class LinkError(Protocol):
     def __call__(self, lang: str, exc: TokenError) -> Response: ...
 
 
-class _TooLarge(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class Preferences:
     """The endpoint: ``await Preferences(...)(site, request, lang)``."""
@@ -114,7 +111,7 @@ class Preferences:
             return await run_in_threadpool(self.show, site, lang, token)
         try:
             form = await _form(request)
-        except _TooLarge:
+        except TooLarge:
             t = site.strings[lang]
             return self.page(lang, str(t["web_too_large_title"]), str(t["web_too_large"]),
                              status=413)
@@ -204,14 +201,7 @@ async def _form(request: Request) -> list[tuple[str, str]]:
     """The form's fields in order, read at most MAX_FORM_BYTES far; anything that is not a
     URL-encoded form counts as an empty one (so it changes nothing)."""
     kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise _TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            raise _TooLarge
+    body = await capped_body(request, MAX_FORM_BYTES)
     if kind != _FORM:
         return []
     try:
