@@ -1,4 +1,5 @@
-"""Import timings: 100,000 join requests as CSV and as JSON Lines, into a fresh store each.
+"""Import timings: 100,000 join requests as CSV and as JSON Lines, and the same people as a
+listmonk subscriber export (``migrate listmonk``), into a fresh store each.
 
 Prints, per format, rows per second, seconds and the peak memory of the process that did the
 import, against the targets (under 10 s and under 200 MB). Each import runs in its own child
@@ -69,6 +70,22 @@ def generate(rng: random.Random) -> list[dict[str, str]]:
     return rows
 
 
+def write_listmonk(rows: list[dict[str, str]], path: Path, rng: random.Random) -> None:
+    """The same people as listmonk exports them: one name field (a tenth as "Last, First"),
+    the language in ``attributes``, 2% disabled and 1% blocklisted."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["uuid", "email", "name", "attributes", "status", "created_at",
+                         "updated_at"])
+        for number, row in enumerate(rows):
+            first, last = row["firstName"], row["lastName"]
+            name = f"{last}, {first}" if number % 10 == 0 else f"{first} {last}"
+            status = rng.choices(["enabled", "disabled", "blocklisted"], [97, 2, 1])[0]
+            stamp = f"2024-{number % 12 + 1:02d}-01 10:00:00.{number % 999999:06d} +0000 UTC"
+            writer.writerow([f"00000000-0000-4000-8000-{number:012d}", row["email"], name,
+                             json.dumps({"lang": row["language"]}), status, stamp, stamp])
+
+
 def write_inputs(rows: list[dict[str, str]], folder: Path) -> dict[str, Path]:
     csv_path, jsonl_path = folder / "joins.csv", folder / "joins.jsonl"
     with csv_path.open("w", encoding="utf-8", newline="") as out:
@@ -78,19 +95,23 @@ def write_inputs(rows: list[dict[str, str]], folder: Path) -> dict[str, Path]:
     with jsonl_path.open("w", encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return {"CSV": csv_path, "JSON Lines": jsonl_path}
+    listmonk_path = folder / "listmonk.csv"
+    write_listmonk(rows, listmonk_path, random.Random(7))
+    return {"CSV": csv_path, "JSON Lines": jsonl_path, "listmonk": listmonk_path}
 
 
 def child_import(source: Path, store_path: Path) -> dict[str, float]:
     """Runs in the child: one import into a fresh store; returns its own measurements."""
     from postduif.joins import import_joins
+    from postduif.listmonk import migrate_listmonk
     from postduif.lists import load_list
     from postduif.store import Store
 
-    list_def = load_list(REPO / "lists", "leden")
+    listmonk = source.stem == "listmonk"
+    list_def = load_list(REPO / "lists", "nieuwsbrief" if listmonk else "leden")
     with Store.open(store_path) as store:
         start = time.perf_counter()
-        report = import_joins(store, source, list_def)
+        report = (migrate_listmonk if listmonk else import_joins)(store, source, list_def)
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "added": report.added, "rejected": len(report.rejected),
             "peak_mb": peak_mb()}
@@ -148,9 +169,10 @@ def main() -> None:
         print(f"peer  csv + sqlite3 executemany: {peer_rate:>9,.0f} rows/s  "
               f"{peer['seconds']:6.2f} s  peak {peer['peak_mb']:6.1f} MB")
         for name, source in inputs.items():
-            result = in_child("import", source, folder / f"{source.suffix[1:]}.sqlite3")
+            result = in_child("import", source, folder / f"{source.stem}{source.suffix}.sqlite3")
             rate = ROWS / result["seconds"]
-            print(f"{name:<10} import_joins:        {rate:>9,.0f} rows/s  "
+            how = "migrate_listmonk:" if name == "listmonk" else "import_joins:    "
+            print(f"{name:<10} {how}    {rate:>9,.0f} rows/s  "
                   f"{result['seconds']:6.2f} s  peak {result['peak_mb']:6.1f} MB  "
                   f"({result['added']:,.0f} added, {result['rejected']:,.0f} rejected; "
                   f"{peer_rate / rate:.1f}x slower than the peer)")

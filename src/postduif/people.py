@@ -42,6 +42,10 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 #: A link written without a scheme that starts with a host name: ``linkedin.com/in/sam``.
 _BARE_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*"
                         r"\.[A-Za-z]{2,}(?:[/?#]|$)")
+#: An http(s) link whose host is a plain name and that has no port, user name, space or
+#: backslash: valid as it stands. Anything else is taken apart by urlsplit and checked.
+_PLAIN_WEB_LINK = re.compile(
+    r"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?:[/?#][^\s\\]*)?\Z", re.IGNORECASE)
 _LINE_END = re.compile(r"\r\n?")
 _SPACES = re.compile(r" +")
 
@@ -129,6 +133,8 @@ def normalise_link(raw: object, field: str = "social_links") -> str:
         return ""
     if not _SCHEME.match(text) and _BARE_HOST.match(text):
         text = f"https://{text}"
+    if _PLAIN_WEB_LINK.match(text):  # nearly every real link: no need to take it apart
+        return _within_limit(field, text)
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
@@ -140,10 +146,15 @@ def normalise_link(raw: object, field: str = "social_links") -> str:
         raise InvalidField(field, "must be a web address with a host name")
     if parts.username is not None or " " in text:
         raise InvalidField(field, "is not a valid web address")
-    if len(text) > LIMITS["social_link"]:
-        raise InvalidField(field, f"is {len(text)} characters long; "
+    return _within_limit(field, text)
+
+
+def _within_limit(field: str, link: str) -> str:
+    """``link``, unless ``https://`` put in front made it longer than allowed."""
+    if len(link) > LIMITS["social_link"]:
+        raise InvalidField(field, f"is {len(link)} characters long; "
                                   f"at most {LIMITS['social_link']} allowed")
-    return text
+    return link
 
 
 def normalise_language(raw: object, allowed: Collection[str]) -> str:
