@@ -84,3 +84,17 @@ def test_an_unknown_outcome_is_not_sent_again(workspace: Path) -> None:
     dropped = MemoryTransport(1, faults={"jin@example.org": ["drop"]})
     assert len(run(ws, store, lists, dropped).failed) == 1
     assert run(ws, store, lists, MemoryTransport(1)).sent["confirmation"] == 0
+
+
+def test_an_address_that_does_not_exist_is_marked_bounced_not_retried(workspace: Path) -> None:
+    ws, store, lists = setup(workspace)
+    add_subscriber(store, lists["nieuwsbrief"], email="nobody@example.org", language="nl")
+    dead = MemoryTransport(1, faults={"nobody@example.org": [
+        Reply(550, "5.1.1 <nobody@example.org>: Recipient address rejected")]})
+    report = run(ws, store, lists, dead)
+    assert [reason for _, reason in report.failed] == [
+        "bounced, not retried: 550 5.1.1 <nobody@example.org>: Recipient address rejected"]
+    nobody = store.get("nobody@example.org")
+    membership = nobody.membership("nieuwsbrief") if nobody else None
+    assert membership is not None and membership.status == "bounced"
+    assert run(ws, store, lists, MemoryTransport(1)).sent["confirmation"] == 0

@@ -4,7 +4,8 @@ Pending members of double opt-in lists get the confirmation email (with their si
 link); confirmed or approved members who never had one get the welcome email; each in their
 own language. The store records each email *before* it goes out (a claim that only one
 process can win: ``postduif serve`` sends them too) and takes the record back only when the
-server clearly refused it, so a crash can lose a welcome but never send one twice. Each
+server clearly refused it, so a crash can lose a welcome but never send one twice. An address
+the server says does not exist (5.1.x) is marked bounced, so it is not tried every round. Each
 (template, list, language) is rendered once and personalised per person.
 """
 
@@ -21,7 +22,8 @@ from postduif.render import EmailContext, Rendered
 from postduif.send.compose import PREFERENCES_TTL, UNSUBSCRIBE_TTL
 from postduif.send.model import Target
 from postduif.send.outbox import OutboxReport, write_outbox
-from postduif.send.transport import DeliveryFailure, Transport, Unknown
+from postduif.send.replies import Verdict, judge
+from postduif.send.transport import DeliveryFailure, PermanentFailure, Transport, Unknown
 from postduif.store import Store
 from postduif.tokens import signed_link
 from postduif.workspace import Workspace
@@ -150,6 +152,15 @@ async def send_greetings(store: Store, greeter: Greeter, transport: Transport,
                 await connection.send(envelope_from, greeting.email, message)
             except Unknown as exc:
                 report.failed.append((greeting, f"unknown, not retried: {exc}"))
+                continue
+            except PermanentFailure as exc:
+                if judge(exc) is Verdict.BOUNCE:  # the address does not exist: stop trying
+                    store.set_status(greeting.email, greeting.list, "bounced", event="bounced",
+                                     source=f"smtp: {exc}")
+                    report.failed.append((greeting, f"bounced, not retried: {exc}"))
+                    continue
+                store.clear_sent(greeting.email, greeting.list, greeting.kind)
+                report.failed.append((greeting, str(exc)))
                 continue
             except DeliveryFailure as exc:
                 store.clear_sent(greeting.email, greeting.list, greeting.kind)
