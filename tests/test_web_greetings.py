@@ -126,10 +126,20 @@ def test_a_leaver_who_signs_up_again_gets_a_new_confirmation(
         store.mark_sent("lotte@example.org", "nieuwsbrief", "confirmation")
         store.set_status("lotte@example.org", "nieuwsbrief", "unsubscribed",
                          event="unsubscribed", source="test")
+        store.forget("gone@example.org", source="test")
     served = _start(serve, workspace, smtp.port, retry_seconds=300)
-    _subscribe(served, "lotte@example.org")
+    _subscribe(served, "lotte@example.org", "en")  # this time from the English page
     assert smtp.mailbox.wait_for(1, timeout=10) == 1, served.output()
-    assert smtp.mailbox.recipients() == ["lotte@example.org"]
+    [received] = smtp.mailbox.messages()
+    assert received.rcpt_tos == ("lotte@example.org",)
+    assert _parsed(received.data)["Content-Language"] == "en"
+
+    _subscribe(served, "gone@example.org")  # asked to be forgotten: kept out, and logged
+    deadline = time.monotonic() + 5
+    while "not taken" not in served.output() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "a sign-up for nieuwsbrief was not taken: the address is suppressed" in served.output()
+    assert "gone@example.org" not in served.output()
 
 
 def test_confirmations_per_day_is_a_setting(workspace: Path) -> None:

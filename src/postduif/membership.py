@@ -37,7 +37,7 @@ def add_subscriber(store: Store, list_def: ListDef, *, email: str, name: str = "
 
 
 def sign_up(store: Store, list_def: ListDef, person: Person, *, source: str,
-            resend_after: timedelta | None) -> None:
+            resend_after: timedelta | None) -> str:
     """Someone sent the site's form for ``list_def``; what that changes depends on who it was.
 
     * A new address joins like any new member: pending where the list needs a confirmation or
@@ -46,29 +46,42 @@ def sign_up(store: Store, list_def: ListDef, person: Person, *, source: str,
       whose link expired gets a new one), but only if the last one left more than
       ``resend_after`` ago (``None``: no limit), so a flood of sign-ups for one address sends it
       one email a day, not one per sign-up.
-    * Someone who unsubscribed starts over as a new request and gets a new confirmation email.
+    * Someone who unsubscribed starts over as a new request, in the language of the form's
+      page, and gets a new confirmation email.
     * Confirmed, rejected, bounced, complained, forgotten or suppressed (blocklisted in
       listmonk) addresses: nothing changes. The form proves nothing about who sent it, and it
       answers the same whatever happened, so it cannot be used to find out who is on a list.
+
+    Returns what happened: ``"new"``, ``"again"``, ``"restarted"``, or the state that kept the
+    sign-up out (``"suppressed"``, ``"confirmed"``, ``"rejected"``, ...), for the log.
     """
     with store.transaction():
         if store.is_suppressed(person.email):
-            return
+            return "suppressed"
         subscriber = store.get(person.email)
         membership = subscriber.membership(list_def.name) if subscriber else None
         if membership is None:
-            status, event = join_status(list_def)
-            store.join(person, list=list_def.name, status=status, event=event, source=source,
-                       consent_version=list_def.consent_version,
-                       default_language=list_def.default_language)
-        elif membership.status == "pending":
+            _join(store, list_def, person, source)
+            return "new"
+        if membership.status == "pending":
             store.touch_request(person.email, list_def.name)
             _allow_resend(store, list_def, person.email, membership, resend_after)
-        elif membership.status == "unsubscribed":
+            return "again"
+        if membership.status == "unsubscribed":
             status, event = join_status(list_def)
             store.set_status(person.email, list_def.name, status, event=event, source=source,
                              consent_version=list_def.consent_version)
+            _join(store, list_def, person, source)  # now open again: takes the page's language
             _allow_resend(store, list_def, person.email, membership, resend_after)
+            return "restarted"
+        return membership.status
+
+
+def _join(store: Store, list_def: ListDef, person: Person, source: str) -> None:
+    status, event = join_status(list_def)
+    store.join(person, list=list_def.name, status=status, event=event, source=source,
+               consent_version=list_def.consent_version,
+               default_language=list_def.default_language)
 
 
 def _allow_resend(store: Store, list_def: ListDef, email: str, membership: Membership,

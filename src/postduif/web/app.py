@@ -59,7 +59,7 @@ from postduif.render.strings import Strings, load_strings
 from postduif.send.smtp import SmtpTransport
 from postduif.store import Membership, Person, Store
 from postduif.tokens import read_token, token_key
-from postduif.web.greetings import GreetingWorker
+from postduif.web.greetings import GreetingWorker, log
 from postduif.web.guard import (
     Clock,
     Guard,
@@ -97,6 +97,8 @@ PAGE_KEYS = (
     "web_too_many_title", "web_too_many", "web_forbidden_title", "web_forbidden",
     "web_join_invalid_title", "web_join_invalid", "web_subscribed_title", "web_subscribed",
 )
+#: Outcomes of a sign-up worth a line in serve's log: the address stays out.
+KEPT_OUT = frozenset({"suppressed", "rejected", "bounced", "complained"})
 #: Pages carry an address and their URL a token: keep them out of caches, logs of other
 #: sites (Referer) and search engines, and let them load nothing from elsewhere.
 PAGE_HEADERS = {
@@ -474,9 +476,16 @@ def _see_other(url: str) -> Response:
 
 
 def _sign_up(site: WebState, list_def: ListDef, person: Person, source: str) -> None:
-    """Record the sign-up (see :func:`postduif.membership.sign_up`), then wake the sender."""
+    """Record the sign-up (see :func:`postduif.membership.sign_up`), then wake the sender.
+
+    The form answers "success" whatever happened; the organisers' log says when a sign-up was
+    kept out, without the address (serve's log is no place for people's addresses).
+    """
     with site.store() as store:
-        sign_up(store, list_def, person, source=source, resend_after=site.resend_after)
+        outcome = sign_up(store, list_def, person, source=source,
+                          resend_after=site.resend_after)
+    if outcome in KEPT_OUT:
+        log.info("a sign-up for %s was not taken: the address is %s", list_def.name, outcome)
     site.wake_greetings()
 
 
