@@ -8,6 +8,7 @@ never read from the file: only the *names* of environment variables are configur
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import tomllib
@@ -183,19 +184,33 @@ def load_settings(workspace: Path) -> Settings:
 
 
 def _merge(defaults: Mapping[str, Any], user: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    _refuse_unknown(defaults, user, path)
     merged: dict[str, Any] = {}
-    for key in user:
-        if key not in defaults:
-            raise ConfigError(f"unknown setting [{key}]", path=path)
     for section, default in defaults.items():
         given = user.get(section, {})
         if not isinstance(given, dict):
             raise ConfigError(f"[{section}] must be a table", path=path)
-        unknown = set(given) - set(default)
-        if unknown:
-            raise ConfigError(f"unknown setting {section}.{sorted(unknown)[0]}", path=path)
         merged[section] = {**default, **given}
     return merged
+
+
+def _refuse_unknown(defaults: Mapping[str, Any], user: Mapping[str, Any], path: Path) -> None:
+    """Every unknown setting in one message, so fixing a file takes one round, not one per typo."""
+    unknown: list[str] = []
+    for key, given in user.items():
+        if key not in defaults:
+            unknown.append(_nearest(f"[{key}]", key, defaults))
+        elif isinstance(given, dict):
+            unknown += [_nearest(f"{key}.{name}", name, defaults[key])
+                        for name in given if name not in defaults[key]]
+    if unknown:
+        raise ConfigError(("unknown settings: " if len(unknown) > 1 else "unknown setting ")
+                          + "; ".join(unknown), path=path)
+
+
+def _nearest(shown: str, name: str, valid: Mapping[str, Any]) -> str:
+    near = difflib.get_close_matches(name, list(valid), n=1)
+    return f"{shown} (did you mean {near[0]}?)" if near else shown
 
 
 def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
