@@ -38,6 +38,7 @@ AGENDA_KEYS = ("section", "days", "from", "feed")  # feed: an iCalendar URL inst
 LANGUAGE_KEYS = ("subject", "preheader")
 _LANGUAGE_TABLE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 BILINGUAL = "+"  # variant keys of bilingual messages join their languages with this
+SUBJECT_MAX = 78  # inboxes show 40-70 characters; past this a subject is surely cut off
 
 
 @dataclass(frozen=True)
@@ -337,7 +338,7 @@ class _ContextBuilder:
         context = EmailContext(
             template=self.campaign.template,
             lang=lang,
-            subject=self._joined(parts, self.campaign.subjects, lambda p: p.title),
+            subject=self._subject(parts),
             preheader=self._joined(parts, self.campaign.preheaders, lambda p: p.summary),
             sections=tuple(p.section for p in parts),
             sender_name=self.settings.sender.name,
@@ -346,6 +347,7 @@ class _ContextBuilder:
             site_title=self.site.config.titles.get(lang, ""),
             site_url=self.site.config.base_url + lang + "/",
             list_title=self.list_def.title(lang),
+            list_titles={p.page.lang: self.list_def.title(p.page.lang) for p in parts},
         )
         return Variant(key, context, tuple(p.page for p in parts),
                        tuple(e for p in parts for e in p.events))
@@ -355,3 +357,11 @@ class _ContextBuilder:
         """Per-language text from the campaign, else from the page; bilingual joins them."""
         texts = [given.get(p.page.lang) or default(p.page) for p in parts]
         return " | ".join(t for t in texts if t)
+
+    def _subject(self, parts: list[_SectionParts]) -> str:
+        """Both languages' subjects where they fit in an inbox line, else the first one's:
+        a bilingual subject of two long titles would be cut off mid-word anyway."""
+        joined = self._joined(parts, self.campaign.subjects, lambda p: p.title)
+        if len(joined) <= SUBJECT_MAX:
+            return joined
+        return self._joined(parts[:1], self.campaign.subjects, lambda p: p.title)

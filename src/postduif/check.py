@@ -11,13 +11,12 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import urlsplit
 
 from postduif import problems as pr
-from postduif.campaign import Plan
+from postduif.campaign import SUBJECT_MAX, Plan
 from postduif.content import Page, Site
 from postduif.problems import Problem
 from postduif.render import Rendered
 
 GMAIL_CLIP_BYTES = 102 * 1024
-SUBJECT_MAX = 78  # inboxes show 40-70 characters; past this a subject is surely cut off
 
 _PLACEHOLDER = re.compile(
     r"\[(?:COVER IMAGE|IMAGE|LINK|DATE|TITLE|NAME|URL|TBD|TK)[^\]\n]*\](?![(\[])"
