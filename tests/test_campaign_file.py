@@ -61,10 +61,17 @@ def test_postduif_toml_names_every_unknown_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings(tmp_path)
     message = str(raised.value)
-    assert message.startswith(f"{tmp_path / 'postduif.toml'}: unknown settings")
-    for expected in ("smtp.hots (did you mean host?)", "smtp.prot (did you mean port?)",
-                     "[sendr] (did you mean sender?)"):
+    assert message.startswith(f"{tmp_path / 'postduif.toml'}:2: unknown settings")
+    for expected in ("smtp.hots (line 2; did you mean host?)",
+                     "smtp.prot (line 3; did you mean port?)",
+                     "[sendr] (line 4; did you mean sender?)"):
         assert expected in message
+
+
+def test_known_settings_are_silent(tmp_path: Path) -> None:
+    (tmp_path / "postduif.toml").write_text(
+        "[smtp]\nhost = 'x'\nport = 25\n[sender]\nname = 'x'\n", encoding="utf-8")
+    assert load_settings(tmp_path).smtp.port == 25
 
 
 def test_check_all_reports_every_broken_campaign_and_page(workspace: Path) -> None:

@@ -31,6 +31,7 @@ from postduif.errors import CampaignError
 from postduif.lists import ListDef
 from postduif.problems import Problem
 from postduif.render import EmailContext, Event, Section
+from postduif.toml_lines import key_lines as _key_lines
 
 MODES = ("per-subscriber", "bilingual")
 TOP_KEYS = ("page", "list", "template", "mode", "fallback", "languages", "agenda")
@@ -81,25 +82,6 @@ class Plan:
     variants: Mapping[str, Variant]
     routing: Mapping[str, str]  # subscriber language -> variant key
     problems: tuple[Problem, ...]
-
-
-_KEY_LINE = re.compile(r"^\s*(?:\[(?P<table>[\w.-]+)\]|(?P<key>[\w-]+)\s*=)")
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Map ``key`` and ``table.key`` to their 1-based line, so errors can name a line."""
-    lines: dict[str, int] = {}
-    table = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _KEY_LINE.match(line)
-        if not match:
-            continue
-        if match["table"]:
-            table = match["table"]
-            lines.setdefault(table, number)
-        else:
-            lines.setdefault(f"{table}.{match['key']}" if table else match["key"], number)
-    return lines
 
 
 def load_campaign(path: Path) -> Campaign:
