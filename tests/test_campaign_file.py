@@ -118,3 +118,14 @@ def test_a_page_that_does_not_exist_is_still_no_page(workspace: Path) -> None:
     ws = Workspace.open(workspace)
     plan = ws.plan(ws.campaign(str(path)))
     assert [p.code for p in plan.problems] == ["page-not-found"]
+
+
+def test_a_campaign_whose_pages_are_all_unreadable_shows_each_error(workspace: Path) -> None:
+    for lang in ("nl", "en"):
+        (workspace / f"content/posts/2026-12/index.{lang}.md").write_bytes(
+            b"+++\ntitle = \"Kapot\"\n\nGeen einde.\n")
+    ws = Workspace.open(workspace)
+    plan = ws.plan(ws.campaign("2026-12-community-update"))
+    assert sorted((p.path.name if p.path else "", p.line, p.code) for p in plan.problems) == [
+        ("index.en.md", 1, "front-matter"), ("index.nl.md", 1, "front-matter")]
+    assert plan.variants == {}
