@@ -63,3 +63,12 @@ def test_preformatted_text_is_left_alone() -> None:
 def test_empty_input() -> None:
     assert html_to_text("") == ""
     assert html_to_text("<p> </p><div></div>") == ""
+
+
+def test_a_small_heading_is_upper_cased_but_its_urls_keep_their_case() -> None:
+    text = html_to_text('<h3>Het rapport van <a href="https://cset.georgetown.edu/publication/'
+                        'AI-and-Work/">CSET</a> &lt;nieuw&gt;</h3>'
+                        '<h4><img alt="Logo" src="https://example.org/Logo.PNG"></h4>', width=200)
+    assert text.splitlines() == [
+        "HET RAPPORT VAN CSET <https://cset.georgetown.edu/publication/AI-and-Work/> <NIEUW>",
+        "", "[LOGO] <https://example.org/Logo.PNG>"]

@@ -1,8 +1,10 @@
 """``postduif build``: a campaign's finished messages on disk, for review before sending.
 
-For each variant it writes ``<key>.html``, ``<key>.txt`` and a sample ``<key>.eml`` (personalised
-for a sample recipient) into ``build/<campaign>/``. The files are written into a temporary
-directory first and swapped in whole, so a failed build never leaves a half-written folder.
+For each variant it writes ``<key>.html``, ``<key>.txt`` and ``<key>.eml`` into
+``build/<campaign>/``, all three as the sample recipient gets them (greeting, unsubscribe and
+preference links filled in): what a reviewer opens is what a reader sees. The files are
+written into a temporary directory first and swapped in whole, so a failed build never leaves a
+half-written folder.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from pathlib import Path
 from postduif.campaign import Plan
 from postduif.check import check_plan
 from postduif.errors import CampaignError
-from postduif.message import Envelope, Recipient, build_message
+from postduif.message import Envelope, Recipient, build_message, personal_values
 from postduif.problems import Problem, Severity, has_errors
-from postduif.render import Rendered
+from postduif.render import Rendered, personalise
 from postduif.workspace import Workspace
 
 SAMPLE_RECIPIENTS = {
@@ -49,18 +51,28 @@ def envelope(ws: Workspace, plan: Plan) -> Envelope:
                              ws.list_def(plan.campaign.list), ws.site.config.default_language)
 
 
+def _sample_links(ws: Workspace, rendered: Rendered) -> dict[str, str]:
+    """The sample recipient's unsubscribe and preference links (with a stand-in token)."""
+    lang = rendered.lang.split("+")[0]
+    base_url = ws.site.config.base_url
+    return {name: pattern.format(base_url=base_url, lang=lang, token="SAMPLE-TOKEN")
+            for name, pattern in (("unsubscribe_url", ws.settings.unsubscribe_url),
+                                  ("preferences_url", ws.settings.preferences_url))}
+
+
 def sample_message(ws: Workspace, plan: Plan, rendered: Rendered, persona: str = "named",
                    date: datetime | None = None) -> bytes:
     """The message one sample recipient would get, as the bytes that go over SMTP."""
-    recipient = SAMPLE_RECIPIENTS[persona]
-    lang = rendered.lang.split("+")[0]
-    base_url = ws.site.config.base_url
-    unsubscribe = ws.settings.unsubscribe_url.format(base_url=base_url, lang=lang,
-                                                     token="SAMPLE-TOKEN")
-    preferences = ws.settings.preferences_url.format(base_url=base_url, lang=lang,
-                                                     token="SAMPLE-TOKEN")
-    return build_message(rendered, recipient, envelope(ws, plan), unsubscribe_url=unsubscribe,
-                         preferences_url=preferences, date=date)
+    return build_message(rendered, SAMPLE_RECIPIENTS[persona], envelope(ws, plan), date=date,
+                         **_sample_links(ws, rendered))
+
+
+def sample_parts(ws: Workspace, rendered: Rendered, persona: str = "named") -> tuple[str, str]:
+    """``(html, text)`` as the sample recipient reads them: greeting and links filled in, so
+    the files a reviewer opens show no ``%%GREETING%%``."""
+    values = personal_values(rendered, SAMPLE_RECIPIENTS[persona],
+                             **_sample_links(ws, rendered))
+    return personalise(rendered, values)
 
 
 def checked_render(ws: Workspace, name: str, *, now: datetime | None = None
@@ -112,9 +124,10 @@ def _write(ws: Workspace, plan: Plan, rendered: dict[str, Rendered],
 
 def _write_variant(ws: Workspace, plan: Plan, key: str, message: Rendered,
                    problems: tuple[Problem, ...], staging: Path, target: Path) -> BuiltVariant:
+    html, text = sample_parts(ws, message)
     files = {
-        f"{key}.html": message.html.encode("utf-8"),
-        f"{key}.txt": message.text.encode("utf-8"),
+        f"{key}.html": html.encode("utf-8"),
+        f"{key}.txt": text.encode("utf-8"),
         f"{key}.eml": sample_message(ws, plan, message),
     }
     for filename, data in files.items():

@@ -14,9 +14,10 @@ SQL or SMTP: it hands plain :class:`~postduif.render.EmailContext` values to the
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -30,9 +31,15 @@ from postduif.errors import CampaignError
 from postduif.lists import ListDef
 from postduif.problems import Problem
 from postduif.render import EmailContext, Event, Section
+from postduif.toml_lines import key_lines as _key_lines
 
 MODES = ("per-subscriber", "bilingual")
+TOP_KEYS = ("page", "list", "template", "mode", "fallback", "languages", "agenda")
+AGENDA_KEYS = ("section", "days", "from", "feed")  # feed: an iCalendar URL instead of content
+LANGUAGE_KEYS = ("subject", "preheader")
+_LANGUAGE_TABLE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 BILINGUAL = "+"  # variant keys of bilingual messages join their languages with this
+SUBJECT_MAX = 78  # inboxes show 40-70 characters; past this a subject is surely cut off
 
 
 @dataclass(frozen=True)
@@ -77,25 +84,6 @@ class Plan:
     problems: tuple[Problem, ...]
 
 
-_KEY_LINE = re.compile(r"^\s*(?:\[(?P<table>[\w.-]+)\]|(?P<key>[\w-]+)\s*=)")
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Map ``key`` and ``table.key`` to their 1-based line, so errors can name a line."""
-    lines: dict[str, int] = {}
-    table = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _KEY_LINE.match(line)
-        if not match:
-            continue
-        if match["table"]:
-            table = match["table"]
-            lines.setdefault(table, number)
-        else:
-            lines.setdefault(f"{table}.{match['key']}" if table else match["key"], number)
-    return lines
-
-
 def load_campaign(path: Path) -> Campaign:
     """Read and validate one campaign file; raises :class:`CampaignError` naming file and line."""
     try:
@@ -121,6 +109,7 @@ def _campaign(path: Path, data: dict[str, Any], lines: dict[str, int]) -> Campai
     def fail(message: str, key: str) -> CampaignError:
         return CampaignError(message, path=path, line=lines.get(key))
 
+    _refuse_unknown_keys(path, data, lines)
     for key in ("page", "list"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise fail(f"'{key}' is required (a string)", key)
@@ -156,6 +145,39 @@ def _campaign(path: Path, data: dict[str, Any], lines: dict[str, int]) -> Campai
         preheaders=_per_language(per_lang, "preheader"),
         key_lines=lines,
     )
+
+
+def _refuse_unknown_keys(path: Path, data: dict[str, Any], lines: dict[str, int]) -> None:
+    """A misspelt key (``secton``) would silently fall back to a default: refuse every one
+    at once, each with its line and the nearest valid key."""
+    unknown = list(_unknown_keys(data))
+    if not unknown:
+        return
+    described = [_describe_unknown(key, valid, lines) for key, valid in unknown]
+    first = min((lines[k] for k, _ in unknown if k in lines), default=None)
+    raise CampaignError("unknown key" + ("s" if len(described) > 1 else "") + ": "
+                        + "; ".join(described), path=path, line=first)
+
+
+def _unknown_keys(data: dict[str, Any]) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """``(dotted key, the keys valid in its place)`` for each key the campaign cannot use.
+
+    A table named like a language code (``nl``, ``pt-BR``) holds that language's texts."""
+    for key, value in data.items():
+        if key == "agenda" and isinstance(value, dict):
+            yield from ((f"agenda.{k}", AGENDA_KEYS) for k in value if k not in AGENDA_KEYS)
+        elif isinstance(value, dict) and _LANGUAGE_TABLE.match(key):
+            yield from ((f"{key}.{k}", LANGUAGE_KEYS) for k in value if k not in LANGUAGE_KEYS)
+        elif key not in TOP_KEYS:
+            yield key, TOP_KEYS
+
+
+def _describe_unknown(key: str, valid: tuple[str, ...], lines: dict[str, int]) -> str:
+    name = key.rpartition(".")[2]
+    near = difflib.get_close_matches(name, valid, n=1)
+    where = f" (line {lines[key]})" if key in lines else ""
+    hint = f"did you mean {near[0]}?" if near else f"valid keys: {', '.join(valid)}"
+    return f"{key!r}{where}: {hint}"
 
 
 def _per_language(tables: dict[str, dict[str, Any]], key: str) -> dict[str, str]:
@@ -205,12 +227,13 @@ def _pages_by_language(campaign: Campaign, site: Site,
     problems: list[Problem] = []
     line = campaign.line("page")
     if not found:
-        problems.append(pr.error("page-not-found", f"no page {campaign.page!r} in the content",
-                                 campaign.source, line))
+        problems += site.read_errors(campaign.page) or [pr.error(
+            "page-not-found", f"no page {campaign.page!r} in the content", campaign.source, line)]
         return found, problems
     for lang in languages:
         if lang in found:
             continue
+        problems += site.read_errors(campaign.page, lang)
         if campaign.fallback in found:
             problems.append(pr.warning(
                 "missing-translation",
@@ -297,7 +320,7 @@ class _ContextBuilder:
         context = EmailContext(
             template=self.campaign.template,
             lang=lang,
-            subject=self._joined(parts, self.campaign.subjects, lambda p: p.title),
+            subject=self._subject(parts),
             preheader=self._joined(parts, self.campaign.preheaders, lambda p: p.summary),
             sections=tuple(p.section for p in parts),
             sender_name=self.settings.sender.name,
@@ -306,6 +329,7 @@ class _ContextBuilder:
             site_title=self.site.config.titles.get(lang, ""),
             site_url=self.site.config.base_url + lang + "/",
             list_title=self.list_def.title(lang),
+            list_titles={p.page.lang: self.list_def.title(p.page.lang) for p in parts},
         )
         return Variant(key, context, tuple(p.page for p in parts),
                        tuple(e for p in parts for e in p.events))
@@ -315,3 +339,11 @@ class _ContextBuilder:
         """Per-language text from the campaign, else from the page; bilingual joins them."""
         texts = [given.get(p.page.lang) or default(p.page) for p in parts]
         return " | ".join(t for t in texts if t)
+
+    def _subject(self, parts: list[_SectionParts]) -> str:
+        """Both languages' subjects where they fit in an inbox line, else the first one's:
+        a bilingual subject of two long titles would be cut off mid-word anyway."""
+        joined = self._joined(parts, self.campaign.subjects, lambda p: p.title)
+        if len(joined) <= SUBJECT_MAX:
+            return joined
+        return self._joined(parts[:1], self.campaign.subjects, lambda p: p.title)

@@ -8,6 +8,7 @@ never read from the file: only the *names* of environment variables are configur
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import tomllib
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from postduif.errors import ConfigError
+from postduif.toml_lines import key_lines
 
 CONFIG_NAME = "postduif.toml"
 
@@ -173,29 +175,50 @@ def load_settings(workspace: Path) -> Settings:
     """Read ``postduif.toml`` in ``workspace`` (which must exist) over the defaults."""
     path = workspace / CONFIG_NAME
     try:
-        user = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        user = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist", hint="create it, or pass --workspace") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+    _refuse_unknown(DEFAULTS, user, path, key_lines(text))
     merged = _merge(DEFAULTS, user, path)
     return _settings(workspace.resolve(), merged, path)
 
 
 def _merge(defaults: Mapping[str, Any], user: Mapping[str, Any], path: Path) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for key in user:
-        if key not in defaults:
-            raise ConfigError(f"unknown setting [{key}]", path=path)
     for section, default in defaults.items():
         given = user.get(section, {})
         if not isinstance(given, dict):
             raise ConfigError(f"[{section}] must be a table", path=path)
-        unknown = set(given) - set(default)
-        if unknown:
-            raise ConfigError(f"unknown setting {section}.{sorted(unknown)[0]}", path=path)
         merged[section] = {**default, **given}
     return merged
+
+
+def _refuse_unknown(defaults: Mapping[str, Any], user: Mapping[str, Any], path: Path,
+                    lines: Mapping[str, int]) -> None:
+    """Every unknown setting in one message, so fixing a file takes one round, not one per typo."""
+    unknown: list[tuple[str, str, Mapping[str, Any]]] = []  # (dotted key, name, valid keys)
+    for key, given in user.items():
+        if key not in defaults:
+            unknown.append((key, key, defaults))
+        elif isinstance(given, dict):
+            unknown += [(f"{key}.{name}", name, defaults[key])
+                        for name in given if name not in defaults[key]]
+    if unknown:
+        described = [_nearest(dotted, name, valid, lines) for dotted, name, valid in unknown]
+        raise ConfigError(("unknown settings: " if len(unknown) > 1 else "unknown setting ")
+                          + "; ".join(described), path=path,
+                          line=min((lines[d] for d, _, _ in unknown if d in lines), default=None))
+
+
+def _nearest(dotted: str, name: str, valid: Mapping[str, Any],
+             lines: Mapping[str, int]) -> str:
+    shown = dotted if "." in dotted else f"[{dotted}]"
+    notes = [f"line {lines[dotted]}"] if dotted in lines else []
+    notes += [f"did you mean {near}?" for near in difflib.get_close_matches(name, list(valid), n=1)]
+    return f"{shown} ({'; '.join(notes)})" if notes else shown
 
 
 def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from postduif import problems as pr
 from postduif.build import BuildFailed, build_campaign
 from postduif.campaign import campaign_files
 from postduif.check import check_plan, check_site
 from postduif.cli._app import app, open_workspace, out, print_problems, relative
+from postduif.errors import PostduifError
 from postduif.problems import Problem, Severity, has_errors
 from postduif.workspace import Workspace
 
@@ -98,7 +101,15 @@ def _check_one(ws: Workspace, name: str) -> list[Problem]:
 def _check_all(ws: Workspace) -> list[Problem]:
     found = set(check_site(ws.site))
     for path in campaign_files(ws.settings.campaigns_dir):
-        found.update(_check_one(ws, str(path)))
+        found.update(_campaign_or_its_error(ws, path))
     return sorted(found, key=lambda p: (str(p.path), p.line or 0, p.code, p.message))
 
 
+
+
+def _campaign_or_its_error(ws: Workspace, path: Path) -> list[Problem]:
+    """One broken campaign file (or the list it names) must not hide the problems of the rest."""
+    try:
+        return _check_one(ws, str(path))
+    except PostduifError as exc:
+        return [pr.error("campaign", exc.message, exc.path or path, exc.line)]

@@ -1,8 +1,12 @@
 """Split a content file into front matter and body, keeping line numbers.
 
-Parsed here rather than with python-frontmatter because every finding has to point at a line of
-the source file: where the YAML/TOML parser stopped, where a front matter key sits, and where
-the Markdown body begins.
+YAML (``---``) and TOML (``+++``) front matter go through python-frontmatter's handlers: their
+boundary pattern finds the fences, their ``load`` parses what lies between. The handlers are
+given here rather than guessed (``frontmatter.parse`` strips the text, which would shift every
+line), so every finding can still point at a line of the source file: where the parser stopped,
+where a key sits, where the Markdown body begins. JSON front matter (``{``) is one JSON value
+read with :mod:`json`: python-frontmatter's JSON handler ends it at the first line holding only
+``}``, which cuts a nested object in half.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
 try:
     from yaml import CSafeLoader as _BaseLoader
@@ -32,9 +37,25 @@ def _timestamp_as_text(loader: _Loader, node: yaml.ScalarNode) -> str:
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
+
+class _YamlHandler(YAMLHandler):
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return super().load(fm, Loader=_Loader)
+
+
+class _TomlHandler(BaseHandler):
+    """python-frontmatter's own TOML handler needs the ``toml`` package; tomllib will do."""
+
+    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+    START_DELIMITER = END_DELIMITER = "+++"
+
+    def load(self, fm: str) -> dict[str, Any]:
+        return tomllib.loads(fm)
+
+
+_HANDLERS: dict[str, BaseHandler] = {"-": _YamlHandler(), "+": _TomlHandler()}
 _KEY_LINE = re.compile(r"^[\"']?([A-Za-z_][\w-]*)[\"']?\s*[:=]")
 _TOML_LINE = re.compile(r"line (\d+)")
-_FENCES = {"---": ("---", "..."), "+++": ("+++",)}
 
 
 class FrontMatterError(Exception):
@@ -57,33 +78,45 @@ class FrontMatter:
 def split_front_matter(text: str) -> FrontMatter:
     """Parse YAML (``---``), TOML (``+++``) or JSON (``{``) front matter off ``text``."""
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    lines = text.split("\n")
-    opener = lines[0].rstrip()
-    if opener in _FENCES:
-        return _fenced(lines, opener)
+    handler = _HANDLERS.get(text[:1])
+    if handler is not None and handler.detect(text):
+        return _fenced(text, handler)
     if text.startswith("{"):
         return _json(text)
     return FrontMatter({}, text, 1, {})
 
 
-def _fenced(lines: list[str], opener: str) -> FrontMatter:
-    closers = _FENCES[opener]
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in closers), None)
-    if end is None:
-        raise FrontMatterError(f"front matter opened with {opener!r} is never closed", 1)
-    source = "\n".join(lines[1:end])
-    params = _parse_yaml(source) if opener == "---" else _parse_toml(source, end + 1)
+def _fenced(text: str, handler: BaseHandler) -> FrontMatter:
+    """The handler's boundary pattern finds the fences; the lines between are the front
+    matter, the line after the closing one starts the body."""
+    assert handler.FM_BOUNDARY is not None
+    fences = list(handler.FM_BOUNDARY.finditer(text))
+    if len(fences) < 2:
+        raise FrontMatterError(f"front matter opened with {handler.START_DELIMITER!r} is "
+                               "never closed", 1)
+    closing = fences[1]  # its \s* may run over line ends: only where it starts counts
+    source = text[text.index("\n") + 1:closing.start()].removesuffix("\n")
+    closing_line = text.count("\n", 0, closing.start()) + 1
+    params = _load(handler, source, closing_line)
     key_lines: dict[str, int] = {}
-    for number, line in enumerate(lines[1:end], start=2):
+    for number, line in enumerate(source.split("\n"), start=2):
         found = _KEY_LINE.match(line)
         if found:
             key_lines.setdefault(found.group(1), number)
-    return FrontMatter(params, "\n".join(lines[end + 1:]), end + 2, key_lines)
+    newline = text.find("\n", closing.start())
+    body = text[newline + 1:] if newline >= 0 else ""
+    return FrontMatter(params, body, closing_line + 1, key_lines)
 
 
-def _parse_yaml(source: str) -> dict[str, Any]:
+def _load(handler: BaseHandler, source: str, closing_line: int) -> dict[str, Any]:
+    if isinstance(handler, _YamlHandler):
+        return _parse_yaml(handler, source)
+    return _parse_toml(handler, source, closing_line)
+
+
+def _parse_yaml(handler: BaseHandler, source: str) -> dict[str, Any]:
     try:
-        data = yaml.load(source, Loader=_Loader)
+        data = handler.load(source)
     except yaml.YAMLError as exc:
         mark = _error_mark(exc, len(source))
         line = mark.line + 2 if mark is not None else 1
@@ -103,14 +136,14 @@ def _error_mark(exc: yaml.YAMLError, length: int) -> yaml.Mark | None:
     return problem
 
 
-def _parse_toml(source: str, closing_line: int) -> dict[str, Any]:
+def _parse_toml(handler: BaseHandler, source: str, closing_line: int) -> dict[str, Any]:
     try:
-        data = tomllib.loads(source)
+        data = handler.load(source)
     except tomllib.TOMLDecodeError as exc:
         found = _TOML_LINE.search(str(exc))
         line = int(found.group(1)) + 1 if found else closing_line
         raise FrontMatterError(f"invalid TOML front matter: {exc}", line) from exc
-    return data
+    return _mapping(data, 1)
 
 
 def _json(text: str) -> FrontMatter:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from postduif.content.pages import Page
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"  # letters and digits, hyphens inside (Unicode: IDN hosts)
+_HOST = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}\.?$|^\[[0-9A-Fa-f:.]+\]$")
+_BLANK = re.compile(r"\s")
 FILE_ROOTS = ("static", "assets")
 
 
@@ -42,6 +45,34 @@ class PageLookup(Protocol):
 class Resolved:
     url: str
     missing: bool = False  # a site-local reference that matches no file or page
+
+
+def url_fault(url: str) -> str | None:
+    """Why an absolute ``http(s)``/``mailto`` URL cannot work, or ``None``.
+
+    The rule: no raw blank anywhere, none written ``%20`` before the path; for http(s) a host of
+    letters, digits, hyphens and dots (or a bracketed IPv6 address) and a numeric port. That
+    catches ``https://%20%20https://...`` (two URLs pasted over each other) and
+    ``https//example.org``, which a mail client shows as a link that goes nowhere."""
+    scheme, _, rest = url.partition(":")
+    scheme = scheme.lower()
+    if scheme == "mailto":
+        return None if "@" in rest and not _BLANK.search(rest) else "not an e-mail address"
+    if scheme not in ("http", "https"):
+        return None
+    if _BLANK.search(url):
+        return "it contains a blank"
+    host = urlsplit(url).netloc.rpartition("@")[2]
+    if "%20" in host:
+        return "a blank (%20) where the host name belongs"
+    name, colon, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+    if not colon:
+        name = host
+    if not name or not _HOST.match(name):
+        return f"{name!r} is not a host name" if name else "it has no host name"
+    if colon and not port.isdigit():
+        return f"{port!r} is not a port number"
+    return None
 
 
 def resolve(config: HugoConfig, lookup: PageLookup, page: Page, ref: str, *,

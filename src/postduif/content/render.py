@@ -18,7 +18,7 @@ from markdown_it.token import Token
 
 from postduif.content.fragments import Fragment
 from postduif.content.hugo_config import HugoConfig
-from postduif.content.links import PageLookup, resolve
+from postduif.content.links import PageLookup, resolve, url_fault
 from postduif.content.pages import Page
 from postduif.content.sanitize import images_and_links, sanitize
 from postduif.content.shortcodes import expand
@@ -123,11 +123,25 @@ class _Rewriter:
         """A link's absolute URL; one into the site that matches no page gets a warning
         (``radicaldata.org`` written without ``https://`` is the typical case)."""
         found = resolve(self.config, self.lookup, self.page, ref)
+        self.check_url(ref, found.url, line)
         if found.missing:
             self.problems.append(warning(
                 "unresolved-link", f"link {ref!r} matches no page of the site; it becomes "
                 f"{found.url}", self.page.source, self.expanded.source_line(line)))
         return found.url
+
+    def check_url(self, ref: str, url: str, line: int) -> None:
+        """A broken URL is an error (the email would show a link that goes nowhere); a plain
+        ``http://`` one a warning (readers' browsers flag it, and it may be tampered with)."""
+        where = self.expanded.source_line(line)
+        fault = url_fault(url)
+        if fault:
+            self.problems.append(error("bad-url", f"link {ref!r} is not a valid URL: {fault}",
+                                       self.page.source, where))
+        elif url[:7].lower() == "http://":
+            self.problems.append(warning("insecure-link", f"link {ref!r} is plain http://; "
+                                         "use https:// if the site has it",
+                                         self.page.source, where))
 
     def image(self, ref: str, alt: str, line: int) -> str:
         found = resolve(self.config, self.lookup, self.page, ref, image=True)

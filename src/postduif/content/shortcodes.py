@@ -16,7 +16,7 @@ from pathlib import Path
 
 from postduif.content.fragments import Fragment
 from postduif.content.shortcode_handlers import HANDLERS, Call, Context
-from postduif.problems import Problem, warning
+from postduif.problems import Problem, error, warning
 
 _TAG = re.compile(
     r"\{\{(?P<esc_open>[<%])/\*(?P<escaped>.*?)\*/(?P<esc_close>[>%])\}\}"
@@ -26,6 +26,15 @@ _TAG = re.compile(
 )
 _ARG = re.compile(r"(?:([\w-]+)\s*=\s*)?(\"(?:[^\"\\]|\\.)*\"|`[^`]*`|[^\s\"`]+)")
 _LEFTOVER = re.compile(r"\{\{[<%]")
+# Code as Markdown reads it: fenced blocks (to their closing fence or the end) and inline spans.
+_CODE = re.compile(
+    r"^[ ]{0,3}(?P<fence>`{3,}|~{3,})[^\n]*\n.*?(?:^[ ]{0,3}(?P=fence)[ \t]*$|\Z)"
+    r"|(?<!`)(?P<ticks>`+)(?!`)(?:[^\n]|\n(?![ \t]*\n))+?(?<!`)(?P=ticks)(?!`)",
+    re.M | re.S,
+)
+# Shortcodes whose whole point is their inner content: written without a closing tag, the
+# text meant to be inside them would silently end up after them.
+PAIRED = frozenset({"alert", "lead", "pull-quote", "carousel"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class _Expander:
         self.source = source
         self.problems = problems
         self.newlines = [found.start() for found in re.finditer("\n", body)]
+        self.code = [(found.start(), found.end()) for found in _CODE.finditer(body)]
         self.tags = self._tokenize()
         self.pairs = self._match()
 
@@ -64,9 +74,15 @@ class _Expander:
     def line_at(self, pos: int) -> int:
         return self.body_line + bisect.bisect_left(self.newlines, pos)
 
+    def in_code(self, pos: int) -> bool:
+        """Whether ``pos`` lies in a code block or span, where a shortcode is shown as text."""
+        return any(start <= pos < end for start, end in self.code)
+
     def _tokenize(self) -> list[Tag]:
         tags = []
         for found in _TAG.finditer(self.body):
+            if found.group("escaped") is None and self.in_code(found.start()):
+                continue
             start, end = self._own_line(found.start(), found.end())
             args = (found.group("args") or "").strip()
             literal = None
@@ -103,7 +119,16 @@ class _Expander:
             if opener is not None:
                 pairs[stack[opener]] = index
                 del stack[opener:]
+        self._unclosed_pairs(pairs)
         return pairs
+
+    def _unclosed_pairs(self, pairs: dict[int, int]) -> None:
+        for index, tag in enumerate(self.tags):
+            if (tag.name in PAIRED and not tag.closing and not tag.self_closing
+                    and tag.literal is None and index not in pairs):
+                self._error("unclosed-shortcode", f"shortcode {tag.name!r} is never closed; "
+                            f"end its content with a closing tag like {{{{< /{tag.name} >}}}}",
+                            tag.line)
 
     def _range(self, start: int, end: int, first: int, stop: int) -> Fragment:
         parts: list[Fragment] = []
@@ -125,8 +150,15 @@ class _Expander:
     def _text(self, start: int, end: int) -> Fragment:
         text = self.body[start:end]
         for found in _LEFTOVER.finditer(text):
-            self._warn("malformed-shortcode", "cannot read this shortcode tag; it is "
-                       "shown escaped", self.line_at(start + found.start()))
+            at = start + found.start()
+            if self.in_code(at):
+                continue
+            if "}}" not in self.body[at + 3:].split("{{", 1)[0]:
+                self._error("unclosed-shortcode", "shortcode tag is never closed (no '>}}' "
+                            "or '%}}' before the next tag)", self.line_at(at))
+            else:
+                self._warn("malformed-shortcode", "cannot read this shortcode tag; it is "
+                           "shown escaped", self.line_at(at))
         return Fragment.verbatim(text, self.line_at(start))
 
     def _single(self, tag: Tag) -> Fragment:
@@ -161,6 +193,9 @@ class _Expander:
 
     def _warn(self, code: str, message: str, line: int) -> None:
         self.problems.append(warning(code, message, self.source, line))
+
+    def _error(self, code: str, message: str, line: int) -> None:
+        self.problems.append(error(code, message, self.source, line))
 
 
 def parse_args(text: str) -> tuple[dict[str, str], list[str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +21,10 @@ class Site:
     """The pages of a Hugo site (drafts left out) and what was wrong with the ones skipped."""
 
     def __init__(self, config: HugoConfig, pages: Sequence[Page],
-                 problems: Sequence[Problem] = (), snippets_dir: Path | None = None) -> None:
+                 problems: Sequence[Problem] = (), snippets_dir: Path | None = None,
+                 unread: Mapping[tuple[str, str], Sequence[Problem]] | None = None) -> None:
         self.config = config
+        self._unread = dict(unread or {})  # (lang, content path) -> why it could not be read
         found = list(problems)
         self._by_path: dict[tuple[str, str], Page] = {}
         for page in pages:
@@ -60,6 +62,13 @@ class Site:
                 if translated is not None:
                     return translated
         return None
+
+    def read_errors(self, path: str, lang: str | None = None) -> list[Problem]:
+        """Why the page at content ``path`` (in ``lang``, or any) could not be read (invalid
+        UTF-8, unclosed front matter, ...), so a campaign can say so rather than "no page"."""
+        candidates = self._candidates(path)
+        return [problem for (page_lang, page_path), found in self._unread.items()
+                if page_path in candidates and lang in (None, page_lang) for problem in found]
 
     def translations(self, page: Page) -> dict[str, Page]:
         """Language -> page for every translation of ``page``, ``page`` itself included."""
@@ -148,9 +157,13 @@ def load_site(root: Path, *, base_url: str = "", languages: Sequence[str] = (),
         raise ContentError("the Hugo site has no content directory", path=root / "content",
                            hint="point the site path at the directory holding content/")
     problems: list[Problem] = []
+    unread: dict[tuple[str, str], list[Problem]] = defaultdict(list)
     pages = []
     for found in discover(config):
+        before = len(problems)
         page = read_page(config, found, problems)
-        if page is not None and not page.draft:
+        if page is None:
+            unread[found.lang, found.path] += problems[before:]
+        elif not page.draft:
             pages.append(page)
-    return Site(config, pages, problems, snippets_dir)
+    return Site(config, pages, problems, snippets_dir, unread)

@@ -60,6 +60,8 @@ class EmailContext:
     site_url: str
     list_title: str
     """Why the recipient gets this, e.g. "de nieuwsbrief van Techwerkers"."""
+    list_titles: Mapping[str, str] = field(default_factory=dict)
+    """The list's title per language, for the footer of a bilingual email (else list_title)."""
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,8 @@ class Renderer:
             "t": self.strings[ctx.lang],
             "strings": self.strings,
             "bilingual": len(_section_langs(ctx)) > 1,
+            "footer_languages": _section_langs(ctx) if len(_section_langs(ctx)) > 1
+            else [ctx.lang],
             "other_versions": list(self._other_versions(ctx)),
         }
 

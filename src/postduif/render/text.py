@@ -2,10 +2,10 @@
 
 A small :mod:`html.parser` writer rather than a library: the well-known converter (html2text) is
 GPL-licensed and emits Markdown escapes, and the others either drop link targets or do not wrap.
-What it guarantees: headings underlined (h1 ``=``, h2 ``-``) or upper-cased (h3-h6), paragraphs
-separated by a blank line, lists as ``- `` / ``1. ``, blockquotes as ``> ``, links as
-``text <url>``, images as ``[alt] <url>``, entities decoded, lines wrapped at ``width`` but never
-inside a word, so never inside a URL.
+What it guarantees: headings underlined (h1 ``=``, h2 ``-``) or upper-cased (h3-h6, but a
+``<url>`` in them keeps its case), paragraphs separated by a blank line, lists as ``- `` /
+``1. ``, blockquotes as ``> ``, links as ``text <url>``, images as ``[alt] <url>``, entities
+decoded, lines wrapped at ``width`` but never inside a word, so never inside a URL.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ _BLOCKS = frozenset({
 _SKIPPED = frozenset({"head", "iframe", "noscript", "script", "style", "template", "title"})
 _SPACE = re.compile(r"[ \t\n\r\f\v]+")  # not \s: a no-break space must keep words together
 _LINE_BREAK = "\n"
+_URL = re.compile(r"(<[A-Za-z][\w+.-]*:[^<>\s]+>)")  # a link target as written after its text
 
 
 def wrap(text: str, width: int = 72, first: str = "", rest: str = "") -> str:
@@ -171,7 +172,7 @@ class _Writer(HTMLParser):
     def _heading(self, text: str) -> str:
         prefix = self._prefix()
         if self.heading > 2:
-            return wrap(text.upper(), self.width, prefix, prefix)
+            return wrap(_upper_outside_urls(text), self.width, prefix, prefix)
         underline = "=" if self.heading == 1 else "-"
         longest = max(len(line) for line in text.split("\n"))
         return f"{prefix}{text}\n{prefix}{underline * min(longest, self.width)}"
@@ -198,6 +199,11 @@ class _Writer(HTMLParser):
             out.append(text)
             previous_in_list, previous_depth = in_list, depth
         return "".join(out) + ("\n" if out else "")
+
+
+def _upper_outside_urls(text: str) -> str:
+    """Upper-case a heading but not its ``<url>`` parts: paths are case-sensitive."""
+    return "".join(part if _URL.fullmatch(part) else part.upper() for part in _URL.split(text))
 
 
 def _image_text(alt: str, src: str) -> str:
