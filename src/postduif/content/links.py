@@ -12,6 +12,7 @@ absolute. The real site writes references in several ways, all handled here:
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -42,6 +43,46 @@ class PageLookup(Protocol):
 class Resolved:
     url: str
     missing: bool = False  # a site-local reference that matches no file or page
+    outside: bool = False  # a file reference leading out of the site: never looked at
+    file: Path | None = None  # the site file it names, when there is one
+
+
+@dataclass(frozen=True)
+class SiteFile:
+    """Where a file reference leads: a file of the site, nothing, or out of the site."""
+
+    file: Path | None
+    outside: bool = False
+
+
+def site_file(config: HugoConfig, bundle_dir: Path | None, lang: str, path: str) -> SiteFile:
+    """The file ``path`` (decoded, as written in a page) names, looked up the way Hugo
+    publishes files: beside the page, in the content directory, or (``/x.png``) in
+    ``static/`` or ``assets/``.
+
+    A candidate that lies outside every content, ``static/`` and ``assets/`` directory
+    (``../../../etc/passwd``) is refused on its spelling alone, before any file system call,
+    so a page can never make postduif stat or read a file that is not the site's.
+    """
+    if path.startswith("/"):
+        rel = path.lstrip("/")
+        candidates = [config.root / root / rel for root in FILE_ROOTS]
+    else:
+        bases = (bundle_dir, config.content_dirs[lang])
+        candidates = [base / path for base in bases if base is not None]
+    inside = [candidate for candidate in candidates if _in_site(config, candidate)]
+    if not inside:
+        return SiteFile(None, outside=True)
+    return SiteFile(next((candidate for candidate in inside if candidate.is_file()), None))
+
+
+def _in_site(config: HugoConfig, candidate: Path) -> bool:
+    """Whether ``candidate``, read lexically (no file system call), is inside a directory
+    whose files the site publishes."""
+    spelled = Path(os.path.normpath(os.path.abspath(candidate)))
+    roots = [*config.content_dirs.values(), *(config.root / name for name in FILE_ROOTS)]
+    return any(spelled.is_relative_to(os.path.normpath(os.path.abspath(root)))
+               for root in roots)
 
 
 def resolve(config: HugoConfig, lookup: PageLookup, page: Page, ref: str, *,
@@ -71,8 +112,9 @@ def _rooted(config: HugoConfig, lookup: PageLookup, page: Page, path: str, tail:
     rel = path.strip("/")
     first, last = rel.split("/", 1)[0], rel.rsplit("/", 1)[-1]
     if image or "." in last:
-        exists = any((config.root / root / rel).is_file() for root in FILE_ROOTS)
-        return Resolved(config.base_url + quote(rel) + tail, missing=not exists)
+        found = site_file(config, None, page.lang, path)
+        return Resolved(config.base_url + quote(rel) + tail, missing=found.file is None,
+                        outside=found.outside, file=found.file)
     if not rel:
         url = config.home_url(page.lang)
     elif first in config.languages:
@@ -87,10 +129,12 @@ def _relative(config: HugoConfig, lookup: PageLookup, page: Page, ref: str, path
     clean = posixpath.normpath(path)
     if clean == ".":
         return Resolved(page.url + tail)
-    content_dir = config.content_dirs[page.lang]
-    for base in (page.bundle_dir, content_dir):
-        if base is not None and (base / clean).is_file():
-            return Resolved(file_url(config, lookup, page, base / clean) + tail)
+    found = site_file(config, page.bundle_dir, page.lang, clean)
+    if found.file is not None:
+        url = file_url(config, lookup, page, found.file)
+        return Resolved(url + tail, file=found.file)
+    if found.outside and image:
+        return Resolved(urljoin(page.url, ref), missing=True, outside=True)
     target = lookup.get(clean, page.lang)
     if target is not None:
         return Resolved(target.url + tail)

@@ -18,6 +18,7 @@ from markdown_it.token import Token
 
 from postduif.content.fragments import Fragment
 from postduif.content.hugo_config import HugoConfig
+from postduif.content.images import fitted, outlook_unsupported, real_size
 from postduif.content.links import PageLookup, resolve
 from postduif.content.pages import Page
 from postduif.content.sanitize import images_and_links, sanitize
@@ -111,7 +112,7 @@ class _Rewriter:
                 child.attrs["href"] = self.link(str(child.attrs.get("href", "")), line)
             elif child.type == "image":
                 src = str(child.attrs.get("src", ""))
-                child.attrs["src"] = self.image(src, child.content, line)
+                child.attrs.update(self.image(src, child.content, line))
             elif child.type == "html_inline":
                 child.content = self.html(child.content, line)
             line += 1 if child.type in ("softbreak", "hardbreak") else child.content.count("\n")
@@ -129,17 +130,32 @@ class _Rewriter:
                 f"{found.url}", self.page.source, self.expanded.source_line(line)))
         return found.url
 
-    def image(self, ref: str, alt: str, line: int) -> str:
+    def image(self, ref: str, alt: str, line: int, wanted: str = "") -> dict[str, str]:
+        """The image's ``src`` made absolute, with ``width`` and ``height`` from the file
+        (capped at the email's column) when it is a file of the site; reports missing and
+        outside files, WebP and a missing alt text."""
         found = resolve(self.config, self.lookup, self.page, ref, image=True)
         where = self.expanded.source_line(line)
-        if found.missing:
+        if found.outside:
+            self.problems.append(error("image-outside-site", f"image {ref!r} points outside "
+                                       "the site; it is not read", self.page.source, where))
+        elif found.missing:
             self.problems.append(error("missing-image", f"image {ref!r} not found in the page "
                                        "bundle, content, static/ or assets/",
                                        self.page.source, where))
+        if outlook_unsupported(found.url):
+            self.problems.append(warning("webp-image", f"image {ref!r} is WebP, which desktop "
+                                         "Outlook does not show; use a JPEG or PNG",
+                                         self.page.source, where))
         if not alt.strip():
             self.problems.append(warning("missing-alt", f"image {ref!r} has no alt text",
                                          self.page.source, where))
-        return found.url
+        attrs = {"src": found.url}
+        size = real_size(found.file) if found.file is not None else None
+        if size is not None:
+            shown = fitted(size, wanted)
+            attrs.update(width=str(shown.width), height=str(shown.height))
+        return attrs
 
     def html(self, content: str, line: int, *, block: bool = False) -> str:
         def replace(found: re.Match[str]) -> str:
@@ -158,7 +174,8 @@ class _Rewriter:
         if name == "a" and "href" in attrs:
             attrs["href"] = self.link(attrs["href"], line)
         elif name == "img":
-            attrs["src"] = self.image(attrs.get("src", ""), attrs.get("alt", ""), line)
+            attrs.update(self.image(attrs.get("src", ""), attrs.get("alt", ""), line,
+                                    attrs.get("width", "")))
         return f"<{name}{_render_attributes(attrs)}>"
 
     def iframe(self, attrs: dict[str, str]) -> str:
