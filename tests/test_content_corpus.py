@@ -69,8 +69,9 @@ def test_techwerkers_urls_and_bundle_resources(techwerkers: Site) -> None:
     post = techwerkers.get("posts/2026-feb", "nl")
     assert post is not None
     assert post.url == "https://www.techwerkers.nl/nl/posts/2026-feb/"
-    assert techwerkers.resource_url(post, post.params["feature"]) == (
-        "https://www.techwerkers.nl/nl/posts/2026-feb/feature.png")
+    shown = techwerkers.cover_image(post)
+    assert shown is not None
+    assert shown.url == "https://www.techwerkers.nl/nl/posts/2026-feb/feature.png"
     english = techwerkers.translations(post)["en"]
     assert english.url == "https://www.techwerkers.nl/en/posts/2026-feb/"
 

@@ -83,12 +83,6 @@ class Site:
             self._rendered[page.source] = cached
         return cached
 
-    def resource_url(self, page: Page, ref: str) -> str | None:
-        """The absolute URL of a file ``page`` refers to (e.g. its ``feature`` image), or
-        ``None`` when no such file exists."""
-        found = resolve(self.config, self, page, ref, image=True)
-        return None if found.missing else found.url
-
     def cover_image(self, page: Page) -> ShownImage | None:
         """The page's hero image (:attr:`Page.cover`) as the email shows it, or ``None``
         when it has none or its file is missing (reported when the page was read)."""
