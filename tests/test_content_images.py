@@ -148,3 +148,43 @@ def test_an_image_of_another_bundle_is_inside_the_site(tmp_path: Path) -> None:
     [attrs] = images(html.html)
     assert (attrs["width"], attrs["height"]) == ("40", "20")
     assert html.problems == ()
+
+
+def test_a_link_in_the_bundle_leading_out_is_refused_unread(tmp_path: Path,
+                                                           opened: list[str]) -> None:
+    outside = write_png(tmp_path / "buiten.png", 2400, 1200)
+    bundle = tmp_path / "site" / "content" / "posts" / "p"
+    bundle.mkdir(parents=True)
+    (bundle / "cover.png").symlink_to(outside)  # also a *cover* name: not taken as the cover
+    (bundle / "via.png").symlink_to("../../../static/../../buiten.png")
+    opened.clear()
+    html, page = render(tmp_path / "site", "![Een](cover.png)\n\n![Twee](via.png)\n")
+    lines = [p.line for p in html.problems if p.code == "image-outside-site"]
+    assert lines == [5, 7]
+    assert all("width" not in attrs for attrs in images(html.html))
+    site = load_site(tmp_path / "site")
+    found = site.get("posts/p", "nl")
+    assert found is not None and found.cover is None
+    assert not any(Path(path).name == outside.name for path in opened)
+
+
+def test_a_link_inside_the_site_is_followed(tmp_path: Path) -> None:
+    write_png(tmp_path / "static" / "img" / "logo.png", 100, 50)
+    bundle = tmp_path / "content" / "posts" / "p"
+    bundle.mkdir(parents=True)
+    (bundle / "logo.png").symlink_to("../../../static/img/logo.png")
+    html, _ = render(tmp_path, "![Logo](logo.png)\n")
+    [attrs] = images(html.html)
+    assert (attrs["width"], attrs["height"]) == ("100", "50")
+    assert html.problems == ()
+
+
+@pytest.mark.parametrize(("ref", "code"), [
+    ("file:///etc/passwd", "image-outside-site"),
+    ("data:image/png;base64,iVBORw0KGgo=", "image-not-web"),
+])
+def test_an_image_that_is_no_web_address_is_an_error(tmp_path: Path, ref: str,
+                                                     code: str) -> None:
+    html, page = render(tmp_path, f'<img src="{ref}" alt="Iets">\n')
+    problem = only(html.problems, code)
+    assert (problem.severity, problem.line) == (Severity.ERROR, 5)

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from postduif.content.files import site_file
 from postduif.content.hugo_config import HugoConfig
 from postduif.content.images import outlook_unsupported
-from postduif.content.links import site_file
 from postduif.problems import Problem, error, warning
 
 #: The files Hugo treats as image resources of a bundle.
@@ -59,7 +59,7 @@ class CoverSource:
 
 def find_cover(page: CoverSource, problems: list[Problem]) -> Cover | None:
     """The page's hero image in the site layout's order, or ``None`` when it has none."""
-    images = _bundle_images(page.bundle_dir)
+    images = _bundle_images(page)
     cover = _named(page, "cover", images, problems) or _first(images, "cover")
     feature = _named(page, "feature", images, problems) or _first(images, "feature") or cover
     chosen = feature or _named(page, "images", images, problems)
@@ -105,16 +105,17 @@ def _named(page: CoverSource, key: str, images: list[str],
     return None
 
 
-def _bundle_images(bundle_dir: Path | None) -> list[str]:
-    """The bundle's image files in Hugo's order (by name)."""
-    if bundle_dir is None:
+def _bundle_images(page: CoverSource) -> list[str]:
+    """The bundle's image files in Hugo's order (by name); a symbolic link that leads out of
+    the site is not one of them, and is never followed."""
+    if page.bundle_dir is None:
         return []
     try:
-        entries = sorted(bundle_dir.iterdir())
+        names = sorted(entry.name for entry in page.bundle_dir.iterdir())
     except OSError:
         return []
-    return [entry.name for entry in entries
-            if entry.suffix.lower() in IMAGE_SUFFIXES and entry.is_file()]
+    return [name for name in names if name.lower().endswith(IMAGE_SUFFIXES)
+            and site_file(page.config, page.bundle_dir, page.lang, name).file is not None]
 
 
 def _first(images: list[str], word: str) -> tuple[str, str] | None:

@@ -12,7 +12,6 @@ absolute. The real site writes references in several ways, all handled here:
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -20,13 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
+from postduif.content.files import site_file
 from postduif.content.hugo_config import HugoConfig
 
 if TYPE_CHECKING:
     from postduif.content.pages import Page
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-FILE_ROOTS = ("static", "assets")
 
 
 class PageLookup(Protocol):
@@ -45,44 +44,6 @@ class Resolved:
     missing: bool = False  # a site-local reference that matches no file or page
     outside: bool = False  # a file reference leading out of the site: never looked at
     file: Path | None = None  # the site file it names, when there is one
-
-
-@dataclass(frozen=True)
-class SiteFile:
-    """Where a file reference leads: a file of the site, nothing, or out of the site."""
-
-    file: Path | None
-    outside: bool = False
-
-
-def site_file(config: HugoConfig, bundle_dir: Path | None, lang: str, path: str) -> SiteFile:
-    """The file ``path`` (decoded, as written in a page) names, looked up the way Hugo
-    publishes files: beside the page, in the content directory, or (``/x.png``) in
-    ``static/`` or ``assets/``.
-
-    A candidate that lies outside every content, ``static/`` and ``assets/`` directory
-    (``../../../etc/passwd``) is refused on its spelling alone, before any file system call,
-    so a page can never make postduif stat or read a file that is not the site's.
-    """
-    if path.startswith("/"):
-        rel = path.lstrip("/")
-        candidates = [config.root / root / rel for root in FILE_ROOTS]
-    else:
-        bases = (bundle_dir, config.content_dirs[lang])
-        candidates = [base / path for base in bases if base is not None]
-    inside = [candidate for candidate in candidates if _in_site(config, candidate)]
-    if not inside:
-        return SiteFile(None, outside=True)
-    return SiteFile(next((candidate for candidate in inside if candidate.is_file()), None))
-
-
-def _in_site(config: HugoConfig, candidate: Path) -> bool:
-    """Whether ``candidate``, read lexically (no file system call), is inside a directory
-    whose files the site publishes."""
-    spelled = Path(os.path.normpath(os.path.abspath(candidate)))
-    roots = [*config.content_dirs.values(), *(config.root / name for name in FILE_ROOTS)]
-    return any(spelled.is_relative_to(os.path.normpath(os.path.abspath(root)))
-               for root in roots)
 
 
 def resolve(config: HugoConfig, lookup: PageLookup, page: Page, ref: str, *,

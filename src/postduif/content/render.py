@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -136,9 +137,14 @@ class _Rewriter:
         outside files, WebP and a missing alt text."""
         found = resolve(self.config, self.lookup, self.page, ref, image=True)
         where = self.expanded.source_line(line)
-        if found.outside:
+        scheme = urlsplit(found.url).scheme
+        if found.outside or scheme == "file":
             self.problems.append(error("image-outside-site", f"image {ref!r} points outside "
                                        "the site; it is not read", self.page.source, where))
+        elif scheme not in ("http", "https"):
+            self.problems.append(error("image-not-web", f"image {ref!r} is not a web address; "
+                                       "mail clients do not show it, so it is left out",
+                                       self.page.source, where))
         elif found.missing:
             self.problems.append(error("missing-image", f"image {ref!r} not found in the page "
                                        "bundle, content, static/ or assets/",
