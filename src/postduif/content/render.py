@@ -20,7 +20,7 @@ from markdown_it.token import Token
 from postduif.content.fragments import Fragment
 from postduif.content.hugo_config import HugoConfig
 from postduif.content.images import fitted, outlook_unsupported, real_size
-from postduif.content.links import PageLookup, resolve
+from postduif.content.links import PageLookup, Resolved, resolve
 from postduif.content.pages import Page
 from postduif.content.sanitize import images_and_links, sanitize
 from postduif.content.shortcodes import expand
@@ -133,35 +133,38 @@ class _Rewriter:
 
     def image(self, ref: str, alt: str, line: int, wanted: str = "") -> dict[str, str]:
         """The image's ``src`` made absolute, with ``width`` and ``height`` from the file
-        (capped at the email's column) when it is a file of the site; reports missing and
-        outside files, WebP and a missing alt text."""
+        (capped at the email's column, or at the author's smaller ``wanted`` width) when it
+        is a file of the site: Outlook draws an image at its attributes, not at its CSS."""
         found = resolve(self.config, self.lookup, self.page, ref, image=True)
-        where = self.expanded.source_line(line)
-        scheme = urlsplit(found.url).scheme
-        if found.outside or scheme == "file":
-            self.problems.append(error("image-outside-site", f"image {ref!r} points outside "
-                                       "the site; it is not read", self.page.source, where))
-        elif scheme not in ("http", "https"):
-            self.problems.append(error("image-not-web", f"image {ref!r} is not a web address; "
-                                       "mail clients do not show it, so it is left out",
-                                       self.page.source, where))
-        elif found.missing:
-            self.problems.append(error("missing-image", f"image {ref!r} not found in the page "
-                                       "bundle, content, static/ or assets/",
-                                       self.page.source, where))
-        if outlook_unsupported(found.url):
-            self.problems.append(warning("webp-image", f"image {ref!r} is WebP, which desktop "
-                                         "Outlook does not show; use a JPEG or PNG",
-                                         self.page.source, where))
-        if not alt.strip():
-            self.problems.append(warning("missing-alt", f"image {ref!r} has no alt text",
-                                         self.page.source, where))
+        self.image_problems(ref, alt, found, self.expanded.source_line(line))
         attrs = {"src": found.url}
         size = real_size(found.file) if found.file is not None else None
         if size is not None:
             shown = fitted(size, wanted)
             attrs.update(width=str(shown.width), height=str(shown.height))
         return attrs
+
+    def image_problems(self, ref: str, alt: str, found: Resolved, line: int) -> None:
+        """An image out of the site, not on the web, or missing is an error; WebP and a
+        missing alt text are warnings."""
+        scheme = urlsplit(found.url).scheme
+        if found.outside or scheme == "file":
+            self.report(error, "image-outside-site",
+                        f"image {ref!r} points outside the site; it is not read", line)
+        elif scheme not in ("http", "https"):
+            self.report(error, "image-not-web", f"image {ref!r} is not a web address; mail "
+                        "clients do not show it, so it is left out", line)
+        elif found.missing:
+            self.report(error, "missing-image", f"image {ref!r} not found in the page bundle, "
+                        "content, static/ or assets/", line)
+        if outlook_unsupported(found.url):
+            self.report(warning, "webp-image", f"image {ref!r} is WebP, which desktop Outlook "
+                        "does not show; use a JPEG or PNG", line)
+        if not alt.strip():
+            self.report(warning, "missing-alt", f"image {ref!r} has no alt text", line)
+
+    def report(self, kind: Callable[..., Problem], code: str, message: str, line: int) -> None:
+        self.problems.append(kind(code, message, self.page.source, line))
 
     def html(self, content: str, line: int, *, block: bool = False) -> str:
         def replace(found: re.Match[str]) -> str:
