@@ -106,8 +106,8 @@ def _named(page: CoverSource, key: str, images: list[str],
 
 
 def _bundle_images(page: CoverSource) -> list[str]:
-    """The bundle's image files in Hugo's order (by name); a symbolic link that leads out of
-    the site is not one of them, and is never followed."""
+    """The bundle's image files that may be its cover (by their name), in Hugo's order (by
+    name); a symbolic link that leads out of the site is not one of them, nor followed."""
     if page.bundle_dir is None:
         return []
     try:
@@ -115,6 +115,7 @@ def _bundle_images(page: CoverSource) -> list[str]:
     except OSError:
         return []
     return [name for name in names if name.lower().endswith(IMAGE_SUFFIXES)
+            and ("cover" in name.lower() or "feature" in name.lower())
             and site_file(page.config, page.bundle_dir, page.lang, name).file is not None]
 
 

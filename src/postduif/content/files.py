@@ -63,7 +63,7 @@ def _roots(config: HugoConfig) -> list[Path]:
 
 def _spelled(path: Path) -> Path:
     """``path`` made absolute and without ``..`` on its spelling (no file system call)."""
-    return Path(os.path.normpath(os.path.abspath(path)))
+    return Path(os.path.normpath(path if path.is_absolute() else os.path.abspath(path)))
 
 
 def _root_of(roots: list[Path], path: Path) -> Path | None:
