@@ -18,6 +18,12 @@ PAUSEAI = CORPUS / "pauseai-freiburg"
 SNIPPETS = TESTS.parent / "templates" / "snippets"
 
 
+#: Real defects of the real content: two events name their feature image ``.jpg`` where the
+#: file is a ``.png`` or ``.jpeg`` (the site's layout falls back to it; test_content_cover.py).
+KNOWN_ERRORS = {"techwerkers": [(day, "missing-cover-image") for day in
+                                ("2025-04-11", "2025-04-11", "2025-04-15", "2025-04-15")]}
+
+
 @pytest.fixture(scope="module")
 def techwerkers() -> Site:
     return load_site(TECHWERKERS, snippets_dir=SNIPPETS)
@@ -45,7 +51,9 @@ def files_per_language(content: Path, languages: tuple[str, ...]) -> Counter[str
 @pytest.mark.parametrize("name", ["techwerkers", "pauseai"])
 def test_every_page_loads_and_renders(name: str, request: pytest.FixtureRequest) -> None:
     site: Site = request.getfixturevalue(name)
-    assert site.problems == () or all(p.severity is Severity.WARNING for p in site.problems)
+    errors = [(p.path.parent.name, p.code) for p in site.problems  # type: ignore[union-attr]
+              if p.severity is Severity.ERROR]
+    assert errors == KNOWN_ERRORS.get(name, [])
     counts = Counter(page.lang for page in site.pages)
     assert counts == files_per_language(site.config.root / "content", site.config.languages)
     for page in site.pages:
@@ -61,8 +69,9 @@ def test_techwerkers_urls_and_bundle_resources(techwerkers: Site) -> None:
     post = techwerkers.get("posts/2026-feb", "nl")
     assert post is not None
     assert post.url == "https://www.techwerkers.nl/nl/posts/2026-feb/"
-    assert techwerkers.resource_url(post, post.params["feature"]) == (
-        "https://www.techwerkers.nl/nl/posts/2026-feb/feature.png")
+    shown = techwerkers.cover_image(post)
+    assert shown is not None
+    assert shown.url == "https://www.techwerkers.nl/nl/posts/2026-feb/feature.png"
     english = techwerkers.translations(post)["en"]
     assert english.url == "https://www.techwerkers.nl/en/posts/2026-feb/"
 

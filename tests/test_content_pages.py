@@ -64,8 +64,8 @@ def test_toml_front_matter_with_unpadded_hour_and_slug(site: Site) -> None:
     assert post.params["tags"] == ["test"]
     assert post.date == datetime(2026, 3, 5, 9, 0, tzinfo=timezone(timedelta(hours=1)))
     assert post.url == "https://example.org/nl/posts/toml-bericht/"
-    assert site.resource_url(post, "feature.png") == post.url + "feature.png"
-    assert site.resource_url(post, "nothing.png") is None
+    shown = site.cover_image(post)  # TOML front matter: feature = "feature.png"
+    assert shown is not None and shown.url == post.url + "feature.png"
 
 
 def test_body_and_body_line(site: Site) -> None:

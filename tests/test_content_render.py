@@ -60,8 +60,8 @@ def test_block_shortcodes(shortcodes: PageHtml) -> None:
     assert '<p class="lead">A lead paragraph with <em>emphasis</em>.</p>' in html
     assert re.search(r'<div class="alert">\s*<p>Mind the <a href="https://example.org/en/about/">',
                      html)
-    assert ('<figure><img src="https://example.org/en/posts/shortcodes/photo.png" alt="A photo">'
-            "<figcaption>A <em>caption</em></figcaption></figure>") in html
+    assert ('<figure><img src="https://example.org/en/posts/shortcodes/photo.png" alt="A photo"'
+            ' width="1" height="1"><figcaption>A <em>caption</em></figcaption></figure>') in html
     assert "we are not lawyers" in html  # the snippet from templates/snippets
 
 

@@ -269,7 +269,6 @@ def _agenda_window(campaign: Campaign, pages: Mapping[str, Page], timezone: str,
 
 def _section(site: Site, page: Page, campaign: Campaign, window: _Window | None) -> _SectionParts:
     events = _events(site, page.lang, campaign.agenda_section, window) if window else ()
-    feature = str(page.params.get("feature") or "")
     return _SectionParts(
         page=page,
         events=events,
@@ -281,10 +280,20 @@ def _section(site: Site, page: Page, campaign: Campaign, window: _Window | None)
             events=tuple(_event(e) for e in events),
             alternates={lang: p.url for lang, p in site.translations(page).items()
                         if lang != page.lang},
-            image_url=(site.resource_url(page, feature) or "") if feature else "",
-            image_alt=str(page.params.get("featureAlt") or ""),
+            **_cover_fields(site, page),
         ),
     )
+
+
+def _cover_fields(site: Site, page: Page) -> dict[str, Any]:
+    """The section's hero image: the page's cover (``feature`` or ``cover`` style), with its
+    alt text, caption and the width the email shows it at."""
+    shown = site.cover_image(page)
+    if shown is None or page.cover is None:
+        return {}
+    return {"image_url": shown.url, "image_alt": page.cover.alt,
+            "image_caption": page.cover.caption,
+            "image_width": shown.size.width if shown.size is not None else 0}
 
 
 def _events(site: Site, lang: str, section: str, window: _Window) -> tuple[Page, ...]:

@@ -46,6 +46,7 @@ def check_plan(site: Site, plan: Plan, rendered: Mapping[str, Rendered]) -> list
     found += load_problems
     for page in pages.values():
         found += check_page(site, page)
+    found += _cover_alt(plan)
     for key, message in rendered.items():
         found += _check_rendered(plan, key, message)
     return _unique(found)
@@ -131,6 +132,14 @@ def _check_rendered(plan: Plan, key: str, message: Rendered) -> list[Problem]:
             "html-too-large", f"the {key} HTML is {size // 1024} KB; Gmail clips messages over "
             f"102 KB", source, None))
     return found
+
+
+def _cover_alt(plan: Plan) -> list[Problem]:
+    """A cover image the email shows needs alt text (agenda events' covers are not shown)."""
+    return [pr.warning("missing-alt", f"the cover image {page.cover.ref!r} has no alt text "
+                       "(featureAlt or coverAlt)", page.source, page.cover.line)
+            for variant in plan.variants.values() for page in variant.pages
+            if page.cover is not None and not page.cover.alt]
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
+from postduif.content.files import site_file
 from postduif.content.hugo_config import HugoConfig
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _LABEL = r"[^\W_](?:[\w-]*[^\W_])?"  # letters and digits, hyphens inside (Unicode: IDN hosts)
 _HOST = re.compile(rf"^(?:{_LABEL}\.)*{_LABEL}\.?$|^\[[0-9A-Fa-f:.]+\]$")
 _BLANK = re.compile(r"\s")
-FILE_ROOTS = ("static", "assets")
 
 
 class PageLookup(Protocol):
@@ -45,6 +45,8 @@ class PageLookup(Protocol):
 class Resolved:
     url: str
     missing: bool = False  # a site-local reference that matches no file or page
+    outside: bool = False  # a file reference leading out of the site: never looked at
+    file: Path | None = None  # the site file it names, when there is one
 
 
 def url_fault(url: str) -> str | None:
@@ -102,8 +104,9 @@ def _rooted(config: HugoConfig, lookup: PageLookup, page: Page, path: str, tail:
     rel = path.strip("/")
     first, last = rel.split("/", 1)[0], rel.rsplit("/", 1)[-1]
     if image or "." in last:
-        exists = any((config.root / root / rel).is_file() for root in FILE_ROOTS)
-        return Resolved(config.base_url + quote(rel) + tail, missing=not exists)
+        found = site_file(config, None, page.lang, path)
+        return Resolved(config.base_url + quote(rel) + tail, missing=found.file is None,
+                        outside=found.outside, file=found.file)
     if not rel:
         url = config.home_url(page.lang)
     elif first in config.languages:
@@ -118,10 +121,12 @@ def _relative(config: HugoConfig, lookup: PageLookup, page: Page, ref: str, path
     clean = posixpath.normpath(path)
     if clean == ".":
         return Resolved(page.url + tail)
-    content_dir = config.content_dirs[page.lang]
-    for base in (page.bundle_dir, content_dir):
-        if base is not None and (base / clean).is_file():
-            return Resolved(file_url(config, lookup, page, base / clean) + tail)
+    found = site_file(config, page.bundle_dir, page.lang, clean)
+    if found.file is not None:
+        url = file_url(config, lookup, page, found.file)
+        return Resolved(url + tail, file=found.file)
+    if found.outside and image:
+        return Resolved(urljoin(page.url, ref), missing=True, outside=True)
     target = lookup.get(clean, page.lang)
     if target is not None:
         return Resolved(target.url + tail)

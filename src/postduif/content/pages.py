@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from postduif.content.cover import Cover, CoverSource, find_cover
 from postduif.content.dates import site_timezone, to_datetime
 from postduif.content.frontmatter import FrontMatter, FrontMatterError, split_front_matter
 from postduif.content.hugo_config import HugoConfig
@@ -49,6 +50,7 @@ class Page:
     body_line: int
     url: str
     bundle_dir: Path | None
+    cover: Cover | None = None  # the hero image, found as the site's layout finds it
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,6 @@ def _page(config: HugoConfig, found: SourceFile, matter: FrontMatter,
         problems.append(warning("missing-title", "page has no title", found.source,
                                 matter.key_lines.get("title", 1)))
         title = _fallback_title(found)
-    _check_feature(config, found, matter, problems)
     return Page(
         source=found.source,
         lang=found.lang,
@@ -160,21 +161,9 @@ def _page(config: HugoConfig, found: SourceFile, matter: FrontMatter,
         body_line=matter.body_line,
         url=page_url(config, found.lang, found.path, found.kind, params),
         bundle_dir=found.bundle_dir,
+        cover=find_cover(CoverSource(config, found.source, found.lang, found.bundle_dir, params,
+                                     matter.key_lines), problems),
     )
-
-
-def _check_feature(config: HugoConfig, found: SourceFile, matter: FrontMatter,
-                   problems: list[Problem]) -> None:
-    """The theme shows ``feature`` as the page image; campaigns reuse it, so a name that
-    matches no file (``.jpg`` written for a ``.png``) is worth a warning early."""
-    feature = _text(matter.params.get("feature"))
-    if not feature or "://" in feature or feature.startswith("/"):
-        return
-    roots = [found.bundle_dir, config.content_dirs[found.lang]]
-    if not any(root is not None and (root / feature).is_file() for root in roots):
-        problems.append(warning("missing-feature-image", f"feature image {feature!r} not "
-                                "found beside the page", found.source,
-                                matter.key_lines.get("feature")))
 
 
 def page_url(config: HugoConfig, lang: str, path: str, kind: str,

@@ -12,13 +12,15 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from postduif.content.fragments import Fragment
 from postduif.content.hugo_config import HugoConfig
-from postduif.content.links import PageLookup, resolve, url_fault
+from postduif.content.images import fitted, outlook_unsupported, real_size
+from postduif.content.links import PageLookup, Resolved, resolve, url_fault
 from postduif.content.pages import Page
 from postduif.content.sanitize import images_and_links, sanitize
 from postduif.content.shortcodes import expand
@@ -111,7 +113,7 @@ class _Rewriter:
                 child.attrs["href"] = self.link(str(child.attrs.get("href", "")), line)
             elif child.type == "image":
                 src = str(child.attrs.get("src", ""))
-                child.attrs["src"] = self.image(src, child.content, line)
+                child.attrs.update(self.image(src, child.content, line))
             elif child.type == "html_inline":
                 child.content = self.html(child.content, line)
             line += 1 if child.type in ("softbreak", "hardbreak") else child.content.count("\n")
@@ -143,17 +145,40 @@ class _Rewriter:
                                          "use https:// if the site has it",
                                          self.page.source, where))
 
-    def image(self, ref: str, alt: str, line: int) -> str:
+    def image(self, ref: str, alt: str, line: int, wanted: str = "") -> dict[str, str]:
+        """The image's ``src`` made absolute, with ``width`` and ``height`` from the file
+        (capped at the email's column, or at the author's smaller ``wanted`` width) when it
+        is a file of the site: Outlook draws an image at its attributes, not at its CSS."""
         found = resolve(self.config, self.lookup, self.page, ref, image=True)
-        where = self.expanded.source_line(line)
-        if found.missing:
-            self.problems.append(error("missing-image", f"image {ref!r} not found in the page "
-                                       "bundle, content, static/ or assets/",
-                                       self.page.source, where))
+        self.image_problems(ref, alt, found, self.expanded.source_line(line))
+        attrs = {"src": found.url}
+        size = real_size(found.file) if found.file is not None else None
+        if size is not None:
+            shown = fitted(size, wanted)
+            attrs.update(width=str(shown.width), height=str(shown.height))
+        return attrs
+
+    def image_problems(self, ref: str, alt: str, found: Resolved, line: int) -> None:
+        """An image out of the site, not on the web, or missing is an error; WebP and a
+        missing alt text are warnings."""
+        scheme = urlsplit(found.url).scheme
+        if found.outside or scheme == "file":
+            self.report(error, "image-outside-site",
+                        f"image {ref!r} points outside the site; it is not read", line)
+        elif scheme not in ("http", "https"):
+            self.report(error, "image-not-web", f"image {ref!r} is not a web address; mail "
+                        "clients do not show it, so it is left out", line)
+        elif found.missing:
+            self.report(error, "missing-image", f"image {ref!r} not found in the page bundle, "
+                        "content, static/ or assets/", line)
+        if outlook_unsupported(found.url):
+            self.report(warning, "webp-image", f"image {ref!r} is WebP, which desktop Outlook "
+                        "does not show; use a JPEG or PNG", line)
         if not alt.strip():
-            self.problems.append(warning("missing-alt", f"image {ref!r} has no alt text",
-                                         self.page.source, where))
-        return found.url
+            self.report(warning, "missing-alt", f"image {ref!r} has no alt text", line)
+
+    def report(self, kind: Callable[..., Problem], code: str, message: str, line: int) -> None:
+        self.problems.append(kind(code, message, self.page.source, line))
 
     def html(self, content: str, line: int, *, block: bool = False) -> str:
         def replace(found: re.Match[str]) -> str:
@@ -172,7 +197,8 @@ class _Rewriter:
         if name == "a" and "href" in attrs:
             attrs["href"] = self.link(attrs["href"], line)
         elif name == "img":
-            attrs["src"] = self.image(attrs.get("src", ""), attrs.get("alt", ""), line)
+            attrs.update(self.image(attrs.get("src", ""), attrs.get("alt", ""), line,
+                                    attrs.get("width", "")))
         return f"<{name}{_render_attributes(attrs)}>"
 
     def iframe(self, attrs: dict[str, str]) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from postduif.content.hugo_config import HugoConfig, read_hugo_config
+from postduif.content.images import ShownImage, fitted, real_size
 from postduif.content.links import resolve
 from postduif.content.pages import CONTENT_SUFFIXES, Page, discover, read_page
 from postduif.content.render import PageHtml, render_page
@@ -91,11 +92,16 @@ class Site:
             self._rendered[page.source] = cached
         return cached
 
-    def resource_url(self, page: Page, ref: str) -> str | None:
-        """The absolute URL of a file ``page`` refers to (e.g. its ``feature`` image), or
-        ``None`` when no such file exists."""
-        found = resolve(self.config, self, page, ref, image=True)
-        return None if found.missing else found.url
+    def cover_image(self, page: Page) -> ShownImage | None:
+        """The page's hero image (:attr:`Page.cover`) as the email shows it, or ``None``
+        when it has none or its file is missing (reported when the page was read)."""
+        if page.cover is None:
+            return None
+        found = resolve(self.config, self, page, page.cover.ref, image=True)
+        if found.missing:
+            return None
+        size = real_size(found.file) if found.file is not None else None
+        return ShownImage(found.url, fitted(size) if size is not None else None)
 
     def bundle_owner(self, directory: Path, lang: str) -> Page | None:
         """The page whose bundle is ``directory``, preferring ``lang``."""

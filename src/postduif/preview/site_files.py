@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from postduif.content import Site
-from postduif.content.links import FILE_ROOTS
+from postduif.content.files import FILE_ROOTS
 from postduif.content.pages import CONTENT_SUFFIXES
 
 #: Where the preview serves site files; the rest of the path is the URL path below base_url.

@@ -40,6 +40,9 @@ class Section:
     """Other language -> URL of that language's version of the page."""
     image_url: str = ""
     image_alt: str = ""
+    image_caption: str = ""
+    image_width: int = 0
+    """The width to show the image at (its own, at most the column); 0 when unknown."""
 
 
 @dataclass(frozen=True)

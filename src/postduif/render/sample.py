@@ -79,6 +79,9 @@ def _section(template: str, lang: str, langs: tuple[str, ...]) -> Section:
         else {},
         image_url=f"{SITE_URL}{lang}/nieuws/maart/kop.jpg" if page else "",
         image_alt="Spandoek bij een demonstratie" if lang == "nl" else "Banner at a demonstration",
+        image_caption=("Foto: de leesclub" if lang == "nl" else "Photo: the reading club")
+        if page else "",
+        image_width=480 if page else 0,
     )
 
 
