@@ -18,7 +18,7 @@ from postduif.agenda.ics import parse_ics
 from postduif.errors import FeedError
 from postduif.render import Event
 
-__all__ = ["FeedEvents", "FeedSource", "feed_events", "is_url"]
+__all__ = ["FeedEvents", "FeedSource", "feed_events"]
 
 
 @dataclass(frozen=True)
@@ -38,14 +38,14 @@ class FeedSource:
     now: datetime | None = None
 
 
-def is_url(feed: str) -> bool:
+def _is_url(feed: str) -> bool:
     return feed.startswith(("https://", "http://"))
 
 
 def feed_events(source: FeedSource, start: datetime, end: datetime, zone: tzinfo) -> FeedEvents:
     """The feed's events starting in ``[start, end)``; raises :class:`FeedError` naming the
     URL or file when it cannot be read at all."""
-    if not is_url(source.feed):
+    if not _is_url(source.feed):
         path = source.base_dir / source.feed
         try:
             data = path.read_bytes()
