@@ -155,6 +155,12 @@ def test_not_a_calendar_is_an_error_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "broken.ics").write_text("BEGIN:VCALENDAR\nthis is not ical\n", "utf-8")
     with pytest.raises(FeedError, match="broken.ics is not a valid iCalendar file"):
         _read("broken.ics", tmp_path)
+    (tmp_path / "nostart.ics").write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:1@x\r\nSUMMARY:Borrel\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n", "utf-8")
+    with pytest.raises(FeedError, match="nostart.ics is not a valid iCalendar file: an event "
+                                        "has no DTSTART"):
+        _read("nostart.ics", tmp_path)
 
 
 def test_not_gancio_json_is_an_error_naming_the_url(server: FeedServer, tmp_path: Path) -> None:

@@ -27,12 +27,15 @@ def parse_ics(data: bytes, source: str, start: datetime, end: datetime, zone: tz
     starts with the instance title in brackets, which is dropped."""
     try:
         calendar = icalendar.Calendar.from_ical(data)
-        occurrences = recurring_ical_events.of(calendar).between(start, end)
-    except (ValueError, KeyError, TypeError) as exc:
+        name = str(calendar.get("X-WR-CALNAME") or calendar.get("NAME") or "")
+        events = [_event(item, name, gancio, zone)
+                  for item in recurring_ical_events.of(calendar).between(start, end)
+                  if item.name == "VEVENT"]
+    except KeyError as exc:
+        raise FeedError(f"calendar feed {source} is not a valid iCalendar file: an event "
+                        f"has no {exc.args[0]}") from None
+    except (ValueError, TypeError, AttributeError) as exc:
         raise FeedError(f"calendar feed {source} is not a valid iCalendar file: {exc}") from None
-    name = str(calendar.get("X-WR-CALNAME") or calendar.get("NAME") or "")
-    events = [_event(item, name, gancio, zone) for item in occurrences
-              if item.name == "VEVENT"]
     return sorted(events, key=lambda e: e.start)
 
 
