@@ -57,6 +57,7 @@ def test_the_email_shows_end_times_all_day_dates_and_online_links(
     assert "zondag 25 oktober 2026, 01:00 – 02:00" in html  # 23:00 UTC the day before
     assert "zaterdag 17 oktober 2026</p>" in html  # all-day: no time
     assert 'href="https://meet.jit.si/techwerkers-ai-act"' in html
+    assert ">Webinar: your rights under the AI Act</p>" in html  # no URL: no empty link
     assert "Thursday 8 October 2026, 19:00 – 21:00" in text
     assert "Online: https://meet.jit.si/techwerkers-ai-act\n" in text
     assert "Nieuwjaarsborrel" not in html  # January 2027: outside the window
@@ -64,12 +65,14 @@ def test_the_email_shows_end_times_all_day_dates_and_online_links(
 
 
 def test_gancio_places_show_their_address(workspace: Path, server: FeedServer) -> None:
-    _campaign(workspace, f'feed = "{server.url("/feed/ics")}"\nfrom = 2026-10-01')
+    _campaign(workspace, f'feed = "{server.url("/feed/ics")}"\nfrom = 2026-10-01\ndays = 45')
     result = build_campaign(Workspace.open(workspace), "feed")
     text = (result.directory / "nl.txt").read_text(encoding="utf-8")
     assert "Waar: Pakhuis de Zwijger, Piet Heinkade 179, Amsterdam\n" in text
     assert server.url("/event/organisatiebijeenkomst-oktober") in text
     assert "Online: https://meet.jit.si/techwerkers-qa\n" in text
+    assert "zaterdag 7 november 2026, 10:00 – zondag 8 november 2026, 16:00\n" in text
+    assert "woensdag 28 oktober 2026, 19:30\n" in text  # Gancio gave no end
 
 
 def test_an_offline_rebuild_uses_the_copy_with_a_warning(workspace: Path) -> None:
