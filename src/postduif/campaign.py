@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -25,9 +25,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from postduif import problems as pr
+from postduif.agenda import FeedSource, feed_events
 from postduif.config import Settings
 from postduif.content import Page, Site
-from postduif.errors import CampaignError
+from postduif.errors import CampaignError, FeedError
 from postduif.lists import ListDef
 from postduif.problems import Problem
 from postduif.render import EmailContext, Event, Section
@@ -60,6 +61,7 @@ class Campaign:
     subjects: Mapping[str, str]
     preheaders: Mapping[str, str]
     key_lines: Mapping[str, int] = field(default_factory=dict)
+    agenda_feed: str = ""  # a calendar feed URL or .ics file (relative to the campaign file)
 
     def line(self, key: str) -> int | None:
         """The line of ``key`` in the campaign file, for pointing problems at it."""
@@ -125,6 +127,9 @@ def _campaign(path: Path, data: dict[str, Any], lines: dict[str, int]) -> Campai
     start = agenda.get("from")
     if start is not None and not isinstance(start, date):
         raise fail("agenda.from must be a date like 2026-12-01", "agenda.from")
+    feed = agenda.get("feed", "")
+    if not isinstance(feed, str):
+        raise fail("agenda.feed must be a URL or the path of an .ics file", "agenda.feed")
     languages = data.get("languages", [])
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
         raise fail("languages must be a list of language codes", "languages")
@@ -138,12 +143,13 @@ def _campaign(path: Path, data: dict[str, Any], lines: dict[str, int]) -> Campai
         mode=mode,
         fallback=str(data.get("fallback", "")),
         languages=tuple(languages),
-        agenda_section=str(agenda.get("section", "events" if agenda else "")),
+        agenda_section=str(agenda.get("section", "events" if agenda and not feed else "")),
         agenda_days=days,
         agenda_from=start.date() if isinstance(start, datetime) else start,
         subjects=_per_language(per_lang, "subject"),
         preheaders=_per_language(per_lang, "preheader"),
         key_lines=lines,
+        agenda_feed=feed.strip(),
     )
 
 
@@ -202,14 +208,20 @@ def resolve_campaign(settings: Settings, name_or_path: str) -> Path:
 
 
 def plan_campaign(campaign: Campaign, site: Site, settings: Settings, list_def: ListDef,
-                  *, now: datetime | None = None) -> Plan:
-    """Resolve the campaign against the content: one variant per message, plus routing."""
+                  *, now: datetime | None = None, feed_max_age: timedelta | None = None) -> Plan:
+    """Resolve the campaign against the content: one variant per message, plus routing.
+
+    ``feed_max_age``: reuse a fetched calendar feed younger than this (the preview's throttle).
+    """
     languages = campaign.languages or site.config.languages
     pages, problems = _pages_by_language(campaign, site, languages)
     if not pages:
         return Plan(campaign, {}, {}, tuple(problems))
     window = _agenda_window(campaign, pages, settings.timezone, now)
-    sections = {lang: _section(site, page, campaign, window) for lang, page in pages.items()}
+    feed = _feed(campaign, settings, window, feed_max_age, problems)
+    sections = {lang: _section(site, page, campaign, window, feed)
+                for lang, page in pages.items()}
+    problems += _agenda_problems(campaign, site, window, sections.values())
     builder = _ContextBuilder(campaign, settings, site, list_def)
     if campaign.mode == "bilingual":
         ordered = [lang for lang in languages if lang in sections]
@@ -256,7 +268,7 @@ class _Window:
 def _agenda_window(campaign: Campaign, pages: Mapping[str, Page], timezone: str,
                    now: datetime | None) -> _Window | None:
     """The agenda covers ``days`` from ``agenda.from``, else the page's date, else now."""
-    if not campaign.agenda_section:
+    if not (campaign.agenda_section or campaign.agenda_feed):
         return None
     zone = ZoneInfo(timezone)
     if campaign.agenda_from is not None:
@@ -267,8 +279,10 @@ def _agenda_window(campaign: Campaign, pages: Mapping[str, Page], timezone: str,
     return _Window(start, start + timedelta(days=campaign.agenda_days))
 
 
-def _section(site: Site, page: Page, campaign: Campaign, window: _Window | None) -> _SectionParts:
-    events = _events(site, page.lang, campaign.agenda_section, window) if window else ()
+def _section(site: Site, page: Page, campaign: Campaign, window: _Window | None,
+             feed: tuple[Event, ...]) -> _SectionParts:
+    events = (_events(site, page.lang, campaign.agenda_section, window)
+              if window and campaign.agenda_section else ())
     return _SectionParts(
         page=page,
         events=events,
@@ -277,7 +291,7 @@ def _section(site: Site, page: Page, campaign: Campaign, window: _Window | None)
             title=page.title,
             body_html=site.render(page).html,
             page_url=page.url,
-            events=tuple(_event(e) for e in events),
+            events=tuple(sorted((*(_event(e) for e in events), *feed), key=lambda e: e.start)),
             alternates={lang: p.url for lang, p in site.translations(page).items()
                         if lang != page.lang},
             **_cover_fields(site, page),
@@ -304,7 +318,45 @@ def _events(site: Site, lang: str, section: str, window: _Window) -> tuple[Page,
 def _event(page: Page) -> Event:
     assert page.date is not None  # _events keeps dated pages only
     return Event(title=page.title, start=page.date, url=page.url, summary=page.summary,
-                 location=str(page.params.get("location") or ""))
+                 location=str(page.params.get("location") or ""), end=page.end)
+
+
+def _feed(campaign: Campaign, settings: Settings, window: _Window | None,
+          max_age: timedelta | None, problems: list[Problem]) -> tuple[Event, ...]:
+    """The feed's events in the window; what went wrong is added to ``problems``."""
+    if window is None or not campaign.agenda_feed:
+        return ()
+    source = FeedSource(campaign.agenda_feed, settings.build_dir / "feeds",
+                        campaign.source.parent, max_age)
+    line = campaign.line("agenda.feed")
+    try:
+        found = feed_events(source, window.start, window.end, ZoneInfo(settings.timezone))
+    except FeedError as exc:
+        problems.append(pr.error("agenda-feed", exc.message, campaign.source, line))
+        return ()
+    problems += [pr.warning("agenda-feed", w, campaign.source, line) for w in found.warnings]
+    return found.events
+
+
+def _agenda_problems(campaign: Campaign, site: Site, window: _Window | None,
+                     sections: Iterable[_SectionParts]) -> list[Problem]:
+    """An agenda that would silently be missing: no such section, or nothing in the window."""
+    if window is None:
+        return []
+    parts = list(sections)
+    found = []
+    langs = [p.page.lang for p in parts]
+    name = campaign.agenda_section
+    if name and not any(site.section(name, lang) or site.get(name, lang) for lang in langs):
+        found.append(pr.warning(
+            "agenda-no-section", f"agenda.section {name!r} names no section of the site",
+            campaign.source, campaign.line("agenda.section") or campaign.line("agenda")))
+    if not any(p.section.events for p in parts):
+        found.append(pr.warning(
+            "agenda-empty", f"the agenda is empty: no event from {window.start:%Y-%m-%d} to "
+            f"{window.end - timedelta(seconds=1):%Y-%m-%d}; the email goes out without one",
+            campaign.source, campaign.line("agenda")))
+    return found
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from postduif import problems as pr
 from postduif.campaign import SUBJECT_MAX, Plan
@@ -49,6 +51,7 @@ def check_plan(site: Site, plan: Plan, rendered: Mapping[str, Rendered]) -> list
     found += _cover_alt(plan)
     for key, message in rendered.items():
         found += _check_rendered(plan, key, message)
+    found += check_agenda(site, plan)
     return _unique(found)
 
 
@@ -140,6 +143,74 @@ def _cover_alt(plan: Plan) -> list[Problem]:
                        "(featureAlt or coverAlt)", page.source, page.cover.line)
             for variant in plan.variants.values() for page in variant.pages
             if page.cover is not None and not page.cover.alt]
+
+
+# A heading the page itself gives its agenda ("## Agenda", "<h2>Upcoming events</h2>").
+_AGENDA_HEADING = re.compile(
+    r"^ {0,3}#{1,6}[ \t]*(?:agenda|upcoming events|events|evenementen)\b[^\n]*$"
+    r"|<h[1-6][^>]*>\s*(?:agenda|upcoming events|events|evenementen)\b", re.I | re.M)
+
+
+def check_agenda(site: Site, plan: Plan) -> list[Problem]:
+    """Two agendas in one email, and Hugo-page events that would show a wrong date or time."""
+    found = []
+    for variant in plan.variants.values():
+        with_agenda = {s.lang for s in variant.context.sections if s.events}
+        found += [p for page in variant.pages if page.lang in with_agenda
+                  for p in _own_agenda_heading(page)]
+        for event in variant.events:
+            found += check_event(site, event)
+    return found
+
+
+def _own_agenda_heading(page: Page) -> list[Problem]:
+    source = page.source.read_text(encoding="utf-8", errors="replace")
+    return [pr.warning("agenda-twice", f"the page has its own agenda heading {m.group(0).strip()!r}"
+                       "; the email adds the campaign's agenda below it, so it shows two: "
+                       "remove one", page.source, source.count("\n", 0, m.start()) + 1)
+            for m in _AGENDA_HEADING.finditer(source)]
+
+
+def check_event(site: Site, page: Page) -> list[Problem]:
+    """An event page whose translations disagree on the date (error), or whose UTC offset is
+    not the site zone's on that date (warning: the email converts, so the hour shifts)."""
+    if page.date is None:
+        return []
+    source = page.source.read_text(encoding="utf-8", errors="replace")
+    line = _line_of_key(source, "date")
+    zone = ZoneInfo(site.config.timezone)
+    found = [pr.error(
+        "event-dates-differ", f"this {page.lang} event starts {_local(page.date, zone)}, its "
+        f"{lang} version ({other.source}) {_local(other.date, zone)}: make them the same",
+        page.source, line)
+        for lang, other in site.translations(page).items()
+        if other is not page and other.date is not None and other.date != page.date]
+    written = page.date.utcoffset()
+    expected = zone.utcoffset(page.date.replace(tzinfo=None))
+    if written != expected:
+        found.append(pr.warning(
+            "event-utc-offset", f"date {page.date.isoformat()} has the UTC offset "
+            f"{_offset(written)}, but {site.config.timezone} is at {_offset(expected)} on that "
+            f"date: the email shows {page.date.astimezone(zone):%H:%M}. Write "
+            f"{page.date.replace(tzinfo=zone).isoformat()} or leave the offset out",
+            page.source, line))
+    return found
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
+def _offset(delta: timedelta | None) -> str:
+    minutes = int((delta or timedelta()).total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _line_of_key(source: str, key: str) -> int | None:
+    """The front matter line that sets ``key`` (YAML ``key:`` or TOML ``key =``)."""
+    found = re.search(rf"^{re.escape(key)}\s*[:=]", source, re.M)
+    return source.count("\n", 0, found.start()) + 1 if found else None
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -10,6 +10,7 @@ Hierarchy::
     ├── ConfigError      postduif.toml, the Hugo site config, workspace discovery
     ├── ContentError     a Hugo page that cannot be read (front matter, encoding, missing file)
     ├── CampaignError    a campaign file that is missing, malformed or names unknown things
+    │   └── FeedError    its agenda's calendar feed cannot be fetched or read (naming the URL)
     ├── RenderError      a template that fails in Jinja or MJML
     ├── StoreError       the subscriber store: unknown subscriber or membership, database locked
     ├── JoinImportError  an import file (join requests, a listmonk export) that cannot be imported
@@ -51,6 +52,10 @@ class ContentError(PostduifError):
 
 class CampaignError(PostduifError):
     """A campaign definition is missing, malformed or inconsistent with the content."""
+
+
+class FeedError(CampaignError):
+    """A campaign's calendar feed cannot be fetched (and has no cached copy) or parsed."""
 
 
 class RenderError(PostduifError):

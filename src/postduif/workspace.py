@@ -7,7 +7,7 @@ a file changes; the Hugo site is re-read, the Jinja environment is rebuilt.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -19,8 +19,9 @@ from postduif.render import Rendered, Renderer
 
 
 class Workspace:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, feed_max_age: timedelta | None = None) -> None:
         self.settings = settings
+        self.feed_max_age = feed_max_age  # reuse a fetched calendar feed younger than this
 
     @classmethod
     def open(cls, path: Path | None = None) -> Workspace:
@@ -51,7 +52,7 @@ class Workspace:
 
     def plan(self, campaign: Campaign, *, now: datetime | None = None) -> Plan:
         return plan_campaign(campaign, self.site, self.settings, self.list_def(campaign.list),
-                             now=now)
+                             now=now, feed_max_age=self.feed_max_age)
 
     def render(self, plan: Plan) -> dict[str, Rendered]:
         """Compile each variant once: MJML and CSS inlining happen here, never per recipient."""

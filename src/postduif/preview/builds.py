@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from postduif.render import Rendered
 from postduif.workspace import Workspace
 
 PERSONAS = tuple(SAMPLE_RECIPIENTS)
+#: A reload rebuilds every campaign; a calendar feed is asked again only when its copy is older.
+FEED_REFETCH = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Builds:
     """Built campaigns of one workspace, rebuilt lazily after each reload."""
 
     def __init__(self, ws: Workspace) -> None:
+        ws.feed_max_age = FEED_REFETCH
         self._ws = ws
         self._broken: PostduifError | None = None  # postduif.toml itself no longer loads
         self._lock = threading.RLock()
@@ -121,7 +125,7 @@ class Builds:
 
     def _reopen(self) -> None:
         try:
-            self._ws = Workspace(load_settings(self.root))
+            self._ws = Workspace(load_settings(self.root), feed_max_age=FEED_REFETCH)
             self._broken = None
         except PostduifError as exc:
             self._broken = exc

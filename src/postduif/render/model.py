@@ -21,8 +21,16 @@ class Event:
     location: str
     """A place name, "Online", a URL (shown as a link) or ""."""
     url: str
-    """Absolute URL of the event page."""
+    """Absolute URL of the event page ("" when a calendar feed gives none)."""
     summary: str = ""
+    end: datetime | None = None
+    """Timezone-aware, or ``None`` when the source gives no end."""
+    all_day: bool = False
+    """Only the date matters (an all-day calendar entry); the time is not shown."""
+    address: str = ""
+    """Street address of the place, when the source keeps it apart from the place name."""
+    online_url: str = ""
+    """Where to join online, when the source gives it apart from the location."""
 
 
 @dataclass(frozen=True)

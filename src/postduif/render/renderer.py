@@ -19,11 +19,11 @@ import css_inline
 import jinja2
 import markupsafe
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from mjml import mjml2html
 
 from postduif.errors import ConfigError, RenderError
-from postduif.render.model import EmailContext, Rendered
+from postduif.render.model import EmailContext, Event, Rendered
 from postduif.render.personal import placeholder
 from postduif.render.strings import load_strings
 from postduif.render.text import html_to_text, wrap
@@ -90,6 +90,7 @@ class Renderer:
         )
         env.globals["personal"] = placeholder
         env.filters["when"] = self._format_start
+        env.filters["event_when"] = self._format_event_time
         env.filters["text"] = html_to_text
         env.filters["wrap"] = wrap
         env.filters["fill"] = _fill
@@ -158,6 +159,22 @@ class Renderer:
             raise RenderError(f"event time {start.isoformat()} has no time zone")
         pattern = self.strings[lang]["datetime_format"]
         return str(format_datetime(start, pattern, tzinfo=self.zone, locale=lang))
+
+    def _format_event_time(self, event: Event, lang: str) -> str:
+        """Start and end as a reader says them: "… 19:00 – 21:00", a date alone when all-day."""
+        if event.all_day:
+            pattern = self.strings[lang]["date_format"]
+            days = [format_date(d.astimezone(self.zone).date(), pattern, locale=lang)
+                    for d in (event.start, event.end) if d is not None]
+            return " – ".join(days)
+        start = self._format_start(event.start, lang)
+        if event.end is None:
+            return start
+        if event.end.astimezone(self.zone).date() != event.start.astimezone(self.zone).date():
+            return f"{start} – {self._format_start(event.end, lang)}"
+        pattern = self.strings[lang]["time_format"]
+        end = format_datetime(event.end, pattern, tzinfo=self.zone, locale=lang)
+        return f"{start} – {end}"
 
     def _template_location(self, exc: BaseException, name: str) -> tuple[Path, int | None]:
         """The innermost template file and line in the traceback (Jinja rewrites its frames)."""

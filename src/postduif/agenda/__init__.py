@@ -1,0 +1,84 @@
+"""An agenda from a calendar feed: a URL (fetched, cached) or a local ``.ics`` file.
+
+The campaign asks one question, :func:`feed_events`: which events start in this window. How a
+feed is fetched and kept (``fetch``), read as iCalendar (``ics``) or as Gancio's JSON
+(``gancio``) stays in here. Anything the reader should know but that does not stop the build
+(an old cached copy, an event without a link) comes back as a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+
+from postduif.agenda.fetch import Fetched, fetch
+from postduif.agenda.gancio import feed_url, is_gancio, parse_gancio_json
+from postduif.agenda.ics import parse_ics
+from postduif.errors import FeedError
+from postduif.render import Event
+
+__all__ = ["FeedEvents", "FeedSource", "feed_events"]
+
+
+@dataclass(frozen=True)
+class FeedEvents:
+    events: tuple[Event, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """Where to read: ``cache_dir`` for fetched copies, ``base_dir`` for a relative file."""
+
+    feed: str
+    cache_dir: Path
+    base_dir: Path
+    max_age: timedelta | None = None
+    now: datetime | None = None
+
+
+def _is_url(feed: str) -> bool:
+    return feed.startswith(("https://", "http://"))
+
+
+def feed_events(source: FeedSource, start: datetime, end: datetime, zone: tzinfo) -> FeedEvents:
+    """The feed's events starting in ``[start, end)``; raises :class:`FeedError` naming the
+    URL or file when it cannot be read at all."""
+    if not _is_url(source.feed):
+        path = source.base_dir / source.feed
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise FeedError(f"calendar file {path} cannot be read: {exc.strerror}") from None
+        return _result(parse_ics(data, str(path), start, end, zone), [])
+    if is_gancio(source.feed):
+        return _gancio(source, start, end, zone)
+    fetched = _fetch(source, source.feed)
+    return _result(parse_ics(fetched.data, fetched.url, start, end, zone), [fetched.warning])
+
+
+def _gancio(source: FeedSource, start: datetime, end: datetime, zone: tzinfo) -> FeedEvents:
+    """Gancio's JSON (place, address and online links apart); its ICS only if JSON fails."""
+    try:
+        fetched = _fetch(source, feed_url(source.feed, "json"))
+    except FeedError as json_error:
+        try:
+            fetched = _fetch(source, feed_url(source.feed, "ics"))
+        except FeedError:
+            raise json_error from None
+        events = parse_ics(fetched.data, fetched.url, start, end, zone, gancio=True)
+        return _result(events, [f"{json_error.message}; read {fetched.url} instead "
+                                f"(no addresses apart from place names)", fetched.warning])
+    events = parse_gancio_json(fetched.data, fetched.url, start, end)
+    return _result(events, [fetched.warning])
+
+
+def _fetch(source: FeedSource, url: str) -> Fetched:
+    return fetch(url, source.cache_dir, max_age=source.max_age, now=source.now)
+
+
+def _result(events: list[Event], warnings: list[str]) -> FeedEvents:
+    unlinked = [f"event {e.title!r} on {e.start:%Y-%m-%d} has no URL in the feed; the email "
+                f"shows it without a link" for e in events if not e.url]
+    return FeedEvents(tuple(events), tuple(w for w in (*warnings, *unlinked) if w))
