@@ -367,7 +367,8 @@ def test_join_refuses_what_is_not_one_request(client: TestClient, store: Store, 
 def test_hostile_json_is_a_400_with_a_message(ws: Workspace, store: Store, content: bytes,
                                               path: str) -> None:
     """Never a 500: the client gets a reason, the store stays empty."""
-    with TestClient(create_app(ws), base_url=BASE, raise_server_exceptions=False) as c:
+    with TestClient(create_app(ws, send_greetings=False), base_url=BASE,
+                    raise_server_exceptions=False) as c:
         answer = c.post(path, content=content, headers={"content-type": "application/json"})
     assert answer.status_code == 400, answer.text
     body = answer.json()
@@ -446,7 +447,7 @@ def test_subscribe_success_can_be_the_sites_page(workspace: Path,
     config.write_text(config.read_text(encoding="utf-8").replace(
         'subscribe_success = ""', 'subscribe_success = "{base_url}{lang}/newsletter/thanks/"'),
         encoding="utf-8")
-    with TestClient(create_app(Workspace.open(workspace)), base_url=BASE,
+    with TestClient(create_app(Workspace.open(workspace), send_greetings=False), base_url=BASE,
                     follow_redirects=False) as c:
         answer = c.post("/en/newsletter/subscribe", data={"email": ANN})
     assert answer.status_code == 303

@@ -48,7 +48,8 @@ def token_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _client(workspace: Path, clock: Clock | None = None, *,
             peer: str = "127.0.0.1") -> TestClient:
-    app = create_app(Workspace.open(workspace), clock=clock or Clock())
+    # No background sender: it would open the store while a test breaks it on purpose.
+    app = create_app(Workspace.open(workspace), clock=clock or Clock(), send_greetings=False)
     return TestClient(app, base_url="http://127.0.0.1", follow_redirects=False,
                       client=(peer, 50000))
 
