@@ -100,3 +100,14 @@ def test_a_cover_without_alt_text_warns_at_its_line(workspace: Path) -> None:
     assert (problem.severity, problem.path) == (Severity.WARNING, page)
     assert problem.line == line_of(page, "feature:")
     assert "featureAlt or coverAlt" in problem.message
+
+
+def test_a_missing_cover_of_an_agenda_event_only_warns(workspace: Path) -> None:
+    """The agenda shows no event covers: a broken one is the site's problem, not the email's."""
+    event = workspace / "content/events/2026-12-19-winterborrel/index.nl.md"
+    event.write_text(event.read_text(encoding="utf-8").replace(
+        'tags: ["borrel"]\n', 'tags: ["borrel"]\nfeature: borrel.jpg\n', 1), encoding="utf-8")
+    _, problems = built(workspace)
+    [problem] = [p for p in problems if p.code == "missing-cover-image"]
+    assert problem.path == event and problem.line == line_of(event, "feature: borrel.jpg")
+    assert problem.severity is Severity.WARNING and "agenda does not show it" in problem.message

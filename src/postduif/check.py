@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 from postduif import problems as pr
 from postduif.campaign import SUBJECT_MAX, Plan
 from postduif.content import Page, Site
-from postduif.problems import Problem
+from postduif.problems import Problem, Severity
 from postduif.render import Rendered
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -44,8 +45,9 @@ def check_plan(site: Site, plan: Plan, rendered: Mapping[str, Rendered]) -> list
     """Everything wrong with one campaign: its pages, its events, its subjects, its size."""
     found = list(plan.problems)
     pages = {p.source: p for v in plan.variants.values() for p in (*v.pages, *v.events)}
-    load_problems = [p for p in site.problems if p.path in pages]
-    found += load_problems
+    shown = {p.source for v in plan.variants.values() for p in v.pages}
+    found += [_as_agenda_event(p) if p.path not in shown else p
+              for p in site.problems if p.path in pages]
     for page in pages.values():
         found += check_page(site, page)
     found += _cover_alt(plan)
@@ -53,6 +55,15 @@ def check_plan(site: Site, plan: Plan, rendered: Mapping[str, Rendered]) -> list
         found += _check_rendered(plan, key, message)
     found += check_agenda(site, plan)
     return _unique(found)
+
+
+def _as_agenda_event(problem: Problem) -> Problem:
+    """An agenda event's cover is not in the email: its missing file is the site's problem
+    (a warning here), not a reason to hold the campaign back."""
+    if problem.code != "missing-cover-image":
+        return problem
+    return replace(problem, severity=Severity.WARNING,
+                   message=f"{problem.message} (the email's agenda does not show it)")
 
 
 def check_page(site: Site, page: Page) -> list[Problem]:
