@@ -8,6 +8,7 @@ from pathlib import Path
 import frontmatter
 import pytest
 
+from postduif.check import check_site
 from postduif.content import Site, load_site
 from postduif.problems import Severity
 
@@ -110,3 +111,13 @@ def test_pauseai_events_pair_across_directories(pauseai: Site) -> None:
         assert translation.date == page.date and page.end is not None
     assert german[0].url.startswith("https://pauseai.example/termine/")
     assert english[0].url.startswith("https://pauseai.example/en/events/")
+
+
+def test_check_all_lints_every_real_event(techwerkers: Site) -> None:
+    """Event lint does not wait for a campaign's agenda: ``check --all`` finds them all."""
+    found = {(p.path.parent.name, p.path.name, p.code) for p in check_site(techwerkers)
+             if p.code in ("event-dates-differ", "event-utc-offset") and p.path is not None}
+    assert {("2025-11-23", "index.nl.md", "event-dates-differ"),
+            ("2025-11-23", "index.en.md", "event-dates-differ"),
+            ("2026-03-02", "index.nl.md", "event-utc-offset")} <= found
+    assert not any(event == "2025-10-07" for event, _, _ in found)  # right offset, same dates

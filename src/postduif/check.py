@@ -33,12 +33,20 @@ _MOJIBAKE = re.compile(
 
 
 def check_site(site: Site) -> list[Problem]:
-    """Everything wrong with the content as a whole, for ``postduif check --all``."""
+    """Everything wrong with the content as a whole, for ``postduif check --all``; events are
+    linted too, whether or not a campaign's agenda has them yet."""
     found = list(site.problems)
     for page in site.pages:
         found += check_page(site, page)
         found += _missing_translations(site, page)
+        if _is_event(page):
+            found += check_event(site, page)
     return _unique(found)
+
+
+def _is_event(page: Page) -> bool:
+    """An event page: in the default agenda section, or dated the way event themes do it."""
+    return page.kind == "page" and (page.section == "events" or "eventDate" in page.params)
 
 
 def check_plan(site: Site, plan: Plan, rendered: Mapping[str, Rendered]) -> list[Problem]:
