@@ -397,12 +397,138 @@ def test_a_changed_field_counts_as_updated(tmp_path: Path, store: Store, leden: 
     assert person is not None and person.organization == "Nieuwe baan"
 
 
-def test_a_duplicate_within_one_file_is_one_subscriber(tmp_path: Path, store: Store,
-                                                       leden: ListDef) -> None:
-    text = "email,voornaam\nDubbel@Example.org,Eva\ndubbel@example.org,Eva\n"
+def notes_by_line(report: ImportReport) -> dict[int, str]:
+    return {note.line: note.message for note in report.notes}
+
+
+REPEATED = ("email,voornaam,organisatie\n"
+            "sam@example.org,Sam,Bol\n"
+            "eva@example.org,Eva,\n"
+            "Sam@Example.org,Samuel,\n")
+
+
+@pytest.mark.parametrize("name, text", [
+    ("d.csv", REPEATED),
+    ("d.jsonl", '{"email": "sam@example.org", "firstName": "Sam", "organization": "Bol"}\n'
+                '{"email": "eva@example.org", "firstName": "Eva"}\n'
+                '{"email": "Sam@Example.org", "firstName": "Samuel"}\n'),
+])
+def test_a_person_named_twice_is_one_person_and_the_later_row_wins(
+        tmp_path: Path, store: Store, leden: ListDef, name: str, text: str) -> None:
+    path = write(tmp_path, name, text)
+    first = import_joins(store, path, leden)
+    line = 4 if name.endswith(".csv") else 3
+    earlier = 2 if name.endswith(".csv") else 1
+    assert (first.added, first.updated, first.unchanged, first.rejected) == (2, 0, 0, ())
+    assert notes_by_line(first) == {
+        line: f"line {line} repeats line {earlier}; the later row wins"}
+    sam = store.get("sam@example.org")
+    assert sam is not None and (sam.first_name, sam.organization) == ("Samuel", "Bol")
+    assert store.counts("leden") == [("leden", "pending", "nl", 2)]
+    again = import_joins(store, path, leden)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
+    assert [e.source for e in store.consent_log("sam@example.org")] == [f"{name}:{line}"]
+
+
+def test_each_repeat_names_the_line_it_repeats(tmp_path: Path, store: Store,
+                                               leden: ListDef) -> None:
+    text = "email,voornaam\nDubbel@Example.org,A\ndubbel@example.org,B\nDUBBEL@example.org,C\n"
     report = import_joins(store, write(tmp_path, "d.csv", text), leden)
-    assert (report.added, report.unchanged, report.rejected) == (1, 1, ())
-    assert store.counts("leden") == [("leden", "pending", "nl", 1)]
+    assert (report.added, report.updated, report.unchanged) == (1, 0, 0)
+    assert notes_by_line(report) == {3: "line 3 repeats line 2; the later row wins",
+                                     4: "line 4 repeats line 3; the later row wins"}
+    person = store.get("dubbel@example.org")
+    assert person is not None and person.first_name == "C"
+
+
+def test_a_file_without_repeats_has_no_notes(tmp_path: Path, store: Store,
+                                            leden: ListDef) -> None:
+    report = import_joins(store, write(tmp_path, "d.csv", REPEATED.replace("Sam@", "Bo@")),
+                          leden)
+    assert (report.added, report.notes) == (3, ())
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+#: As deep as a JSON line can be and still be read (a line is at most 128 KiB).
+DEEP_LINE = "[" * 60_000 + "]" * 60_000
+
+
+@pytest.mark.parametrize("name, text, line", [
+    ("deep.jsonl", '{"email": "a@example.org"}\n{"email": "x@example.org", "x": ' + DEEP_LINE
+     + '}\n{"email": "b@example.org"}\n', 2),
+    ("open.jsonl", '{"email": "a@example.org"}\n{"x": ' + "[" * 100_000
+     + '\n{"email": "b@example.org"}\n', 2),
+    ("deep.json", '[{"email": "a@example.org"},\n' + DEEP + ',\n{"email": "b@example.org"}]',
+     2),
+    ("deep-object.json", '{\n "email": "a@example.org"\n}\n{"email": "x@example.org", "x": '
+     + DEEP + '\n}\n{\n "email": "b@example.org"\n}\n', 4),
+])
+def test_deeply_nested_json_is_a_rejected_record(tmp_path: Path, store: Store, leden: ListDef,
+                                                 name: str, text: str, line: int) -> None:
+    report = import_joins(store, write(tmp_path, name, text), leden)
+    assert report.added == 2
+    assert rejected_by_line(report) == {line: "JSON nested more than 32 levels deep; not read"}
+
+
+def test_an_unclosed_deep_document_is_one_rejected_record(tmp_path: Path, store: Store,
+                                                          leden: ListDef) -> None:
+    report = import_joins(store, write(tmp_path, "open.json", "[" * 100_000), leden)
+    assert report.added == 0
+    assert rejected_by_line(report) == {1: "JSON nested more than 32 levels deep; it is not "
+                                           "closed, so the rest of the file was not read"}
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path: Path, store: Store,
+                                                         leden: ListDef) -> None:
+    goals = "[{" * 100 + '\\"]'
+    text = json.dumps([{"email": "a@example.org", "goals": goals,
+                        "socialLinks": ["https://a.example"]}])
+    for name, content in (("s.json", text), ("s.jsonl", text[1:-1] + "\n")):
+        report = import_joins(store, write(tmp_path, name, content), leden)
+        assert (report.rejected, report.added + report.unchanged) == ((), 1)
+
+
+def test_deep_json_through_the_command_line_names_file_and_line(workspace: Path) -> None:
+    path = workspace / "deep.jsonl"
+    path.write_text('{"email": "a@example.org"}\n' + DEEP_LINE + "\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "postduif", "joins", "import", str(path),
+                             "--list", "leden"], cwd=workspace, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1, result.stderr  # a rejected row: exit 1, the rest imported
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "1 added, 0 updated, 0 unchanged, 1 rejected" in result.stdout
+    assert f"{path}:2: -: JSON nested more than 32 levels deep" in result.stdout
+
+
+def test_lookalike_addresses_are_imported_with_a_warning(tmp_path: Path, store: Store,
+                                                         leden: ListDef) -> None:
+    text = ("email,voornaam\n"
+            "s\u0430m@example.org,Sam\n"       # Cyrillic a
+            "\uff53am@example.org,Sam\n"        # fullwidth s
+            "\u0438\u0432\u0430\u043d@example.org,Ivan\n"  # all Cyrillic: no warning
+            "zo\u00eb@example.org,Zo\u00eb\n")  # Latin with a diaeresis: no warning
+    report = import_joins(store, write(tmp_path, "h.csv", text), leden)
+    assert (report.added, report.rejected) == (4, ())
+    notes = notes_by_line(report)
+    assert sorted(notes) == [2, 3]
+    assert "mixes Latin (U+0073 LATIN SMALL LETTER S) and Cyrillic (U+0430" in notes[2]
+    assert "fullwidth character U+FF53" in notes[3]
+    assert report.notes[0].email == "s\u0430m@example.org"
+
+
+def test_bidi_controls_in_names_are_refused(tmp_path: Path, store: Store,
+                                           leden: ListDef) -> None:
+    text = ("email,voornaam,achternaam\n"
+            "a@example.org,Sam\u202egro.live,Vries\n"
+            "b@example.org,Eva,de \u2067Vries\n"
+            "c@example.org,Ok,Fine\n")
+    report = import_joins(store, write(tmp_path, "b.csv", text), leden)
+    assert report.added == 1
+    reasons = rejected_by_line(report)
+    assert reasons[2].startswith("first_name: contains the bidirectional control character "
+                                 "U+202E (RIGHT-TO-LEFT OVERRIDE)")
+    assert reasons[3].startswith("last_name: contains the bidirectional control character "
+                                 "U+2067 (RIGHT-TO-LEFT ISOLATE)")
 
 
 def test_dry_run_reports_but_writes_nothing(tmp_path: Path, store: Store, leden: ListDef) -> None:

@@ -44,9 +44,11 @@ from postduif.people import (
     LIMITS,
     InvalidField,
     clean_field,
+    lookalike_warning,
     normalise_email,
     normalise_language,
     normalise_link,
+    refuse_lookalike,
     split_name,
 )
 from postduif.store import Outcome, Person, Store
@@ -63,6 +65,12 @@ HEAD_LINES = 20
 BINARY_PROBE_BYTES = 8192
 CHUNK_BYTES = 256 * 1024
 DELIMITERS = ",;\t|"
+#: Deepest nesting of arrays and objects accepted in one JSON record. A join request is two
+#: levels deep (an object holding a list of links); the limit stays far below Python's
+#: recursion limit, which a hostile file of 100,000 brackets would hit inside ``json.loads``.
+MAX_JSON_DEPTH = 32
+#: A JSON string (skipped whole: brackets inside it do not nest) or one bracket.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 #: The header of listmonk's subscriber export (Subscribers -> Export), in its order. Read by
 #: :mod:`postduif.listmonk`; :func:`read_rows` refuses such a file (see ``_refuse_listmonk``).
 LISTMONK_COLUMNS = ("uuid", "email", "name", "attributes", "status", "created_at", "updated_at")
@@ -113,11 +121,21 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A row that was used but deserves a look: a repeated person, a lookalike address."""
+
+    line: int
+    email: str
+    message: str
+
+
+@dataclass(frozen=True)
 class ImportReport:
     """What an import did (or, in a dry run, would do), row by row in totals.
 
     ``statuses`` counts the imported rows per status the source gave them, for sources that
     have one (a listmonk export: enabled, disabled, blocklisted), in a fixed order.
+    ``notes`` are warnings about rows that were imported, in line order.
     """
 
     source: Path
@@ -129,6 +147,7 @@ class ImportReport:
     rejected: tuple[Rejected, ...]
     rejects_file: Path | None
     statuses: tuple[tuple[str, int], ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 class _Line(NamedTuple):
@@ -278,6 +297,8 @@ def _looks_like_json_lines(head: Sequence[_Line]) -> bool:
     for line in head:
         text = (line.text or "").strip()
         if text.startswith("{"):
+            if json_too_deep(text):
+                return True  # one whole line of JSON; the line reader rejects it by number
             try:
                 json.loads(text)
             except ValueError:
@@ -300,6 +321,9 @@ def _json_line_rows(lines: Iterable[_Line]) -> Iterator[Row | Rejected]:
             continue
         raw = text.strip()
         if not raw:
+            continue
+        if json_too_deep(raw):
+            yield Rejected(number, "", _DEEP_REASON, raw[:PREVIEW_CHARS])
             continue
         try:
             value = json.loads(raw)
@@ -329,21 +353,73 @@ def _document_rows(path: Path) -> Iterator[Row | Rejected]:
                 yield _broken(text, pos, line_of(pos), "unexpected text after the closing ]")
             return
         start = pos
-        try:
-            value, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            yield _broken(text, start, line_of(start),
-                          f"{exc.msg} (line {exc.lineno} column {exc.colno})")
-            return
-        yield _json_row(line_of(start), value, text[start:pos])
-        pos = _skip_space(text, pos)
-        if in_array and text.startswith(",", pos):
-            pos = _skip_space(text, pos + 1)
-        elif in_array and not text.startswith("]", pos):
+        depth, end = _nesting(text, start)
+        if depth > MAX_JSON_DEPTH:
+            if end >= len(text):
+                yield Rejected(line_of(start), "", f"{_DEEP}; it is not closed, so the "
+                               "rest of the file was not read", text[start : start + PREVIEW_CHARS])
+                return
+            yield Rejected(line_of(start), "", _DEEP_REASON, text[start : start + PREVIEW_CHARS])
+            pos = end
+        else:
+            try:
+                value, pos = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                yield _broken(text, start, line_of(start),
+                              f"{exc.msg} (line {exc.lineno} column {exc.colno})")
+                return
+            yield _json_row(line_of(start), value, text[start:pos])
+        following = _after_item(text, pos, in_array)
+        if following is None:
+            pos = _skip_space(text, pos)
             yield _broken(text, pos, line_of(pos), "expected ',' or ']' between array items")
             return
+        pos = following
     if in_array:
         yield _broken(text, pos, line_of(pos), "the array is not closed with ]")
+
+
+_DEEP = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+_DEEP_REASON = f"{_DEEP}; not read"
+
+
+def _after_item(text: str, pos: int, in_array: bool) -> int | None:
+    """Where the next record starts after one ending at ``pos``; None in an array when neither
+    a ``,`` nor the closing ``]`` follows it."""
+    pos = _skip_space(text, pos)
+    if in_array and text.startswith(",", pos):
+        return _skip_space(text, pos + 1)
+    if in_array and not text.startswith("]", pos):
+        return None
+    return pos
+
+
+def json_too_deep(text: str) -> bool:
+    """Whether one JSON value (a record, a listmonk attributes cell) nests deeper than
+    :data:`MAX_JSON_DEPTH`, checked without recursing; a value with few brackets (every real
+    record) is not scanned at all."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    return _nesting(text, 0)[0] > MAX_JSON_DEPTH
+
+
+def _nesting(text: str, start: int) -> tuple[int, int]:
+    """(deepest nesting, end) of the JSON value at ``start``: a scan of brackets outside
+    strings, so 100,000 levels cost a loop, not a RecursionError. ``end`` is just past the
+    bracket that closes the value (``len(text)`` if none does); a scalar is depth 0."""
+    if not text.startswith(("[", "{"), start):
+        return 0, start
+    depth = deepest = 0
+    for token in _JSON_TOKEN.finditer(text, start):
+        bracket = token.group()
+        if bracket == "[" or bracket == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif bracket == "]" or bracket == "}":
+            depth -= 1
+        if depth <= 0:
+            return deepest, token.end()
+    return deepest, len(text)
 
 
 def _broken(text: str, pos: int, line: int, what: str) -> Rejected:
@@ -627,7 +703,8 @@ def join_request(value: object, *, language: str,
     The web endpoint's counterpart of one imported JSON line: the same keys, aliases and
     checks, but the first problem is raised as :class:`InvalidField` (naming the field)
     instead of becoming a rejected row. The form sends no language, so ``language`` (the
-    language of the page it was on) is used unless the object names one.
+    language of the page it was on) is used unless the object names one. An address that may
+    imitate another (mixed scripts) is refused here, where an import would only warn.
     """
     if not isinstance(value, dict):
         raise InvalidField("request", f"expected a JSON object, found {json_kind(value)}")
@@ -636,7 +713,9 @@ def join_request(value: object, *, language: str,
             (canonical_field(str(key)), str(key), item) for key, item in value.items())
     except _Malformed as exc:
         raise InvalidField(exc.field, exc.reason) from None
-    return PersonMaker(allowed_languages, language)(Row(0, fields, links, link_fields=keys))
+    person = PersonMaker(allowed_languages, language)(Row(0, fields, links, link_fields=keys))
+    refuse_lookalike(person.email)
+    return person
 
 
 def _clean(name: str, value: str) -> str:
@@ -685,29 +764,41 @@ def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str =
     """
     make_person = PersonMaker(allowed_languages, option_language(language, allowed_languages))
     status = ("confirmed", "confirmed") if confirmed else join_status(list_def)
-    return import_rows(store, path, list_def.name, read_rows(path), lambda row: _join_row(
+    return import_rows(store, path, list_def.name, lambda: read_rows(path), lambda row: _join_row(
         store, path, list_def, make_person, row, status, welcomed=confirmed), dry_run=dry_run)
 
 
-def import_rows(store: Store, path: Path, list_name: str, rows: Iterable[Row | Rejected],
+def import_rows(store: Store, path: Path, list_name: str,
+                read: Callable[[], Iterable[Row | Rejected]],
                 apply: Callable[[Row], Outcome | Rejected], *, dry_run: bool) -> ImportReport:
-    """Run ``apply`` on every row of ``path`` in one transaction and report, as an import does.
+    """Run ``apply`` on every person of ``path`` in one transaction and report, as an import does.
+
+    ``read`` gives the file's records and is called twice: a first pass finds the people the
+    file names more than once (by address, in any letter case), so that each is applied once,
+    merged, at their last line (see :func:`_merged`). Applying every line in turn would count
+    one person as added and then updated, and a second import of the same file would "update"
+    them back and forth instead of reporting nothing changed. Holding only the addresses, not
+    the rows, keeps a 100,000-row import within its memory target.
 
     Rows that came in rejected, and rows ``apply`` rejects, are reported and written to the
     rejects file (staged inside the transaction, published after the commit); a dry run runs
     everything and rolls it back, writing nothing, not even the rejects file.
     """
+    last = _last_lines(read())
     counts: Counter[Outcome] = Counter()
     rejected: list[Rejected] = []
+    notes: list[Note] = []
     staged: Path | None = None
     try:
         with store.rollback_only() if dry_run else store.transaction():
-            for row in rows:
+            for row in _once_per_person(read(), last, notes):
                 result = row if isinstance(row, Rejected) else apply(row)
                 if isinstance(result, Rejected):
                     rejected.append(result)
-                else:
-                    counts[result] += 1
+                    continue
+                counts[result] += 1
+                if isinstance(row, Row):
+                    notes.extend(_lookalike(row))
             staged = None if dry_run else _stage_rejects(path, rejected)
     except BaseException:
         if staged is not None:
@@ -718,7 +809,70 @@ def import_rows(store: Store, path: Path, list_name: str, rows: Iterable[Row | R
         added=counts[Outcome.ADDED], updated=counts[Outcome.UPDATED],
         unchanged=counts[Outcome.UNCHANGED], rejected=tuple(rejected),
         rejects_file=None if dry_run else _publish_rejects(path, staged),
+        notes=tuple(sorted(notes, key=lambda note: note.line)),
     )
+
+
+def _person_key(row: Row) -> str:
+    """The address a row names, in the store's letter case ("" for a row without one)."""
+    return row.fields.get("email", "").strip().lower()
+
+
+def _last_lines(rows: Iterable[Row | Rejected]) -> dict[str, int]:
+    """The last line of every address named on more than one line."""
+    last: dict[str, int] = {}
+    repeated: set[str] = set()
+    for row in rows:
+        key = _person_key(row) if isinstance(row, Row) else ""
+        if key:
+            if key in last:
+                repeated.add(key)
+            last[key] = row.line
+    return {key: last[key] for key in repeated}
+
+
+def _once_per_person(rows: Iterable[Row | Rejected], last: Mapping[str, int],
+                     notes: list[Note]) -> Iterator[Row | Rejected]:
+    """The rows with each repeated person merged into one, at their last line; every repeat
+    is noted ("line 3 repeats line 1; the later row wins")."""
+    held: dict[str, Row] = {}
+    for row in rows:
+        key = _person_key(row) if isinstance(row, Row) else ""
+        if key not in last:
+            yield row
+            continue
+        assert isinstance(row, Row)
+        earlier = held.pop(key, None)
+        if earlier is not None:
+            notes.append(Note(row.line, row.fields["email"].strip(),
+                              f"line {row.line} repeats line {earlier.line}; "
+                              "the later row wins"))
+            row = _merged(earlier, row)
+        if row.line == last[key]:
+            yield row
+        else:
+            held[key] = row
+
+
+def _merged(earlier: Row, later: Row) -> Row:
+    """Two rows of one person as one: the later row wins, and what it leaves empty the earlier
+    one fills, as importing them one after the other would (an empty field keeps what is known).
+    """
+    fields = {**earlier.fields, **{k: v for k, v in later.fields.items() if v.strip()}}
+    links = later if later.social_links else earlier
+    return Row(later.line, fields, links.social_links, later.raw, links.link_fields)
+
+
+def _lookalike(row: Row) -> list[Note]:
+    """A note when the row's address may imitate another one (mixed scripts, fullwidth)."""
+    raw = row.fields.get("email", "")
+    if raw.isascii():  # nearly every row: no second validation
+        return []
+    try:
+        warning = lookalike_warning(normalise_email(raw))
+    except InvalidField:
+        return []
+    return [Note(row.line, raw.strip(), warning)] if warning else []
 
 
 def _join_row(store: Store, path: Path, list_def: ListDef, make_person: PersonMaker,

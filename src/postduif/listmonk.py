@@ -55,19 +55,21 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from postduif.joins import (
     LISTMONK_COLUMNS,
+    MAX_JSON_DEPTH,
     ImportReport,
     PersonMaker,
     Rejected,
     Row,
     import_rows,
     json_kind,
+    json_too_deep,
     option_language,
     read_export,
     refusal,
@@ -132,7 +134,10 @@ def migrate_listmonk(store: Store, path: Path, list_def: ListDef, *, language: s
         allowed_languages, option_language(language, allowed_languages)),
         forced_language=bool(language.strip()), language_attributes=language_attributes,
         unsubscribed=unsubscribed)
-    rows = read_export(path, COLUMNS, kind="a listmonk subscriber export", hint=_EXPORT_HINT)
+    def rows() -> Iterator[Row | Rejected]:
+        return read_export(path, COLUMNS, kind="a listmonk subscriber export",
+                           hint=_EXPORT_HINT)
+
     report = import_rows(store, path, list_def.name, rows, migrator, dry_run=dry_run)
     return replace(report, statuses=tuple((s, migrator.statuses[s]) for s in STATUSES))
 
@@ -261,6 +266,8 @@ def _attributes(raw: str) -> Mapping[str, object]:
     """The ``attributes`` column as a JSON object (empty when the column is)."""
     if not raw.strip():
         return {}
+    if json_too_deep(raw.strip()):
+        raise InvalidField("attributes", f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:

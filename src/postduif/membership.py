@@ -15,7 +15,13 @@ from datetime import timedelta
 from postduif.errors import StoreError
 from postduif.joins import join_status
 from postduif.lists import ListDef
-from postduif.people import normalise_email, normalise_language, split_name
+from postduif.people import (
+    LIMITS,
+    clean_field,
+    normalise_email,
+    normalise_language,
+    split_name,
+)
 from postduif.store import Membership, Outcome, Person, Store, Subscriber, stamp
 from postduif.tokens import read_token
 
@@ -28,7 +34,9 @@ def add_subscriber(store: Store, list_def: ListDef, *, email: str, name: str = "
                    source: str = "command:subscribers add") -> Outcome:
     """Add one person as an import would: pending where the list needs a confirmation."""
     first, last = split_name(name)
-    person = Person(email=normalise_email(email), first_name=first, last_name=last,
+    person = Person(email=normalise_email(email), first_name=clean_field(
+                        "first_name", first, LIMITS["first_name"]),
+                    last_name=clean_field("last_name", last, LIMITS["last_name"]),
                     language=normalise_language(language, languages))
     status, event = join_status(list_def)
     return store.join(person, list=list_def.name, status=status, event=event, source=source,

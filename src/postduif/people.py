@@ -8,6 +8,7 @@ characters: CR and LF in a name end up in an email header, NUL and friends in a 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 from functools import cache
 from urllib.parse import urlsplit
@@ -35,8 +36,15 @@ MULTILINE = frozenset({"goals"})
 # editors treat as line breaks as well. One compiled class is far cheaper than a
 # unicodedata lookup per character, which matters for 100,000-row imports. Lone surrogates
 # (JSON's "\ud800" decodes to one) are not text at all: SQLite cannot store them as UTF-8.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_CONTROL_BUT_LF = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+#: Bidirectional controls (embeddings, overrides, isolates, marks) are refused too: U+202E in a
+#: name makes "Sam\u202egro.live" show as "Samevil.org" in the review screen and in a greeting.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_BIDI}]")
+_CONTROL_BUT_LF = re.compile(rf"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_BIDI}]")
+_IS_BIDI = re.compile(rf"[{_BIDI}]")
+#: Scripts whose letters look like Latin ones; mixing them in one part of an address is the
+#: homoglyph trick (Cyrillic "а" in "sаm@example.org"). Fullwidth forms look like Latin too.
+_LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
 #: A scheme at the start of a link: ``https:``, ``javascript:``, ``mailto:``.
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 #: A link written without a scheme that starts with a host name: ``linkedin.com/in/sam``.
@@ -74,10 +82,19 @@ def clean_field(name: str, value: object, max_len: int) -> str:
         text, control = _LINE_END.sub("\n", text), _CONTROL_BUT_LF
     found = control.search(text)
     if found:
-        raise InvalidField(name, f"contains the control character U+{ord(found.group()):04X}")
+        raise InvalidField(name, _control_reason(found.group()))
     if len(text) > max_len:
         raise InvalidField(name, f"is {len(text)} characters long; at most {max_len} allowed")
     return text
+
+
+def _control_reason(char: str) -> str:
+    """Why a character is refused; a bidi control is named, as nobody recognises U+202E."""
+    if _IS_BIDI.match(char):
+        what = unicodedata.name(char, "bidirectional control")
+        return (f"contains the bidirectional control character U+{ord(char):04X} ({what}), "
+                "which makes text show in a different order than it is written")
+    return f"contains the control character U+{ord(char):04X}"
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -115,6 +132,55 @@ def normalise_email(raw: object) -> str:
     except EmailNotValidError as exc:
         raise InvalidField("email", str(exc)) from None
     return checked.normalized.lower()
+
+
+def lookalike_warning(email: str) -> str | None:
+    """Why ``email`` (as :func:`normalise_email` returned it) may imitate another address, or None.
+
+    A warning, not a refusal: the address is valid and may be someone's real one, but an
+    organiser should look before mailing it. Each part is judged alone (the local part and
+    every domain label), so a Cyrillic name at a Latin domain (``иван@example.org``) is fine;
+    a part mixing Latin, Cyrillic and Greek letters, or holding a fullwidth letter, is not.
+    Script is read from the character's Unicode name (``CYRILLIC SMALL LETTER A``), which is
+    all this needs; no confusables table is involved.
+    """
+    if email.isascii():  # nearly every address: nothing to look up
+        return None
+    local, _, domain = email.rpartition("@")
+    for part in (local, *domain.split(".")):
+        reason = _mixed_script(part)
+        if reason:
+            return f"{reason} in {part!r}: it may imitate another address; check it before mailing"
+    return None
+
+
+def refuse_lookalike(email: str) -> str:
+    """``email``, or :class:`InvalidField` if it may imitate another address.
+
+    For the site's forms, where anyone can type anything: there a lookalike address is refused
+    rather than warned about, since nobody who could judge the warning would see it. A real
+    address of that kind (vanishingly rare) can still be added by an organiser, who is warned.
+    """
+    if lookalike_warning(email):
+        raise InvalidField("email", "mixes letters of different scripts (or fullwidth letters); "
+                                    "type the address in one script")
+    return email
+
+
+def _mixed_script(part: str) -> str | None:
+    """What makes one part of an address look like something it is not, or None."""
+    scripts: dict[str, str] = {}
+    for char in part:
+        name = unicodedata.name(char, "")
+        if name.startswith("FULLWIDTH"):
+            return f"a fullwidth character U+{ord(char):04X} ({name})"
+        script = name.partition(" ")[0]
+        if script in _LOOKALIKE_SCRIPTS and char.isalpha():
+            scripts.setdefault(script, f"U+{ord(char):04X} {name}")
+    if len(scripts) < 2:
+        return None
+    shown = " and ".join(f"{script.title()} ({char})" for script, char in scripts.items())
+    return f"mixes {shown} letters"
 
 
 def normalise_link(raw: object, field: str = "social_links") -> str:

@@ -69,8 +69,19 @@ def print_import_report(report: ImportReport) -> None:
                   highlight=False, soft_wrap=True)
     if len(report.rejected) > 50:
         out.print(f"... and {len(report.rejected) - 50} more")
+    print_import_notes(report)
     if report.rejects_file:
         out.print(escape(f"Rejected rows written to {report.rejects_file}"), highlight=False)
+
+
+def print_import_notes(report: ImportReport) -> None:
+    """The import's warnings, one ``file:line`` line each: rows that were imported but deserve
+    a look (a person named twice, a lookalike address). Printed literally, like the rejects."""
+    for note in report.notes[:50]:
+        out.print(escape(f"{report.source}:{note.line}: {note.email or '-'}: warning: "
+                         f"{note.message}"), highlight=False, soft_wrap=True)
+    if len(report.notes) > 50:
+        out.print(f"... and {len(report.notes) - 50} more warnings")
 
 
 def print_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:

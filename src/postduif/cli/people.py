@@ -19,7 +19,7 @@ from postduif.cli._app import open_store as _store
 from postduif.errors import StoreError
 from postduif.joins import import_joins, refusal
 from postduif.lists import ListDef, available_lists
-from postduif.people import normalise_email
+from postduif.people import lookalike_warning, normalise_email
 from postduif.store import Subscriber
 from postduif.tokens import token_key
 from postduif.workspace import Workspace
@@ -189,6 +189,7 @@ def subscribers_add(
         refused = refusal(store, normalise_email(email), outcome)
     out.print(escape(f"{normalise_email(email)}: {outcome.value}{f': {refused}' * bool(refused)}"),
               highlight=False)
+    warn_lookalike(normalise_email(email))
     if refused:
         raise typer.Exit(1)
 
@@ -282,3 +283,11 @@ def subscribers_confirm(ctx: typer.Context, token: str) -> None:
         email, list_name = membership.confirm(store, token_key(ws.settings.token_key_env),
                                               token, lists)
     out.print(f"{email} confirmed for {list_name}")
+
+
+def warn_lookalike(email: str) -> None:
+    """Warn the organiser who added an address that may imitate another; it is added all the
+    same (it may be real), as an import adds it with the same warning."""
+    warning = lookalike_warning(email)
+    if warning:
+        out.print(escape(f"warning: {email}: {warning}"), highlight=False, soft_wrap=True)

@@ -54,7 +54,7 @@ from postduif.errors import ConfigError, StoreError, TokenError
 from postduif.joins import join_request
 from postduif.lists import ListDef, available_lists
 from postduif.membership import confirm, sign_up, unsubscribe
-from postduif.people import InvalidField, normalise_email
+from postduif.people import InvalidField, normalise_email, refuse_lookalike
 from postduif.render.strings import Strings, load_strings
 from postduif.send.smtp import SmtpTransport
 from postduif.store import Membership, Person, Store
@@ -456,7 +456,7 @@ async def _subscribe(site: WebState, request: Request, lang: str, client: str) -
     (the list), but here the list is the newsletter and the language is the URL's."""
     data = await _read_body(request)
     if not caught_by_honeypot(data, site.guard.honeypot):
-        email = normalise_email(data.get("email"))
+        email = refuse_lookalike(normalise_email(data.get("email")))
         person = Person(email=email, language=lang)
         await run_in_threadpool(_sign_up, site, site.lists[NEWSLETTER_LIST], person,
                                 "web:subscribe")
