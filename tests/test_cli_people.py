@@ -154,3 +154,36 @@ def test_unsubscribing_from_every_list_keeps_why_others_stopped(workspace: Path)
         assert ben is not None
         assert {m.list: m.status for m in ben.memberships} == {
             "nieuwsbrief": "unsubscribed", "leden": "rejected"}
+
+
+def test_an_import_prints_a_warning_line_per_repeat_and_lookalike(workspace: Path) -> None:
+    (workspace / "dubbel.csv").write_text(
+        "email,voornaam\nsam@example.org,Sam\ns\u0430m@example.org,Sam\n"
+        "Sam@Example.org,Samuel\n", encoding="utf-8")
+    first = run(workspace, "joins", "import", "dubbel.csv", "--list", "leden")
+    assert first.returncode == 0, first.stdout + first.stderr
+    lines = first.stdout.splitlines()
+    assert "2 added, 0 updated, 0 unchanged, 0 rejected" in lines
+    assert ("dubbel.csv:4: Sam@Example.org: warning: line 4 repeats line 2; "
+            "the later row wins") in lines
+    assert any(line.startswith("dubbel.csv:3: s\u0430m@example.org: warning: mixes Latin")
+               for line in lines)
+    again = run(workspace, "joins", "import", "dubbel.csv", "--list", "leden")
+    assert "0 added, 0 updated, 2 unchanged, 0 rejected" in again.stdout
+
+
+def test_subscribers_add_warns_about_a_lookalike_address_only(workspace: Path) -> None:
+    odd = run(workspace, "subscribers", "add", "\uff53am@example.org")
+    assert odd.returncode == 0 and "\uff53am@example.org: added" in odd.stdout
+    assert "warning: \uff53am@example.org: a fullwidth character U+FF53" in odd.stdout
+    plain = run(workspace, "subscribers", "add", "sam@example.org")
+    assert plain.returncode == 0 and "warning" not in plain.stdout
+
+
+def test_subscribers_add_refuses_a_bidi_control_in_the_name(workspace: Path) -> None:
+    result = run(workspace, "subscribers", "add", "eva@example.org", "--name", "Eva \u202eJansen")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "last_name: contains the bidirectional control character U+202E" in result.stderr
+    with store(workspace) as s:
+        assert s.get("eva@example.org") is None
+

@@ -142,6 +142,8 @@ def test_other_attribute_keys_can_be_named(tmp_path: Path, store: Store,
     ('{"lang": ["en"]}', "attributes.lang: expected text, found an array"),
     ("not json", "attributes: not valid JSON: Expecting value (column 1)"),
     ('"en"', "attributes: not a JSON object but a string"),
+    ('{"lang": ' + "[" * 50_000 + "]" * 50_000 + "}",
+     "attributes: JSON nested more than 32 levels deep"),
 ])
 def test_attributes_that_cannot_be_read_reject_the_row(tmp_path: Path, store: Store,
                                                        nieuwsbrief: ListDef, attributes: str,
@@ -240,6 +242,21 @@ def test_importing_the_same_export_twice_changes_nothing(store: Store, export: P
     assert (again.added, again.updated, again.unchanged) == (0, 0, 7)
     assert reasons(again).keys() == {8, 9, 10, 11, 12}
     assert {a: store.export_person(a) for a in ENABLED + NOT_MAILED} == before
+
+
+def test_a_person_exported_twice_is_migrated_once(tmp_path: Path, store: Store,
+                                                 nieuwsbrief: ListDef) -> None:
+    path = write_export(tmp_path / "export.csv", row("sam@example.org", name="Sam"),
+                        row("bo@example.org"), row("Sam@Example.org", "disabled", name="Samuel"))
+    first = migrate_listmonk(store, path, nieuwsbrief)
+    assert (first.added, first.updated, first.unchanged, first.rejected) == (2, 0, 0, ())
+    assert [(n.line, n.message) for n in first.notes] == [
+        (4, "line 4 repeats line 2; the later row wins")]
+    assert dict(first.statuses)["disabled"] == 1 and dict(first.statuses)["enabled"] == 1
+    sam = store.get("sam@example.org")
+    assert sam is not None and sam.first_name == "Samuel"
+    again = migrate_listmonk(store, path, nieuwsbrief)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
 
 
 def test_a_dry_run_reports_the_same_and_writes_nothing(store: Store, export: Path,

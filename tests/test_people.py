@@ -9,9 +9,11 @@ from postduif.people import (
     LIMITS,
     InvalidField,
     clean_field,
+    lookalike_warning,
     normalise_email,
     normalise_language,
     normalise_link,
+    refuse_lookalike,
     split_name,
 )
 
@@ -169,3 +171,50 @@ def test_splitting_a_name_leaves_control_characters_to_be_refused() -> None:
     first, _ = split_name("Eva\nBcc: x@example.org")
     with pytest.raises(InvalidField, match="control character U\\+000A"):
         clean_field("first_name", first, LIMITS["first_name"])
+
+
+BIDI = ["\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2066, 0x206A))]
+
+
+@pytest.mark.parametrize("char", BIDI)
+@pytest.mark.parametrize("field", ["first_name", "last_name", "organization", "goals", "email"])
+def test_bidi_controls_are_refused_in_every_text_field(field: str, char: str) -> None:
+    with pytest.raises(InvalidField) as caught:
+        clean_field(field, f"Sam{char}gro.live", 5000)
+    assert caught.value.field == field
+    assert caught.value.reason.startswith(
+        f"contains the bidirectional control character U+{ord(char):04X} (")
+
+
+@pytest.mark.parametrize("text", ["\u05e9\u05e8\u05d4 \u05db\u05d4\u05df",  # Hebrew
+                                  "\u0641\u0627\u0637\u0645\u0629",  # Arabic
+                                  "Zo\u00eb \u00d6zt\u00fcrk", "\u200dZWJ stays"])
+def test_right_to_left_names_and_joiners_are_not_bidi_controls(text: str) -> None:
+    assert clean_field("first_name", text, 100) == text
+
+
+@pytest.mark.parametrize(("address", "found"), [
+    ("s\u0430m@example.org", "mixes Latin (U+0073 LATIN SMALL LETTER S) and Cyrillic "
+                             "(U+0430 CYRILLIC SMALL LETTER A) letters in 's\u0430m'"),
+    ("\uff53am@example.org", "a fullwidth character U+FF53 (FULLWIDTH LATIN SMALL LETTER S)"),
+    ("sam@ex\u03b1mple.org", "mixes Latin (U+0065 LATIN SMALL LETTER E) and Greek "
+                             "(U+03B1 GREEK SMALL LETTER ALPHA) letters in 'ex\u03b1mple'"),
+])
+def test_mixed_script_addresses_are_warned_about(address: str, found: str) -> None:
+    warning = lookalike_warning(normalise_email(address))
+    assert warning is not None and warning.startswith(found)
+    with pytest.raises(InvalidField, match="^email: mixes letters of different scripts"):
+        refuse_lookalike(normalise_email(address))
+
+
+@pytest.mark.parametrize("address", [
+    "sam@example.org", "\u0438\u0432\u0430\u043d@example.org",  # Cyrillic at a Latin domain
+    "\u0438\u0432\u0430\u043d@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",
+    "zo\u00eb@b\u00fccher.example", "\u03b1\u03b2@example.gr", "sam+1@example.org",
+])
+def test_single_script_addresses_are_not_warned_about(address: str) -> None:
+    email = normalise_email(address)
+    assert lookalike_warning(email) is None
+    assert refuse_lookalike(email) == email
+

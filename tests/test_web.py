@@ -212,6 +212,18 @@ def test_subscribe_refuses_a_bad_address(client: TestClient, store: Store) -> No
     assert store.counts() == []
 
 
+@pytest.mark.parametrize("address", ["\u0430nn@example.org", "\uff41nn@example.org"])
+def test_the_forms_refuse_a_lookalike_address(client: TestClient, store: Store,
+                                              address: str) -> None:
+    """Nobody who could judge a warning sees the form's answer, so the form refuses it; an
+    organiser can still add the address by hand (with a warning)."""
+    answer = client.post("/nl/newsletter/subscribe", json={"email": address})
+    assert answer.status_code == 400 and answer.json()["field"] == "email"
+    assert "mixes letters of different scripts" in answer.json()["message"]
+    assert client.post("/nl/newsletter/subscribe", json={"email": ANN}).status_code == 200
+    assert [row[0] for row in store.counts()] == ["nieuwsbrief"]
+
+
 def test_a_leaver_who_signs_up_again_must_confirm_again(client: TestClient,
                                                       store: Store) -> None:
     _add(store, ANN, "nieuwsbrief", "confirmed")
@@ -324,6 +336,9 @@ def test_join_does_not_overwrite_an_existing_member(client: TestClient, store: S
     ({"socialLink1": "", "socialLink2": ""}, "socialLink1"),
     ({"organization": {"name": "nested"}}, "organization"),
     ({"goals": "x" * 5001}, "goals"),
+    ({"email": "bea.b\u0430kker@example.org"}, "email"),  # a Cyrillic a: a lookalike
+    ({"firstName": "Bea\u202e"}, "firstName"),  # a right-to-left override
+    ({"organization": "\u2066Voorbeeld BV"}, "organization"),
 ])
 def test_join_names_the_bad_field(client: TestClient, store: Store, change: dict[str, object],
                                   field: str) -> None:
