@@ -220,3 +220,12 @@ def test_only_controls_are_escaped_for_the_terminal() -> None:
     assert visible("\u202eabc\u2066\u200f\u2028") == "\\u202eabc\\u2066\\u200f\\u2028"
     family = "Zoë 👩\u200d💻 Ærø [b] \\ é"  # ZWJ in an emoji is no control
     assert visible(family) == family
+
+
+def test_check_quotes_the_content_literally(workspace: Path) -> None:
+    page = workspace / "content/events/2026-10-13-boekenclub/index.nl.md"
+    page.write_text(page.read_text(encoding="utf-8")
+                    + "\nZie [TITLE [link=https://evil.example] hier.\n", encoding="utf-8")
+    text = run(workspace, "check", "--all").stdout
+    assert "leftover placeholder '[TITLE [link=https://evil.example]'" in text
+    assert "[placeholder]" in text  # postduif's own code tag, shown as before

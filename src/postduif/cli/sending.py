@@ -73,8 +73,8 @@ def _key(ws: Workspace, *, dry_run: bool) -> bytes:
     except TokenError:
         if not dry_run:
             raise
-    err.print(f"Note: {ws.settings.token_key_env} is not set; unsubscribe links in this dry "
-              "run are signed with a throwaway key and will not work.", highlight=False)
+    say(err, "Note: ", ws.settings.token_key_env, " is not set; unsubscribe links in this dry "
+        "run are signed with a throwaway key and will not work.")
     return os.urandom(32)
 
 
@@ -84,8 +84,8 @@ def _dry_run(ws: Workspace, job: SendJob, store: Store) -> None:
     for variant, count in report.counts.items():
         table.add_row(variant, str(count))
     out.print(table)
-    out.print(f"{report.total} messages in {relative(report.directory, ws)}/ "
-              f"(open index.html); nothing was sent.")
+    say(out, f"{report.total} messages in ", relative(report.directory, ws),
+        "/ (open index.html); nothing was sent.")
     for path in report.files[:5]:
         say(out, "  ", path.name)
 
@@ -164,7 +164,7 @@ def status(
         print_json(status_json(name, report))
         return
     if report.list is None:
-        out.print(f"{name} has not been sent yet.")
+        say(out, name, " has not been sent yet.")
         return
     say(out, name, " to ", report.list, ", started ", report.started_at)
     _print_status(report)
@@ -194,8 +194,8 @@ def welcome(
         greetings = due(store, list(lists.values()))
         if dry_run_:
             report = write_greetings(ws.settings.outbox_dir / "welcome", greeter, greetings)
-            out.print(f"{report.total} due email(s) written to "
-                      f"{relative(report.directory, ws)}/; nothing was sent.")
+            say(out, f"{report.total} due email(s) written to ", relative(report.directory, ws),
+                "/; nothing was sent.")
             return
         result = asyncio.run(send_greetings(
             store, greeter, transport_for(ws), greetings, envelope_from=ws.settings.sender.email,
