@@ -38,6 +38,7 @@ from itertools import chain
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from postduif.csv_out import SafeWriter
 from postduif.errors import JoinImportError
 from postduif.lists import ListDef
 from postduif.people import (
@@ -920,7 +921,7 @@ def _stage_rejects(path: Path, rejected: Sequence[Rejected]) -> Path | None:
                               "nothing was imported", path=rejects_path(path)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out)
+            writer = SafeWriter(out)
             writer.writerow(["line", "email", "reason", "raw"])
             writer.writerows((r.line, r.email, r.reason, r.raw) for r in rejected)
     except BaseException:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import sys
 
-from rich.markup import escape
-
 from postduif.cli import campaigns, migrate, people, sending  # noqa: F401  (they register commands)
 from postduif.cli._app import app, err
+from postduif.cli._show import say
 from postduif.errors import PostduifError
 
 __all__ = ["app", "main"]
@@ -24,7 +23,7 @@ def main() -> None:
         app()
     except PostduifError as exc:
         # The message may quote a file name or a header from the file: printed literally.
-        err.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        say(err, ("Error:", "red"), " ", str(exc))
         if exc.hint:
-            err.print(escape(f"Hint: {exc.hint}"), highlight=False)
+            say(err, "Hint: ", exc.hint)
         sys.exit(1)

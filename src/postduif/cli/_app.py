@@ -9,15 +9,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from postduif import __version__
+from postduif.cli._show import say
 from postduif.joins import ImportReport
 from postduif.problems import Problem, Severity
 from postduif.store import Store
 from postduif.workspace import Workspace
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=True,
                   help="Bilingual email campaigns from a Hugo site.")
 out = Console()
 err = Console(stderr=True)
@@ -56,40 +56,38 @@ def open_store(ctx: typer.Context) -> Iterator[tuple[Workspace, Store]]:
 def print_import_report(report: ImportReport) -> None:
     """An import's totals and its first rejected rows, shared by ``joins import`` and
     ``migrate``. Everything from the file is printed literally: a name like "[b]Eva" is text,
-    not rich markup."""
+    not rich markup, and a CR/LF in a rejected address is shown as ``\\r\\n``."""
     dry = " (dry run: nothing written)" if report.dry_run else ""
-    out.print(escape(f"{report.source} -> {report.list}{dry}"), highlight=False)
-    out.print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-              f"{len(report.rejected)} rejected", highlight=False)
+    say(out, report.source, " -> ", report.list, dry)
+    say(out, f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} rejected")
     if report.statuses:
-        out.print("by status in the file: " + ", ".join(
-            f"{status} {count}" for status, count in report.statuses), highlight=False)
+        say(out, "by status in the file: ", ", ".join(
+            f"{status} {count}" for status, count in report.statuses))
     for row in report.rejected[:50]:
-        out.print(escape(f"{report.source}:{row.line}: {row.email or '-'}: {row.reason}"),
-                  highlight=False, soft_wrap=True)
+        say(out, f"{report.source}:{row.line}: ", row.email or "-", ": ", row.reason)
     if len(report.rejected) > 50:
-        out.print(f"... and {len(report.rejected) - 50} more")
+        say(out, f"... and {len(report.rejected) - 50} more")
     print_import_notes(report)
     if report.rejects_file:
-        out.print(escape(f"Rejected rows written to {report.rejects_file}"), highlight=False)
+        say(out, "Rejected rows written to ", report.rejects_file)
 
 
 def print_import_notes(report: ImportReport) -> None:
     """The import's warnings, one ``file:line`` line each: rows that were imported but deserve
     a look (a person named twice, a lookalike address). Printed literally, like the rejects."""
     for note in report.notes[:50]:
-        out.print(escape(f"{report.source}:{note.line}: {note.email or '-'}: warning: "
-                         f"{note.message}"), highlight=False, soft_wrap=True)
+        say(out, f"{report.source}:{note.line}: ", note.email or "-", ": warning: ", note.message)
     if len(report.notes) > 50:
-        out.print(f"... and {len(report.notes) - 50} more warnings")
+        say(out, f"... and {len(report.notes) - 50} more warnings")
 
 
 def print_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:
+    """Each problem on its line; its message may quote the content, so it is printed literally."""
     for problem in problems:
         style = "red" if problem.severity is Severity.ERROR else "yellow"
-        out.print(f"{problem.location()}: [{style}]{problem.severity.value}[/{style}]: "
-                  f"{problem.message} [dim]\\[{problem.code}][/dim]",
-                  highlight=False, soft_wrap=True)
+        say(out, problem.location(), ": ", (problem.severity.value, style), ": ",
+            problem.message, " ", (f"[{problem.code}]", "dim"))
 
 
 def relative(path: Path, ws: Workspace) -> str:

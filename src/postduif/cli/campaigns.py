@@ -14,6 +14,8 @@ from postduif.build import BuildFailed, build_campaign
 from postduif.campaign import campaign_files
 from postduif.check import check_plan, check_site
 from postduif.cli._app import app, open_workspace, out, print_problems, relative
+from postduif.cli._json import check_json
+from postduif.cli._show import JsonOption, cells, literal, print_json
 from postduif.errors import PostduifError
 from postduif.problems import Problem, Severity, has_errors
 from postduif.workspace import Workspace
@@ -35,11 +37,11 @@ def build(
     except BuildFailed as failed:
         print_problems(failed.problems)
         raise
-    table = Table(title=f"{result.campaign} -> {relative(result.directory, ws)}")
+    table = Table(title=literal(result.campaign, " -> ", relative(result.directory, ws)))
     for column in ("language", "subject", "HTML size", "warnings"):
         table.add_column(column)
     for v in result.variants:
-        table.add_row(v.key, v.subject, f"{v.html_bytes / 1024:.1f} KB", str(v.warnings))
+        table.add_row(*cells(v.key, v.subject, f"{v.html_bytes / 1024:.1f} KB", v.warnings))
     out.print(table)
     print_problems([p for p in result.problems if p.severity is Severity.WARNING])
 
@@ -50,6 +52,7 @@ def check(
     campaign: Annotated[str | None, typer.Argument(
         help="Campaign to check; without it, all content and every campaign.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Check all content and campaigns.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Report every problem in the content and campaigns, with file and line.
 
@@ -59,9 +62,12 @@ def check(
     """
     ws = open_workspace(ctx)
     problems = _check_one(ws, campaign) if campaign and not all_ else _check_all(ws)
-    print_problems(problems)
-    errors = sum(p.severity is Severity.ERROR for p in problems)
-    out.print(f"{errors} error(s), {len(problems) - errors} warning(s)")
+    if as_json:
+        print_json(check_json(problems))
+    else:
+        print_problems(problems)
+        errors = sum(p.severity is Severity.ERROR for p in problems)
+        out.print(f"{errors} error(s), {len(problems) - errors} warning(s)")
     if has_errors(problems):
         raise typer.Exit(1)
 

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from postduif import membership
 from postduif.cli._app import app, out, print_import_report
 from postduif.cli._app import open_store as _store
+from postduif.cli._json import lists_json
+from postduif.cli._show import JsonOption, cells, literal, print_json, say
+from postduif.csv_out import SafeWriter
 from postduif.errors import StoreError
 from postduif.joins import import_joins, refusal
 from postduif.lists import ListDef, available_lists
@@ -79,7 +81,7 @@ def joins_review(ctx: typer.Context, list_name: ListOption = "leden") -> None:
     with _store(ctx) as (ws, store):
         list_def = ws.list_def(list_name)
         pending = store.pending(list_def.name)
-        out.print(f"{len(pending)} pending request(s) for {list_def.name}")
+        say(out, f"{len(pending)} pending request(s) for ", list_def.name)
         for subscriber in pending:
             out.print(_request_panel(subscriber))
             answer = typer.prompt("[a]pprove, [r]eject, [s]kip, [q]uit", default="s").lower()
@@ -92,11 +94,14 @@ def joins_review(ctx: typer.Context, list_name: ListOption = "leden") -> None:
 
 
 def _request_panel(s: Subscriber) -> Panel:
-    lines = [f"[bold]{s.first_name} {s.last_name}[/bold] <{s.email}>  ({s.language})",
-             f"Organisation: {s.organization or '-'}",
-             *(f"Link: {link}" for link in s.social_links),
-             f"Goals: {s.goals or '-'}"]
-    return Panel("\n".join(lines), expand=False)
+    """What the organiser vets: every field as the person typed it, markup and all. The goals
+    are the one multi-line field (only LF is stored there): each of its lines is a line here."""
+    first, *more = (s.goals or "-").split("\n")
+    lines = [literal((f"{s.first_name} {s.last_name}", "bold"), f" <{s.email}>  ({s.language})"),
+             literal("Organisation: ", s.organization or "-"),
+             *(literal("Link: ", link) for link in s.social_links),
+             literal("Goals: ", first), *(literal("       ", line) for line in more)]
+    return Panel(Text("\n").join(lines), expand=False)
 
 
 @joins_app.command("approve")
@@ -122,12 +127,12 @@ def _decide(ctx: typer.Context, email: str, list_name: str, *, approve: bool) ->
     with _store(ctx) as (ws, store):
         membership.decide(store, ws.list_def(list_name), email, approve=approve,
                           source=f"command:joins {verb}")
-    out.print(f"{normalise_email(email)} {verb}d for {list_name}")
+    say(out, normalise_email(email), f" {verb}d for ", list_name)
 
 
 @lists_app.command("show")
 def lists_show(ctx: typer.Context, list_name: Annotated[str | None, typer.Argument(
-        help="One list; without it, every list.")] = None) -> None:
+        help="One list; without it, every list.")] = None, as_json: JsonOption = False) -> None:
     """Counts per list by status and language.
 
     Example: postduif lists show nieuwsbrief
@@ -136,12 +141,16 @@ def lists_show(ctx: typer.Context, list_name: Annotated[str | None, typer.Argume
         names = [list_name] if list_name else available_lists(ws.settings.lists_dir)
         defs = [ws.list_def(name) for name in names]
         counts = store.counts(list_name)
+    if as_json:
+        print_json(lists_json(defs, counts))
+        return
     table = Table("list", "title", "status", "language", "count")
     for list_def in defs:
         rows = [c for c in counts if c[0] == list_def.name] or [(list_def.name, "-", "-", 0)]
         for _, status, language, count in rows:
-            table.add_row(list_def.name, list_def.title(language if language != "-" else "nl"),
-                          status, language, str(count))
+            table.add_row(*cells(list_def.name,
+                                 list_def.title(language if language != "-" else "nl"),
+                                 status, language, count))
     out.print(table)
 
 
@@ -160,7 +169,7 @@ def lists_export(
         raise StoreError(f"unknown format {fmt!r}; only csv is supported")
     with _store(ctx) as (ws, store):
         ws.list_def(list_name)
-        writer = csv.writer(sys.stdout)
+        writer = SafeWriter(sys.stdout)
         writer.writerow(["email", "first_name", "last_name", "language", "organization",
                          "status", "changed_at"])
         for s in store.members(list_name, status):
@@ -187,8 +196,7 @@ def subscribers_add(
                                             name=name, language=language,
                                             languages=_languages(ws))
         refused = refusal(store, normalise_email(email), outcome)
-    out.print(escape(f"{normalise_email(email)}: {outcome.value}{f': {refused}' * bool(refused)}"),
-              highlight=False)
+    say(out, normalise_email(email), f": {outcome.value}", f": {refused}" * bool(refused))
     warn_lookalike(normalise_email(email))
     if refused:
         raise typer.Exit(1)
@@ -207,7 +215,7 @@ def subscribers_show(ctx: typer.Context, email: str) -> None:
     out.print(_request_panel(subscriber))
     table = Table("list", "status", "language", "changed")
     for m in subscriber.memberships:
-        table.add_row(m.list, m.status, m.language, m.changed_at)
+        table.add_row(*cells(m.list, m.status, m.language, m.changed_at))
     out.print(table)
 
 
@@ -221,8 +229,8 @@ def subscribers_search(ctx: typer.Context, text: str) -> None:
         found = store.search(text)
     table = Table("email", "name", "organisation", "lists")
     for s in found:
-        table.add_row(s.email, f"{s.first_name} {s.last_name}".strip(), s.organization,
-                      ", ".join(f"{m.list} ({m.status})" for m in s.memberships))
+        table.add_row(*cells(s.email, f"{s.first_name} {s.last_name}".strip(), s.organization,
+                             ", ".join(f"{m.list} ({m.status})" for m in s.memberships)))
     out.print(table)
 
 
@@ -239,7 +247,7 @@ def subscribers_unsubscribe(
     with _store(ctx) as (_, store):
         changed = membership.unsubscribe(store, email, [list_name] if list_name else None,
                                          source="command:subscribers unsubscribe")
-    out.print(f"unsubscribed from: {', '.join(changed) or 'nothing (already unsubscribed)'}")
+    say(out, "unsubscribed from: ", ", ".join(changed) or "nothing (already unsubscribed)")
 
 
 @subscribers_app.command("export")
@@ -267,8 +275,7 @@ def subscribers_forget(
         typer.confirm(f"Erase everything about {address}?", abort=True)
     with _store(ctx) as (_, store):
         found = store.forget(address, source="command:subscribers forget")
-    out.print(f"{address} forgotten" if found else f"{address} was not in the store; "
-              "suppressed anyway")
+    say(out, address, " forgotten" if found else " was not in the store; suppressed anyway")
 
 
 @subscribers_app.command("confirm")
@@ -282,7 +289,7 @@ def subscribers_confirm(ctx: typer.Context, token: str) -> None:
                                      for n in available_lists(ws.settings.lists_dir)}
         email, list_name = membership.confirm(store, token_key(ws.settings.token_key_env),
                                               token, lists)
-    out.print(f"{email} confirmed for {list_name}")
+    say(out, email, " confirmed for ", list_name)
 
 
 def warn_lookalike(email: str) -> None:
@@ -290,4 +297,4 @@ def warn_lookalike(email: str) -> None:
     same (it may be real), as an import adds it with the same warning."""
     warning = lookalike_warning(email)
     if warning:
-        out.print(escape(f"warning: {email}: {warning}"), highlight=False, soft_wrap=True)
+        say(out, "warning: ", email, ": ", warning)

@@ -13,6 +13,8 @@ from rich.table import Table
 
 from postduif.build import BuildFailed
 from postduif.cli._app import app, err, open_workspace, out, print_problems, relative
+from postduif.cli._json import status_json
+from postduif.cli._show import JsonOption, print_json, say
 from postduif.errors import TokenError
 from postduif.lists import available_lists
 from postduif.send import DeliveryReport, LedgerStatus, ledger_status
@@ -59,7 +61,7 @@ def send(
             _dry_run(ws, job, store)
         elif to:
             for variant, reply in asyncio.run(review_send(ws, job, to)):
-                out.print(f"{variant}: sent to {to} ({reply})")
+                say(out, variant, ": sent to ", to, f" ({reply})")
         else:
             _deliver(ws, job, store, yes=yes, resend_unknown=resend_unknown)
 
@@ -71,8 +73,8 @@ def _key(ws: Workspace, *, dry_run: bool) -> bytes:
     except TokenError:
         if not dry_run:
             raise
-    err.print(f"Note: {ws.settings.token_key_env} is not set; unsubscribe links in this dry "
-              "run are signed with a throwaway key and will not work.", highlight=False)
+    say(err, "Note: ", ws.settings.token_key_env, " is not set; unsubscribe links in this dry "
+        "run are signed with a throwaway key and will not work.")
     return os.urandom(32)
 
 
@@ -82,10 +84,10 @@ def _dry_run(ws: Workspace, job: SendJob, store: Store) -> None:
     for variant, count in report.counts.items():
         table.add_row(variant, str(count))
     out.print(table)
-    out.print(f"{report.total} messages in {relative(report.directory, ws)}/ "
-              f"(open index.html); nothing was sent.")
+    say(out, f"{report.total} messages in ", relative(report.directory, ws),
+        "/ (open index.html); nothing was sent.")
     for path in report.files[:5]:
-        out.print(f"  {path.name}")
+        say(out, "  ", path.name)
 
 
 def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
@@ -128,8 +130,7 @@ def _print_report(report: DeliveryReport, campaign: str) -> None:
     out.print(f"sent {report.sent}, failed {report.failed} (bounced {report.bounced}), "
               f"unknown {report.unknown}, skipped {report.skipped}, left {report.remaining}")
     if report.paused:
-        err.print(f"[red]Paused:[/red] {report.paused}",
-                  highlight=False, soft_wrap=True)
+        say(err, ("Paused:", "red"), " ", report.paused)
     if report.interrupted or report.paused or report.remaining:
         out.print(f"Resume with: postduif send {campaign}")
     if report.unknown:
@@ -149,6 +150,7 @@ def _print_status(status: LedgerStatus) -> None:
 def status(
     ctx: typer.Context,
     campaign: Annotated[str, typer.Argument(help="Campaign name.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Sent, failed, unknown and remaining per language, with the failures' SMTP replies.
 
@@ -158,16 +160,18 @@ def status(
     name = ws.campaign(campaign).name
     with Store.open(ws.settings.database) as store:
         report = ledger_status(store, name)
-    if report.list is None:
-        out.print(f"{name} has not been sent yet.")
+    if as_json:
+        print_json(status_json(name, report))
         return
-    out.print(f"{name} to {report.list}, started {report.started_at}")
+    if report.list is None:
+        say(out, name, " has not been sent yet.")
+        return
+    say(out, name, " to ", report.list, ", started ", report.started_at)
     _print_status(report)
     if report.paused:
-        out.print(f"Paused by the server: {report.paused}", highlight=False)
+        say(out, "Paused by the server: ", report.paused)
     for failure in report.failures:
-        out.print(f"{failure.state}: {failure.email} ({failure.variant}): {failure.reply}",
-                  highlight=False, soft_wrap=True)
+        say(out, f"{failure.state}: ", failure.email, f" ({failure.variant}): ", failure.reply)
 
 
 @app.command()
@@ -190,15 +194,15 @@ def welcome(
         greetings = due(store, list(lists.values()))
         if dry_run_:
             report = write_greetings(ws.settings.outbox_dir / "welcome", greeter, greetings)
-            out.print(f"{report.total} due email(s) written to "
-                      f"{relative(report.directory, ws)}/; nothing was sent.")
+            say(out, f"{report.total} due email(s) written to ", relative(report.directory, ws),
+                "/; nothing was sent.")
             return
         result = asyncio.run(send_greetings(
             store, greeter, transport_for(ws), greetings, envelope_from=ws.settings.sender.email,
-            on_sent=(lambda g: out.print(f"{g.kind} sent to {g.email} ({g.list}, {g.lang})"))
+            on_sent=(lambda g: say(out, f"{g.kind} sent to ", g.email, f" ({g.list}, {g.lang})"))
             if verbose else None))
     for greeting, reason in result.failed:
-        err.print(f"{greeting.kind} to {greeting.email} failed: {reason}", highlight=False)
+        say(err, f"{greeting.kind} to ", greeting.email, " failed: ", reason)
     if result.failed:
         raise typer.Exit(1)
 
