@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from postduif.lists import ListDef, load_list
 from postduif.store import Store
@@ -19,6 +20,11 @@ SEED = SHARED / "seed"
 WORKSPACE_PARTS = ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists")
 #: Files a local run leaves in the workspace (git-ignored), which a test must not inherit.
 LOCAL_FILES = shutil.ignore_patterns("*.sqlite3*", "*.rejects.csv", "*.lock")
+CHROMIUM = Path("/usr/bin/chromium")
+#: Without the background-networking flags Chromium keeps dialling out of a closed network.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def require_tool(available: bool, what: str) -> None:
@@ -64,6 +70,18 @@ def workspace(tmp_path: Path) -> Path:
         else:
             shutil.copy2(source, root / part)
     return root
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium for one test; a missing browser fails (see require_tool)."""
+    require_tool(CHROMIUM.exists(), f"Chromium ({CHROMIUM})")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 from .conftest_smtp import *  # noqa: E402,F401,F403

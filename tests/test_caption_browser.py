@@ -7,15 +7,12 @@ The real posts put a ``<figcaption>`` straight after an image paragraph (not ins
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from postduif.workspace import Workspace
-from tests.conftest import require_tool
-from tests.test_preview_browser import CHROMIUM, CHROMIUM_ARGS
 
 MUSIC = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "techwerkers" / "content" \
     / "posts" / "music-as-art"
@@ -31,15 +28,8 @@ GAP_AFTER = """selector => {
 
 
 @pytest.fixture
-def browser_page() -> Iterator[Page]:
-    require_tool(CHROMIUM.exists(), f"Chromium ({CHROMIUM})")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 800, "height": 1000})
-            yield page
-        finally:
-            browser.close()
+def browser_page(browser: Browser) -> Page:
+    return browser.new_page(viewport={"width": 800, "height": 1000})
 
 
 def real_caption_passage() -> str:

@@ -7,14 +7,13 @@ import csv
 import io
 import json
 import os
-import pty
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from .conftest_smtp import SmtpServer
-from .test_cli_people import FORM, run
+from .test_cli_people import FORM, review_in_a_terminal, run
 from .test_cli_send import CAMPAIGN, PEOPLE, prepare
 
 BOLD = "[bold red]x[/]"
@@ -30,31 +29,10 @@ def _import(workspace: Path, *rows: dict[str, str], list_name: str = "leden"
                "--language", "nl")
 
 
-def _review_screen(workspace: Path) -> bytes:
-    """Everything ``joins review`` writes to a real terminal while it skips every request."""
-    controller, terminal = pty.openpty()
-    review = subprocess.Popen([sys.executable, "-m", "postduif", "joins", "review"],
-                              cwd=workspace, stdin=terminal, stdout=terminal, stderr=terminal)
-    os.close(terminal)
-    os.write(controller, b"s\ns\n")
-    screen = b""
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # the terminal closed: the review has ended
-            break
-        if not chunk:
-            break
-        screen += chunk
-    assert review.wait(timeout=60) == 0, screen.decode(errors="replace")
-    os.close(controller)
-    return screen
-
-
 def test_review_shows_markup_as_typed_and_no_hidden_link(workspace: Path) -> None:
     assert _import(workspace, HOSTILE, dict(FORM, email="ada@example.org",
                                             firstName="Ada")).returncode == 0
-    screen = _review_screen(workspace)
+    screen = review_in_a_terminal(workspace, b"s\ns\n")
     for shown in (BOLD, LINK, "Een OR", "en dan"):
         assert shown.encode() in screen, screen.decode(errors="replace")
     assert b"\x1b]8;" not in screen  # no OSC 8 hyperlink escape: the link is only text

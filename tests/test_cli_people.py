@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from datetime import timedelta
@@ -111,18 +112,13 @@ def test_moving_a_confirmed_list_keeps_them_confirmed(workspace: Path) -> None:
     assert zoe is not None and zoe.memberships[0].welcomed_at is not None  # not greeted as new
 
 
-def test_review_in_a_terminal_approves_rejects_and_skips(workspace: Path) -> None:
-    import pty
-
-    people = [dict(FORM, email=f"{name}@example.org", firstName=name.title())
-              for name in ("ada", "bob", "cem")]
-    (workspace / "joins.json").write_text(json.dumps(people), encoding="utf-8")
-    run(workspace, "joins", "import", "joins.json", "--language", "nl")
+def review_in_a_terminal(workspace: Path, answers: bytes) -> bytes:
+    """Everything ``joins review`` writes to a real terminal (a pty) given ``answers``."""
     controller, terminal = pty.openpty()
     review = subprocess.Popen([sys.executable, "-m", "postduif", "joins", "review"],
                               cwd=workspace, stdin=terminal, stdout=terminal, stderr=terminal)
     os.close(terminal)
-    os.write(controller, b"a\nr\ns\n")
+    os.write(controller, answers)
     screen = b""
     while True:
         try:
@@ -134,6 +130,15 @@ def test_review_in_a_terminal_approves_rejects_and_skips(workspace: Path) -> Non
         screen += chunk
     assert review.wait(timeout=60) == 0, screen.decode(errors="replace")
     os.close(controller)
+    return screen
+
+
+def test_review_in_a_terminal_approves_rejects_and_skips(workspace: Path) -> None:
+    people = [dict(FORM, email=f"{name}@example.org", firstName=name.title())
+              for name in ("ada", "bob", "cem")]
+    (workspace / "joins.json").write_text(json.dumps(people), encoding="utf-8")
+    run(workspace, "joins", "import", "joins.json", "--language", "nl")
+    screen = review_in_a_terminal(workspace, b"a\nr\ns\n")
     assert b"Ada" in screen and b"Een ondernemingsraad oprichten" in screen
     with store(workspace) as s:
         statuses = {e: s.get(f"{e}@example.org").membership("leden").status  # type: ignore[union-attr]

@@ -9,16 +9,11 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from postduif.preview import create_app
 from postduif.workspace import Workspace
-from tests.conftest import require_tool
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 CAMPAIGN = "2026-12-community-update"
 POST_NL = Path("content/posts/2026-12/index.nl.md")
 FEATURE = Path("content/posts/2026-12/feature.png")
@@ -43,16 +38,10 @@ def server(workspace: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(server: str) -> Iterator[Page]:
-    require_tool(CHROMIUM.exists(), f"Chromium ({CHROMIUM})")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
+def page(server: str, browser: Browser) -> Page:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(10_000)
+    return page
 
 
 def _titles(workspace: Path) -> dict[str, str]:

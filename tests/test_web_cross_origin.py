@@ -21,12 +21,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from postduif.config import load_settings
 from postduif.store import Store
-from tests.conftest import require_tool
-from tests.test_preview_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.web_support import JOIN, Serve
 
 #: A page shaped like the real site's join form (layouts/_shortcodes/join-form.html): the
@@ -113,17 +111,6 @@ def static_site(tmp_path: Path) -> Iterator[Callable[[], StaticSite]]:
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
         pass
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    require_tool(CHROMIUM.exists(), f"Chromium ({CHROMIUM})")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _people(workspace: Path) -> dict[str, list[tuple[str, str, str]]]:
