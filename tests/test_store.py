@@ -360,7 +360,7 @@ def test_suppressions_from_before_reasons_were_kept_count_as_forgotten(
                           "(?, '2025-01-01T00:00:00Z', 'cli')", (old._hash(SANNE.email),))
     monkeypatch.undo()
     with Store.open(path, clock=clock) as upgraded:
-        assert upgraded.migrations()[-1][0] == "0004_suppression_reasons"
+        assert "0004_suppression_reasons" in [name for name, _ in upgraded.migrations()]
         assert upgraded.suppression(SANNE.email) == Suppression(
             "2025-01-01T00:00:00Z", "forgotten", "cli")
 
