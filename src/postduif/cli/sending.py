@@ -217,7 +217,7 @@ def welcome(
         err.print(f"{greeting.kind} to {greeting.email} failed: {reason}", highlight=False)
     if result.unknown:
         err.print(f"{result.unknown} email(s) may not have arrived; resend them with "
-                  "postduif welcome --resend-unknown", highlight=False)
+                  "postduif welcome --resend-unknown", highlight=False, soft_wrap=True)
     if result.failed:
         raise typer.Exit(1)
 
