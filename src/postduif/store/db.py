@@ -26,6 +26,7 @@ from typing import Self
 from postduif.errors import StoreError
 
 BUSY_TIMEOUT_S = 30.0
+FULL_BELOW = 64 * 1024  # bytes free under which a disk I/O error is taken for a full disk
 
 Migration = tuple[str, str | Callable[[sqlite3.Connection], None]]
 
@@ -60,6 +61,15 @@ def _read_only(path: Path) -> Path | None:
     return None
 
 
+def _disk_full(path: Path) -> bool:
+    """Whether the store's disk has (next to) no space left for ordinary users."""
+    try:
+        info = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < FULL_BELOW
+
+
 def _diagnose(path: Path, exc: sqlite3.Error) -> tuple[str, str | None]:
     """SQLite's reason, made plain, and what to do about it (None: not a disk problem)."""
     text = str(exc)
@@ -71,6 +81,9 @@ def _diagnose(path: Path, exc: sqlite3.Error) -> tuple[str, str | None]:
         return (f"{text} ({where} is read-only)",
                 "make the store file and its folder writable (SQLite also writes -wal and "
                 "-shm files beside it)")
+    if "disk I/O" in text and _disk_full(path):  # what a full disk says while growing -shm
+        return (f"{text}: database or disk is full ({path.parent} has no free space)",
+                "free space on the disk that holds the store, then run the command again")
     if "disk I/O" in text or "unable to open" in text:
         return text, "check the disk and the folder that holds the store"
     return text, None
@@ -148,9 +161,9 @@ class Database:
         while True:
             try:
                 mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            except sqlite3.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise  # a read-only or full disk does not clear by waiting
             else:
                 if mode == "wal":
                     return
