@@ -504,3 +504,20 @@ def test_rollback_only_runs_then_undoes(store: Store) -> None:
             join(store)
     assert store.get(SANNE.email) is None
     assert store.get("blijft@voorbeeld.nl") is not None
+
+
+def test_a_claimed_greeting_is_uncertain_until_delivered(store: Store) -> None:
+    join(store)
+    email = SANNE.email
+    assert not store.claim_resend(email, "leden", "confirmation")  # nothing to resend yet
+    assert store.claim_sent(email, "leden", "confirmation")
+    claimed = membership_of(store, email, "leden")
+    assert claimed.uncertain("confirmation") == claimed.confirmation_sent_at is not None
+    assert claimed.uncertain("welcome") is None
+    assert store.claim_resend(email, "leden", "confirmation")  # still uncertain: may resend
+    store.delivered(email, "leden", "confirmation")
+    assert membership_of(store, email, "leden").uncertain("confirmation") is None
+    assert not store.claim_resend(email, "leden", "confirmation")
+    assert store.claim_sent(SANNE.email, "leden", "welcome")
+    store.clear_sent(email, "leden", "welcome")  # a clear refusal: neither sent nor uncertain
+    assert membership_of(store, email, "leden").uncertain("welcome") is None
