@@ -143,3 +143,16 @@ def test_a_read_only_folder_without_a_store_is_one_clear_error(
         result = run(workspace, "lists", "show")
         assert_one_clear_error(result, store, f"{folder} is read-only")
     assert run(workspace, "lists", "show").returncode == 0
+
+
+def test_rejects_beside_an_input_in_a_read_only_folder_are_one_clear_error(
+        workspace: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    (folder / "in.jsonl").write_text('{"email": "not-an-address"}\n', encoding="utf-8")
+    with read_only(folder):
+        result = run(workspace, "joins", "import", str(folder / "in.jsonl"), "--list", "leden")
+        assert_one_clear_error(result, folder / "in.rejects.csv", "nothing was imported")
+    written = run(workspace, "joins", "import", str(folder / "in.jsonl"), "--list", "leden")
+    assert written.returncode == 1 and "Error" not in written.stderr  # a rejected row
+    assert (folder / "in.rejects.csv").exists()

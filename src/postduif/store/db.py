@@ -249,6 +249,8 @@ class Database:
             self._conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             self._abandon()
+            if _diagnose(self.path, exc)[1] is None:
+                raise  # not the disk: a bug, shown as one
             raise self.write_failure(exc) from None
         except BaseException:
             self._abandon()
@@ -287,6 +289,8 @@ class Database:
         try:
             yield
         except sqlite3.OperationalError as exc:
+            if _diagnose(self.path, exc)[1] is None:
+                raise
             raise self.write_failure(exc) from None
         finally:
             self._abandon()
