@@ -37,3 +37,10 @@ def test_password_comes_from_the_environment(tmp_path: Path,
     assert settings.smtp.password() is None
     monkeypatch.setenv("POSTDUIF_SMTP_PASSWORD", "s3cret")
     assert settings.smtp.password() == "s3cret"
+
+
+def test_the_smtp_timeout_defaults_to_60_s_and_can_be_set(tmp_path: Path) -> None:
+    (tmp_path / "postduif.toml").write_text("", encoding="utf-8")
+    assert load_settings(find_workspace(tmp_path)).smtp.timeout == 60.0
+    (tmp_path / "postduif.toml").write_text("[smtp]\ntimeout = 5\n", encoding="utf-8")
+    assert load_settings(find_workspace(tmp_path)).smtp.timeout == 5.0

@@ -360,7 +360,7 @@ def test_suppressions_from_before_reasons_were_kept_count_as_forgotten(
                           "(?, '2025-01-01T00:00:00Z', 'cli')", (old._hash(SANNE.email),))
     monkeypatch.undo()
     with Store.open(path, clock=clock) as upgraded:
-        assert upgraded.migrations()[-1][0] == "0004_suppression_reasons"
+        assert "0004_suppression_reasons" in [name for name, _ in upgraded.migrations()]
         assert upgraded.suppression(SANNE.email) == Suppression(
             "2025-01-01T00:00:00Z", "forgotten", "cli")
 
@@ -504,3 +504,20 @@ def test_rollback_only_runs_then_undoes(store: Store) -> None:
             join(store)
     assert store.get(SANNE.email) is None
     assert store.get("blijft@voorbeeld.nl") is not None
+
+
+def test_a_claimed_greeting_is_uncertain_until_delivered(store: Store) -> None:
+    join(store)
+    email = SANNE.email
+    assert not store.claim_resend(email, "leden", "confirmation")  # nothing to resend yet
+    assert store.claim_sent(email, "leden", "confirmation")
+    claimed = membership_of(store, email, "leden")
+    assert claimed.uncertain("confirmation") == claimed.confirmation_sent_at is not None
+    assert claimed.uncertain("welcome") is None
+    assert store.claim_resend(email, "leden", "confirmation")  # still uncertain: may resend
+    store.delivered(email, "leden", "confirmation")
+    assert membership_of(store, email, "leden").uncertain("confirmation") is None
+    assert not store.claim_resend(email, "leden", "confirmation")
+    assert store.claim_sent(SANNE.email, "leden", "welcome")
+    store.clear_sent(email, "leden", "welcome")  # a clear refusal: neither sent nor uncertain
+    assert membership_of(store, email, "leden").uncertain("welcome") is None

@@ -40,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
         "security": "none",
         "username": "",
         "password_env": "POSTDUIF_SMTP_PASSWORD",
-        "timeout": 30.0,
+        "timeout": 60.0,
         "ca_file": "",
         "connections": 4,
         "rate_per_second": 0.0,

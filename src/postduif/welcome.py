@@ -4,7 +4,10 @@ Pending members of double opt-in lists get the confirmation email (with their si
 link); confirmed or approved members who never had one get the welcome email; each in their
 own language. The store records each email *before* it goes out (a claim that only one
 process can win: ``postduif serve`` sends them too) and takes the record back only when the
-server clearly refused it, so a crash can lose a welcome but never send one twice. An address
+server clearly refused it, so a crash can lose a welcome but never send one twice. Until the
+server's 250 the record is marked uncertain: a run killed in between, or a connection lost
+after DATA, leaves the mark, ``subscribers show`` says the email may not have arrived, and
+``welcome --resend-unknown`` sends it again. An address
 the server says does not exist (5.1.x) is marked bounced, so it is not tried every round. Each
 (template, list, language) is rendered once and personalised per person.
 """
@@ -41,33 +44,39 @@ class Greeting:
     name: str
     list: str
     lang: str
+    resend: bool = False  # recorded as sent once, but it may not have arrived
 
 
 @dataclass
 class WelcomeReport:
     sent: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     failed: list[tuple[Greeting, str]] = field(default_factory=list)
+    unknown: int = 0  # of the failed: recorded as sent, arrival uncertain
 
 
-def due(store: Store, lists: list[ListDef]) -> Iterator[Greeting]:
-    """Every confirmation and welcome email not sent yet, list by list."""
+def due(store: Store, lists: list[ListDef], *,
+        resend_unknown: bool = False) -> Iterator[Greeting]:
+    """Every confirmation and welcome email not sent yet, list by list; with
+    ``resend_unknown`` also those recorded as sent whose arrival is uncertain."""
     for list_def in lists:
         if list_def.optin == "double" and not list_def.approval:
-            yield from _due(store, list_def, "pending", "confirmation")
-        yield from _due(store, list_def, "confirmed", "welcome")
+            yield from _due(store, list_def, "pending", "confirmation", resend_unknown)
+        yield from _due(store, list_def, "confirmed", "welcome", resend_unknown)
 
 
-def _due(store: Store, list_def: ListDef, status: str, kind: str) -> Iterator[Greeting]:
+def _due(store: Store, list_def: ListDef, status: str, kind: str,
+         resend_unknown: bool) -> Iterator[Greeting]:
     for subscriber in store.members(list_def.name, status):
         membership = subscriber.membership(list_def.name)
         if membership is None:
             continue
         already = membership.confirmation_sent_at if kind == "confirmation" \
             else membership.welcomed_at
-        if already is None:
+        resend = resend_unknown and membership.uncertain(kind) is not None
+        if already is None or resend:
             name = f"{subscriber.first_name} {subscriber.last_name}".strip()
             yield Greeting(kind, subscriber.email, name, list_def.name,
-                           membership.language or list_def.default_language)
+                           membership.language or list_def.default_language, resend=resend)
 
 
 class Greeter:
@@ -146,12 +155,14 @@ async def send_greetings(store: Store, greeter: Greeter, transport: Transport,
     async with transport.connection() as connection:
         for greeting in todo:
             message = greeter.compose(greeting)
-            if not store.claim_sent(greeting.email, greeting.list, greeting.kind):
+            claim = store.claim_resend if greeting.resend else store.claim_sent
+            if not claim(greeting.email, greeting.list, greeting.kind):
                 continue  # another process (serve, or a cron run) sent it meanwhile
             try:
                 await connection.send(envelope_from, greeting.email, message)
-            except Unknown as exc:
-                report.failed.append((greeting, f"unknown, not retried: {exc}"))
+            except Unknown as exc:  # stays claimed and marked uncertain
+                report.failed.append((greeting, f"unknown, may not have arrived: {exc}"))
+                report.unknown += 1
                 continue
             except PermanentFailure as exc:
                 if judge(exc) is Verdict.BOUNCE:  # the address does not exist: stop trying
@@ -166,6 +177,7 @@ async def send_greetings(store: Store, greeter: Greeter, transport: Transport,
                 store.clear_sent(greeting.email, greeting.list, greeting.kind)
                 report.failed.append((greeting, str(exc)))
                 continue
+            store.delivered(greeting.email, greeting.list, greeting.kind)
             report.sent[greeting.kind] += 1
             if on_sent:
                 on_sent(greeting)

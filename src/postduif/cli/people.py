@@ -217,6 +217,17 @@ def subscribers_show(ctx: typer.Context, email: str) -> None:
     for m in subscriber.memberships:
         table.add_row(*cells(m.list, m.status, m.language, m.changed_at))
     out.print(table)
+    _print_uncertain(subscriber)
+
+
+def _print_uncertain(subscriber: Subscriber) -> None:
+    """Greetings recorded as sent without the server's 250 (a killed ``welcome``)."""
+    for m in subscriber.memberships:
+        for kind in ("confirmation", "welcome"):
+            at = m.uncertain(kind)
+            if at is not None:
+                out.print(f"{m.list}: {kind} sent at {at} — may not have arrived "
+                          "(postduif welcome --resend-unknown sends it again)", highlight=False)
 
 
 @subscribers_app.command("search")

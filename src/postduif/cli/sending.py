@@ -95,15 +95,17 @@ def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
     start(job, store)
     before = ledger_status(store, job.name)
     _print_status(before)
-    todo = before.totals.queued + (before.totals.unknown if resend_unknown else 0)
+    todo = before.totals.queued + (before.totals.uncertain if resend_unknown else 0)
     if todo == 0:
         out.print("Nothing left to send.")
+        _print_unknown_hint(job.name, before.totals.uncertain)
         return
     smtp = ws.settings.smtp
     if not yes:
         typer.confirm(f"Send {todo} messages through {smtp.host}:{smtp.port}?", abort=True)
     report = asyncio.run(_with_progress(ws, job, store, resend_unknown, before.totals.total))
     _print_report(report, job.name)
+    _print_unknown_hint(job.name, ledger_status(store, job.name).totals.uncertain)
     if report.paused or report.interrupted or report.failed:
         raise typer.Exit(1)
 
@@ -133,17 +135,27 @@ def _print_report(report: DeliveryReport, campaign: str) -> None:
         say(err, ("Paused:", "red"), " ", report.paused)
     if report.interrupted or report.paused or report.remaining:
         out.print(f"Resume with: postduif send {campaign}")
-    if report.unknown:
-        out.print(f"{report.unknown} message(s) may or may not have arrived; see "
+
+
+def _print_unknown_hint(campaign: str, unknown: int) -> None:
+    """Every run that leaves unknown rows says how to resend them, also a resumed one whose
+    unknown rows come from an earlier run or a crash."""
+    if unknown:
+        out.print(f"{unknown} message(s) may or may not have arrived; see "
                   f"postduif status {campaign}; resend them with --resend-unknown")
 
 
 def _print_status(status: LedgerStatus) -> None:
     table = Table("language", "queued", "sent", "failed", "unknown", "skipped", "total")
     for v in (*status.variants, status.totals):
-        table.add_row("all" if v.variant == "*" else v.variant, str(v.queued + v.sending),
-                      str(v.sent), str(v.failed), str(v.unknown), str(v.skipped), str(v.total))
+        table.add_row("all" if v.variant == "*" else v.variant, str(v.queued),
+                      str(v.sent), str(v.failed), str(v.uncertain), str(v.skipped),
+                      str(v.total))
     out.print(table)
+    if status.totals.sending:
+        out.print(f"{status.totals.sending} of the unknown are unknown (not yet checked): "
+                  "their data was on the way when a run stopped (or one is running now); "
+                  "the next send marks them unknown.", highlight=False)
 
 
 @app.command()
@@ -171,7 +183,9 @@ def status(
     if report.paused:
         say(out, "Paused by the server: ", report.paused)
     for failure in report.failures:
-        say(out, f"{failure.state}: ", failure.email, f" ({failure.variant}): ", failure.reply)
+        state = "unknown (not yet checked)" if failure.state == "sending" else failure.state
+        say(out, f"{state}: ", failure.email, f" ({failure.variant}): ", failure.reply)
+    _print_unknown_hint(name, report.totals.uncertain)
 
 
 @app.command()
@@ -180,6 +194,8 @@ def welcome(
     dry_run_: Annotated[bool, typer.Option(
         "--dry-run", help="Write the due emails to outbox/welcome/ instead of sending.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say what was sent.")] = False,
+    resend_unknown: Annotated[bool, typer.Option(
+        help="Also resend emails recorded as sent that may not have arrived.")] = False,
 ) -> None:
     """Send due confirmation and welcome emails, each once, each in the member's language.
 
@@ -191,7 +207,7 @@ def welcome(
     lists = {name: ws.list_def(name) for name in available_lists(ws.settings.lists_dir)}
     with Store.open(ws.settings.database) as store:
         greeter = Greeter(ws, lists, _key(ws, dry_run=dry_run_))
-        greetings = due(store, list(lists.values()))
+        greetings = due(store, list(lists.values()), resend_unknown=resend_unknown)
         if dry_run_:
             report = write_greetings(ws.settings.outbox_dir / "welcome", greeter, greetings)
             say(out, f"{report.total} due email(s) written to ", relative(report.directory, ws),
@@ -203,6 +219,9 @@ def welcome(
             if verbose else None))
     for greeting, reason in result.failed:
         say(err, f"{greeting.kind} to ", greeting.email, " failed: ", reason)
+    if result.unknown:
+        say(err, f"{result.unknown} email(s) may not have arrived; resend them with "
+            "postduif welcome --resend-unknown")
     if result.failed:
         raise typer.Exit(1)
 

@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from postduif.errors import SendError
+from postduif.errors import SendError, StoreError
 from postduif.send.commits import LedgerCommits
 from postduif.send.lock import CampaignLock
 from postduif.send.model import Compose, DeliveryReport, Progress, Target
@@ -32,6 +32,7 @@ from postduif.send.replies import Verdict, judge
 from postduif.send.retry import RetryPolicy
 from postduif.send.transport import (
     Connection,
+    DeliveryFailure,
     PermanentFailure,
     Reply,
     TemporaryFailure,
@@ -151,6 +152,18 @@ def _report(run: _Run, *, interrupted: bool) -> DeliveryReport:
 
 
 async def _worker(run: _Run, transport: Transport) -> None:
+    """One connection's work; a store that cannot be written (full disk) stops the whole run.
+
+    The error is kept for :func:`deliver` to raise alone: out of the task group it would come
+    wrapped in an exception group, which the CLI would show as a traceback.
+    """
+    try:
+        await _work(run, transport)
+    except StoreError as exc:
+        run.stop(error=exc)
+
+
+async def _work(run: _Run, transport: Transport) -> None:
     """Claim, send, record, until nothing is left or the run is halted."""
     async with transport.connection() as connection:
         settle: Settle | None = None
@@ -195,14 +208,26 @@ async def _attempt(run: _Run, connection: Connection, row: LedgerRow) -> tuple[S
     try:
         reply = await connection.send(run.envelope_from, row.email, message)
     except TemporaryFailure as exc:
+        _pause_if_stalled(run, exc)
         return _temporary(run, row, exc.reply), exc.reply.code != 0
     except PermanentFailure as exc:
         return _permanent(run, row, exc), True
     except Unknown as exc:
+        _pause_if_stalled(run, exc)
         run.counts["unknown"] += 1
         return Settle(row.id, "unknown", None, exc.reply.text), True
     run.counts["sent"] += 1
     return Settle(row.id, "sent", reply.code, reply.text), True
+
+
+def _pause_if_stalled(run: _Run, failure: DeliveryFailure) -> None:
+    """A server that took the connection and then went silent pauses the run at once.
+
+    Retrying would cost a full ``[smtp] timeout`` per attempt and per connection (minutes),
+    and no message can get through meanwhile; a resume picks up the rest.
+    """
+    if failure.stalled:
+        run.stop(paused=f"the server stopped answering ({failure.reply}; [smtp] timeout)")
 
 
 def _temporary(run: _Run, row: LedgerRow, reply: Reply) -> Settle:

@@ -16,6 +16,7 @@ from postduif.build import checked_render, envelope
 from postduif.campaign import Plan
 from postduif.errors import SendError
 from postduif.lists import ListDef
+from postduif.people import InvalidField, normalise_email
 from postduif.problems import Problem
 from postduif.send.compose import Composer, DkimKey
 from postduif.send.engine import deliver
@@ -93,7 +94,12 @@ def dry_run(ws: Workspace, job: SendJob, store: Store) -> OutboxReport:
 
 
 async def review_send(ws: Workspace, job: SendJob, address: str) -> list[tuple[str, Reply]]:
-    """One message per variant to a reviewer; not recorded as delivery."""
+    """One message per variant to a reviewer; not recorded as delivery.
+
+    The address is checked first: a server may answer 250 to anything, which would look like
+    a review copy sent to ``not-an-address``.
+    """
+    address = _review_address(address)
     transport = transport_for(ws)
     await transport.check()
     replies = []
@@ -102,6 +108,14 @@ async def review_send(ws: Workspace, job: SendJob, address: str) -> list[tuple[s
             reply = await connection.send(job.envelope_from, address, job.compose(target))
             replies.append((target.variant, reply))
     return replies
+
+
+def _review_address(address: str) -> str:
+    try:
+        return normalise_email(address)
+    except InvalidField as exc:
+        raise SendError(f"--to {address!r} is not an email address ({exc.reason}); "
+                        "nothing was sent") from None
 
 
 def start(job: SendJob, store: Store) -> int:

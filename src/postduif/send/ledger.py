@@ -31,13 +31,23 @@ class VariantCounts:
 
     @property
     def remaining(self) -> int:
-        """Still to be delivered by a later run (``sending`` only exists during one)."""
-        return self.queued + self.sending
+        """Still to be delivered by a plain later run."""
+        return self.queued
+
+    @property
+    def uncertain(self) -> int:
+        """May or may not have arrived: ``unknown``, and ``sending`` rows not yet checked.
+
+        A row left ``sending`` (a crash, or a run in progress) had its data on the way; the
+        next run marks it unknown, so it is never counted as still to be sent.
+        """
+        return self.unknown + self.sending
 
 
 @dataclass(frozen=True)
 class Failure:
-    """A row that did not end as sent: failed for good, or unknown (may have arrived)."""
+    """A row that did not end as sent: failed for good, or unknown (may have arrived), or
+    still ``sending`` (unknown, not yet checked)."""
 
     email: str
     variant: str
@@ -79,7 +89,7 @@ def ledger_status(store: Store, campaign: str) -> LedgerStatus:
     for variant, state, number in store.ledger_counts(campaign):
         counts.setdefault(variant, {})[state] = number
     failures = tuple(Failure(e.email, e.variant, e.state, e.last_code, e.last_reply)
-                     for e in store.ledger_entries(campaign, ("failed", "unknown")))
+                     for e in store.ledger_entries(campaign, ("failed", "unknown", "sending")))
     return LedgerStatus(
         campaign=campaign,
         list=None if record is None else record.list,

@@ -20,14 +20,20 @@ from postduif.send.replies import failure_for
 from postduif.send.transport import Connection, Reply, TemporaryFailure, Unknown
 
 SECURITY = ("starttls", "tls", "none")
+QUIT_TIMEOUT = 2.0  # at most, for a goodbye: a stalled server must not hold up the end of a run
 
 
 def _describe(exc: BaseException) -> str:
     """A short reason for a failure that carries no reply."""
     text = str(exc) or type(exc).__name__
-    if isinstance(exc, aiosmtplib.SMTPTimeoutError):
+    if _stalled(exc):
         return f"timed out: {text}"
     return text
+
+
+def _stalled(exc: BaseException) -> bool:
+    """No reply within ``[smtp] timeout`` (the server is stopped or hung, not refusing)."""
+    return isinstance(exc, aiosmtplib.SMTPTimeoutError)
 
 
 class SmtpTransport:
@@ -92,7 +98,7 @@ class SmtpTransport:
 async def _quit(client: aiosmtplib.SMTP) -> None:
     """Say goodbye politely, but never fail over it."""
     try:
-        await client.quit()
+        await client.quit(timeout=min(QUIT_TIMEOUT, client.timeout or QUIT_TIMEOUT))
     except (aiosmtplib.SMTPException, OSError):
         client.close()
 
@@ -112,7 +118,7 @@ class _SmtpConnection:
             raise failure_for(Reply(exc.code, exc.message), stage="data") from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise Unknown(_describe(exc)) from None
+            raise Unknown(_describe(exc), stalled=_stalled(exc)) from None
         return Reply(response.code, response.message)
 
     async def _connected(self) -> aiosmtplib.SMTP:
@@ -124,7 +130,8 @@ class _SmtpConnection:
         except aiosmtplib.SMTPResponseException as exc:
             raise failure_for(Reply(exc.code, exc.message), stage="connect") from None
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise TemporaryFailure(Reply(0, _describe(exc)), stage="connect") from None
+            raise TemporaryFailure(Reply(0, _describe(exc)), stage="connect",
+                                   stalled=_stalled(exc)) from None
         return self._client
 
     async def _envelope(self, client: aiosmtplib.SMTP, sender: str, recipient: str) -> None:
@@ -139,7 +146,8 @@ class _SmtpConnection:
             raise failure_for(Reply(exc.code, exc.message), stage=stage) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop()
-            raise TemporaryFailure(Reply(0, _describe(exc)), stage=stage) from None
+            raise TemporaryFailure(Reply(0, _describe(exc)), stage=stage,
+                                   stalled=_stalled(exc)) from None
 
     async def _after_refusal(self, client: aiosmtplib.SMTP, code: int) -> None:
         """Make the session usable for the next message: RSET, or reconnect after a 421."""

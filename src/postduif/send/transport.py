@@ -29,9 +29,12 @@ class Reply:
 class DeliveryFailure(Exception):
     """Base of the three ways one message can fail; carries the reply that explains it."""
 
-    def __init__(self, reply: Reply, *, stage: str = "") -> None:
+    def __init__(self, reply: Reply, *, stage: str = "", stalled: bool = False) -> None:
         self.reply = reply
         self.stage = stage  # "connect", "mail", "rcpt" or "data" when the transport knows
+        # The server took the connection but gave no reply within the timeout (stopped, hung):
+        # every further message would wait as long, so the run pauses at once.
+        self.stalled = stalled
         super().__init__(str(reply))
 
 
@@ -46,8 +49,8 @@ class PermanentFailure(DeliveryFailure):
 class Unknown(DeliveryFailure):
     """The connection dropped or timed out after DATA began: the message may have arrived."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(Reply(0, reason), stage="data")
+    def __init__(self, reason: str, *, stalled: bool = False) -> None:
+        super().__init__(Reply(0, reason), stage="data", stalled=stalled)
 
 
 class Connection(Protocol):

@@ -25,6 +25,7 @@ from postduif.store.ledger import (
 )
 from postduif.store.subscribers import (
     EVENTS,
+    GREETING_UNCERTAIN_SCHEMA,
     REFUSED,
     STATUSES,
     SUBSCRIBER_SCHEMA,
@@ -45,6 +46,7 @@ MIGRATIONS: list[Migration] = [
     ("0002_salt", create_salt),
     ("0003_ledger", LEDGER_SCHEMA),
     ("0004_suppression_reasons", SUPPRESSION_REASON_SCHEMA),
+    ("0005_greeting_uncertain", GREETING_UNCERTAIN_SCHEMA),
 ]
 
 

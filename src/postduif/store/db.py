@@ -13,6 +13,8 @@ Design choices, and why:
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +26,7 @@ from typing import Self
 from postduif.errors import StoreError
 
 BUSY_TIMEOUT_S = 30.0
+FULL_BELOW = 64 * 1024  # bytes free under which a disk I/O error is taken for a full disk
 
 Migration = tuple[str, str | Callable[[sqlite3.Connection], None]]
 
@@ -40,6 +43,50 @@ def stamp(at: datetime) -> str:
     if at.tzinfo is None or at.utcoffset() is None:
         raise StoreError(f"the time {at.isoformat()} has no time zone")
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return any(word in str(exc) for word in ("locked", "busy"))
+
+
+def _read_only(path: Path) -> Path | None:
+    """The store file or folder that cannot be written, if one cannot.
+
+    ``os.access`` asks the kernel, so a read-only mount or an immutable file counts even for
+    root, who ignores permission bits.
+    """
+    for candidate in (path, path.parent):
+        if candidate.exists() and not os.access(candidate, os.W_OK):
+            return candidate
+    return None
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the store's disk has (next to) no space left for ordinary users."""
+    try:
+        info = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return info.f_bavail * info.f_frsize < FULL_BELOW
+
+
+def _diagnose(path: Path, exc: sqlite3.Error) -> tuple[str, str | None]:
+    """SQLite's reason, made plain, and what to do about it (None: not a disk problem)."""
+    text = str(exc)
+    if "full" in text:
+        return text, "free space on the disk that holds the store, then run the command again"
+    read_only = _read_only(path)
+    if read_only is not None or "readonly" in text:
+        where = read_only or path
+        return (f"{text} ({where} is read-only)",
+                "make the store file and its folder writable (SQLite also writes -wal and "
+                "-shm files beside it)")
+    if "disk I/O" in text and _disk_full(path):  # what a full disk says while growing -shm
+        return (f"{text}: database or disk is full ({path.parent} has no free space)",
+                "free space on the disk that holds the store, then run the command again")
+    if "disk I/O" in text or "unable to open" in text:
+        return text, "check the disk and the folder that holds the store"
+    return text, None
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -70,16 +117,26 @@ class Database:
     @classmethod
     def open(cls, path: Path, *, clock: Callable[[], datetime] = _utc_now) -> Self:
         """Open (creating if needed) the store at ``path`` and apply pending migrations."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store's folder: {exc.strerror}",
+                             path=path.parent) from None
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store: {exc}", path=path) from None
+            cause, hint = _diagnose(path, exc)
+            raise StoreError(f"cannot open the store: {cause}", path=path, hint=hint) from None
         store = cls(conn, clock, path)
         try:
             store._configure()
             store._migrate(path)
             store._load()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if _diagnose(path, exc)[1] is None:
+                raise StoreError(f"cannot use the store: {exc}", path=path,
+                                 hint="is this file a postduif store?") from None
+            raise store.write_failure(exc) from None
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"cannot use the store: {exc}", path=path,
@@ -104,9 +161,9 @@ class Database:
         while True:
             try:
                 mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            except sqlite3.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise  # a read-only or full disk does not clear by waiting
             else:
                 if mode == "wal":
                     return
@@ -189,13 +246,32 @@ class Database:
         self._depth = 1
         try:
             yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        else:
             self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._abandon()
+            if _diagnose(self.path, exc)[1] is None:
+                raise  # not the disk: a bug, shown as one
+            raise self.write_failure(exc) from None
+        except BaseException:
+            self._abandon()
+            raise
         finally:
             self._depth = 0
+
+    def _abandon(self) -> None:
+        """Roll back if a transaction is still open.
+
+        SQLite itself rolls back on a full disk or an I/O error; a second ``ROLLBACK`` would
+        then fail with "no transaction is active" and hide the real cause.
+        """
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+
+    def write_failure(self, exc: sqlite3.Error) -> StoreError:
+        """The store could not be written: one line naming the file and SQLite's own cause."""
+        cause, hint = _diagnose(self.path, exc)
+        return StoreError(f"cannot write the store: {cause}", path=self.path, hint=hint)
 
     @contextmanager
     def rollback_only(self) -> Iterator[None]:
@@ -212,14 +288,20 @@ class Database:
         self._depth = 1
         try:
             yield
+        except sqlite3.OperationalError as exc:
+            if _diagnose(self.path, exc)[1] is None:
+                raise
+            raise self.write_failure(exc) from None
         finally:
-            self._conn.execute("ROLLBACK")
+            self._abandon()
             self._depth = 0
 
     def _begin(self) -> None:
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise self.write_failure(exc) from None
             raise StoreError(f"the store is busy: {exc}",
                              hint=f"another postduif held it for over {BUSY_TIMEOUT_S:.0f} s; "
                                   "try again when it has finished") from None

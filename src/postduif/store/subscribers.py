@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -62,6 +62,16 @@ class Membership:
     changed_at: str
     welcomed_at: str | None
     confirmation_sent_at: str | None
+    # Recorded as sent, but no 250 came back (a killed run, a connection lost after DATA):
+    # the email may not have arrived; ``welcome --resend-unknown`` sends it again.
+    welcome_uncertain: bool = False
+    confirmation_uncertain: bool = False
+
+    def uncertain(self, kind: str) -> str | None:
+        """When the ``kind`` email was recorded as sent if its arrival is uncertain, else None."""
+        if kind == "confirmation":
+            return self.confirmation_sent_at if self.confirmation_uncertain else None
+        return self.welcomed_at if self.welcome_uncertain else None
 
 
 @dataclass(frozen=True)
@@ -194,7 +204,8 @@ SELECT s.id, s.email, s.first_name, s.last_name, s.language, s.organization, s.s
        s.goals, s.created_at, s.updated_at,
        (SELECT json_group_array(json_array(m.list, m.status, m.language, m.requested_at,
                    m.confirmed_at, m.approved_at, m.unsubscribed_at, m.changed_at,
-                   m.welcomed_at, m.confirmation_sent_at))
+                   m.welcomed_at, m.confirmation_sent_at, m.welcome_uncertain = 1,
+                   m.confirmation_uncertain = 1))
           FROM memberships AS m WHERE m.subscriber_id = s.id)
   FROM subscribers AS s
 """
@@ -251,6 +262,14 @@ WHERE list = :list AND subscriber_id = (SELECT id FROM subscribers WHERE email =
 """
 
 _SENT_COLUMNS = {"welcome": "welcomed_at", "confirmation": "confirmation_sent_at"}
+_UNCERTAIN_COLUMNS = {"welcome": "welcome_uncertain", "confirmation": "confirmation_uncertain"}
+
+#: Appended by ``0005_greeting_uncertain``: whether a recorded welcome or confirmation email
+#: got its 250 (0) or may not have arrived (1).
+GREETING_UNCERTAIN_SCHEMA = """
+ALTER TABLE memberships ADD COLUMN welcome_uncertain INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE memberships ADD COLUMN confirmation_uncertain INTEGER NOT NULL DEFAULT 0;
+"""
 
 
 def _key(email: str) -> str:
@@ -265,9 +284,15 @@ def _subscriber(row: tuple[Any, ...]) -> Subscriber:
         id=id_, email=email, first_name=first_name, last_name=last_name, language=language,
         organization=organization, social_links=tuple(json.loads(links)), goals=goals,
         created_at=created_at, updated_at=updated_at,
-        memberships=tuple(sorted((Membership(*m) for m in json.loads(memberships)),
+        memberships=tuple(sorted((_membership(m) for m in json.loads(memberships)),
                                  key=lambda m: m.list)),
     )
+
+
+def _membership(fields: list[Any]) -> Membership:
+    *rest, welcome_uncertain, confirmation_uncertain = fields
+    return replace(Membership(*rest), welcome_uncertain=bool(welcome_uncertain),
+                   confirmation_uncertain=bool(confirmation_uncertain))
 
 
 class SubscriberStore(Database):
@@ -358,14 +383,32 @@ class SubscriberStore(Database):
         """:meth:`mark_sent`, but only if nobody has yet: True if this caller may send.
 
         ``postduif serve`` and a cron ``postduif welcome`` may find the same email due at the
-        same moment; the one whose UPDATE matches sends it, the other skips it.
+        same moment; the one whose UPDATE matches sends it, the other skips it. The claim is
+        marked uncertain until :meth:`delivered` records the server's 250, so a run killed in
+        between leaves a mark that ``subscribers show`` and ``welcome --resend-unknown`` see.
         """
-        column = _sent_column(kind)
+        return self._claim_greeting(email, list, kind, f"{_sent_column(kind)} IS NULL")
+
+    def claim_resend(self, email: str, list: str, kind: str) -> bool:
+        """Claim an email whose arrival is uncertain, to send it again; it stays uncertain
+        until :meth:`delivered`."""
+        return self._claim_greeting(email, list, kind, f"{_uncertain_column(kind)} = 1")
+
+    def delivered(self, email: str, list: str, kind: str) -> None:
+        """The server took the claimed email (250): its arrival is no longer uncertain."""
+        with self.transaction():
+            self._conn.execute(
+                f"UPDATE memberships SET {_uncertain_column(kind)} = 0 WHERE list = ? AND "
+                "subscriber_id = (SELECT id FROM subscribers WHERE email = ?)",
+                (list, _key(email)))
+
+    def _claim_greeting(self, email: str, list: str, kind: str, condition: str) -> bool:
+        column, uncertain = _sent_column(kind), _uncertain_column(kind)
         with self.transaction():
             cursor = self._conn.execute(
-                f"UPDATE memberships SET {column} = ? WHERE list = ? AND {column} IS NULL "
-                "AND subscriber_id = (SELECT id FROM subscribers WHERE email = ?)",
-                (self._now(), list, _key(email)))
+                f"UPDATE memberships SET {column} = ?, {uncertain} = 1 WHERE list = ? "
+                f"AND {condition} AND subscriber_id = "
+                "(SELECT id FROM subscribers WHERE email = ?)", (self._now(), list, _key(email)))
         return cursor.rowcount == 1
 
     def touch_request(self, email: str, list: str) -> None:
@@ -381,7 +424,8 @@ class SubscriberStore(Database):
         column = _sent_column(kind)
         with self.transaction():
             cursor = self._conn.execute(
-                f"UPDATE memberships SET {column} = ? WHERE list = ? AND subscriber_id = "
+                f"UPDATE memberships SET {column} = ?, {_uncertain_column(kind)} = 0 "
+                "WHERE list = ? AND subscriber_id = "
                 "(SELECT id FROM subscribers WHERE email = ?)", (at, list, _key(email)))
             if cursor.rowcount == 0:
                 raise StoreError(f"{_key(email)} is not on the list {list!r}")
@@ -540,6 +584,11 @@ def _sent_column(kind: str) -> str:
         raise StoreError(f"unknown message kind {kind!r}; expected one of "
                          f"{', '.join(_SENT_COLUMNS)}")
     return column
+
+
+def _uncertain_column(kind: str) -> str:
+    _sent_column(kind)  # the same check and message for an unknown kind
+    return _UNCERTAIN_COLUMNS[kind]
 
 
 def _check(*, status: str, event: str) -> None:
