@@ -7,6 +7,7 @@ fail is the caller's business (``postduif check`` exits 1 on any error, not on w
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -144,6 +145,11 @@ def _check_rendered(plan: Plan, key: str, message: Rendered) -> list[Problem]:
     found = []
     if not message.subject.strip():
         found.append(pr.error("subject-empty", f"the {key} subject is empty", source, line))
+    elif _control(message.subject):
+        found.append(pr.error(
+            "subject-control", f"the {key} subject contains {_control(message.subject)}; a "
+            f"subject is one line (a line break there could start a header of its own)",
+            source, line))
     elif len(message.subject) > SUBJECT_MAX:
         found.append(pr.warning(
             "subject-long", f"the {key} subject has {len(message.subject)} characters; inboxes "
@@ -154,6 +160,12 @@ def _check_rendered(plan: Plan, key: str, message: Rendered) -> list[Problem]:
             "html-too-large", f"the {key} HTML is {size // 1024} KB; Gmail clips messages over "
             f"102 KB", source, None))
     return found
+
+
+def _control(text: str) -> str:
+    """The first control character in a one-line value, named ("U+000D"), or ""."""
+    return next((f"the control character U+{ord(c):04X}" for c in text
+                 if unicodedata.category(c) == "Cc"), "")
 
 
 def _cover_alt(plan: Plan) -> list[Problem]:

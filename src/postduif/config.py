@@ -12,6 +12,7 @@ import difflib
 import ipaddress
 import os
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +183,7 @@ def load_settings(workspace: Path) -> Settings:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=path) from None
     _refuse_unknown(DEFAULTS, user, path, key_lines(text))
+    _refuse_control_in_headers(user, path, key_lines(text))
     merged = _merge(DEFAULTS, user, path)
     return _settings(workspace.resolve(), merged, path)
 
@@ -211,6 +213,25 @@ def _refuse_unknown(defaults: Mapping[str, Any], user: Mapping[str, Any], path: 
         raise ConfigError(("unknown settings: " if len(unknown) > 1 else "unknown setting ")
                           + "; ".join(described), path=path,
                           line=min((lines[d] for d, _, _ in unknown if d in lines), default=None))
+
+
+#: Settings that become header values (From, Reply-To): one line each.
+HEADER_SETTINGS = (("sender", "name"), ("sender", "email"), ("sender", "reply_to"))
+
+
+def _refuse_control_in_headers(user: Mapping[str, Any], path: Path,
+                               lines: Mapping[str, int]) -> None:
+    """A line break in a header setting would be folded away silently (or, written raw,
+    start a header of its own), so it is an error naming the setting and its line."""
+    for section, key in HEADER_SETTINGS:
+        table = user.get(section)
+        value = str(table.get(key, "")) if isinstance(table, dict) else ""
+        bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+        if bad is not None:
+            dotted = f"{section}.{key}"
+            raise ConfigError(f"{dotted} contains the control character U+{ord(bad):04X}; it "
+                              f"goes into a mail header, which is one line",
+                              path=path, line=lines.get(dotted))
 
 
 def _nearest(dotted: str, name: str, valid: Mapping[str, Any],

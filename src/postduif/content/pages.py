@@ -127,6 +127,13 @@ def read_page(config: HugoConfig, found: SourceFile,
         problems.append(error("encoding", f"page is not valid UTF-8 ({exc.reason} at byte "
                               f"{exc.start})", found.source, line))
         return None
+    if "\x00" in text:
+        # Valid UTF-8 but a NUL: a binary file or a broken save. Markdown would turn it into
+        # U+FFFD silently, so the email would show a stray character nobody wrote.
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        problems.append(error("encoding", "page contains a NUL byte (a binary file?)",
+                              found.source, line))
+        return None
     try:
         matter = split_front_matter(text)
     except FrontMatterError as exc:
