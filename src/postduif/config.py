@@ -66,6 +66,21 @@ DEFAULTS: dict[str, Any] = {
         "confirmations_per_day": 1,
         "honeypot": "nonce",
     },
+    "bounces": {
+        "host": "",
+        "port": 993,
+        "security": "tls",
+        "username": "",
+        "password_env": "POSTDUIF_BOUNCES_PASSWORD",
+        "ca_file": "",
+        "folder": "INBOX",
+        "processed_folder": "postduif-processed",
+        "timeout": 60.0,
+        "address": "",
+        "verp": False,
+        "soft_limit": 3,
+        "soft_days": 15,
+    },
 }
 
 
@@ -133,6 +148,36 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class BounceSettings:
+    """``postduif bounces``: the return mailbox (IMAP), the envelope sender, soft-bounce rules.
+
+    ``address`` is the envelope sender (Return-Path) of campaigns and greetings, where relays
+    send their reports; empty means ``sender.email``. With ``verp`` every message gets its own
+    ``local+<signed id>@domain`` of that address, so a report without the original headers is
+    still matched exactly. ``soft_limit`` soft bounces within ``soft_days`` days count as a
+    hard bounce.
+    """
+
+    host: str  # empty: no mailbox configured; ``postduif bounces --from PATH`` still works
+    port: int
+    security: str  # "tls", "starttls" or "none"
+    username: str
+    password_env: str
+    ca_file: str
+    folder: str
+    processed_folder: str  # handled messages are moved here, never deleted
+    timeout: float
+    address: str
+    verp: bool
+    soft_limit: int
+    soft_days: float
+
+    def password(self) -> str | None:
+        """The mailbox password, from the environment variable named in the settings."""
+        return os.environ.get(self.password_env) or None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything postduif knows about one workspace, with absolute paths."""
 
@@ -154,6 +199,12 @@ class Settings:
     token_key_env: str
     dkim: DkimSettings
     web: WebSettings
+    bounces: BounceSettings
+
+    @property
+    def return_path(self) -> str:
+        """The envelope sender of everything postduif sends: where bounce reports arrive."""
+        return self.bounces.address or self.sender.email
 
     def token_key(self) -> bytes | None:
         value = os.environ.get(self.token_key_env)
@@ -282,6 +333,7 @@ def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
         token_key_env=str(s["links"]["token_key_env"]),
         dkim=DkimSettings(**{k: str(v) for k, v in s["dkim"].items()}),
         web=_web(s["web"], path),
+        bounces=_bounces(root, s["bounces"], path),
     )
 
 
@@ -324,4 +376,31 @@ def _web(w: dict[str, Any], path: Path) -> WebSettings:
         join_requests_per_day=w["join_requests_per_day"],
         confirmations_per_day=w["confirmations_per_day"],
         honeypot=str(w["honeypot"]),
+    )
+
+
+def _bounces(root: Path, b: dict[str, Any], path: Path) -> BounceSettings:
+    if b["security"] not in ("starttls", "tls", "none"):
+        raise ConfigError("bounces.security must be 'tls', 'starttls' or 'none'", path=path)
+    if not isinstance(b["soft_limit"], int) or b["soft_limit"] < 1:
+        raise ConfigError("bounces.soft_limit must be a whole number, 1 or more", path=path)
+    if not isinstance(b["soft_days"], int | float) or b["soft_days"] <= 0:
+        raise ConfigError("bounces.soft_days must be a number of days above 0", path=path)
+    if b["address"] and "@" not in str(b["address"]):
+        raise ConfigError(f"bounces.address: {b['address']!r} is not an email address",
+                          path=path)
+    return BounceSettings(
+        host=str(b["host"]),
+        port=int(b["port"]),
+        security=str(b["security"]),
+        username=str(b["username"]),
+        password_env=str(b["password_env"]),
+        ca_file=str((root / b["ca_file"]).resolve()) if b["ca_file"] else "",
+        folder=str(b["folder"]),
+        processed_folder=str(b["processed_folder"]),
+        timeout=float(b["timeout"]),
+        address=str(b["address"]),
+        verp=bool(b["verp"]),
+        soft_limit=b["soft_limit"],
+        soft_days=float(b["soft_days"]),
     )
