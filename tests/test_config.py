@@ -25,7 +25,7 @@ def test_unknown_setting_and_bad_toml_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown setting smtp\.hots"):
         load_settings(tmp_path)
     config.write_text("[smtp\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="postduif.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match="postduif.toml:1: not valid TOML"):
         load_settings(tmp_path)
 
 

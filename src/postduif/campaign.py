@@ -32,6 +32,7 @@ from postduif.errors import CampaignError, FeedError
 from postduif.lists import ListDef
 from postduif.problems import Problem
 from postduif.render import EmailContext, Event, Section
+from postduif.toml_lines import error_line
 from postduif.toml_lines import key_lines as _key_lines
 
 MODES = ("per-subscriber", "bilingual")
@@ -97,14 +98,8 @@ def load_campaign(path: Path) -> Campaign:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CampaignError(f"not valid TOML: {exc}", path=path, line=_toml_line(exc)) from None
+        raise CampaignError(f"not valid TOML: {exc}", path=path, line=error_line(exc)) from None
     return _campaign(path, data, _key_lines(text))
-
-
-def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    """The line tomllib names in its message ("... (at line 3, column 8)")."""
-    match = re.search(r"at line (\d+)", str(exc))
-    return int(match.group(1)) if match else None
 
 
 def _campaign(path: Path, data: dict[str, Any], lines: dict[str, int]) -> Campaign:

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from postduif.errors import ConfigError
-from postduif.toml_lines import key_lines
+from postduif.toml_lines import error_line, key_lines
 
 CONFIG_NAME = "postduif.toml"
 
@@ -232,7 +232,7 @@ def load_settings(workspace: Path) -> Settings:
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist", hint="create it, or pass --workspace") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+        raise ConfigError(f"not valid TOML: {exc}", path=path, line=error_line(exc)) from None
     _refuse_unknown(DEFAULTS, user, path, key_lines(text))
     _refuse_control_in_headers(user, path, key_lines(text))
     merged = _merge(DEFAULTS, user, path)

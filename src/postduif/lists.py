@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from postduif.errors import ConfigError
+from postduif.toml_lines import error_line
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def load_list(lists_dir: Path, name: str) -> ListDef:
         known = ", ".join(available_lists(lists_dir)) or "none"
         raise ConfigError(f"no list named {name!r} (known lists: {known})", path=path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"not valid TOML: {exc}", path=path) from None
+        raise ConfigError(f"not valid TOML: {exc}", path=path, line=error_line(exc)) from None
     optin = str(data.get("optin", "double"))
     if optin not in ("single", "double"):
         raise ConfigError("optin must be 'single' or 'double'", path=path)

@@ -1,12 +1,13 @@
 """Where each key of a TOML file sits, so an error about a key can name its line.
 
-tomllib returns plain dicts without positions; campaign files and ``postduif.toml`` both want
-"file:line" in their messages, so both ask this one scanner.
+tomllib returns plain dicts without positions; campaign files, list files and ``postduif.toml``
+all want "file:line" in their messages, so all ask this one scanner.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 
 _KEY_LINE = re.compile(r"^\s*(?:\[(?P<table>[\w.-]+)\]|(?P<key>[\w-]+)\s*=)")
 
@@ -25,3 +26,9 @@ def key_lines(text: str) -> dict[str, int]:
         else:
             lines.setdefault(f"{table}.{match['key']}" if table else match["key"], number)
     return lines
+
+
+def error_line(exc: tomllib.TOMLDecodeError | UnicodeDecodeError) -> int | None:
+    """The line tomllib names in its message ("... (at line 3, column 8)"), for "file:line"."""
+    match = re.search(r"at line (\d+)", str(exc))
+    return int(match.group(1)) if match else None
