@@ -36,6 +36,13 @@ def test_errors_name_the_line(text: str, line: int, message: str) -> None:
     assert raised.value.line == line and message in raised.value.message
 
 
+def test_a_toml_error_names_only_the_file_line() -> None:
+    """tomllib counts lines inside the front matter; a second, different line would mislead."""
+    with pytest.raises(FrontMatterError) as raised:
+        split_front_matter('+++\ntitle = "Borrel"\ndate = \nplace = "Amsterdam"\n+++\n')
+    assert raised.value.line == 3 and "line" not in raised.value.message
+
+
 def test_without_front_matter_the_whole_text_is_body() -> None:
     matter = split_front_matter("Alleen tekst\n---\n")
     assert matter.params == {} and matter.body_line == 1

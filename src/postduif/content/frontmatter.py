@@ -55,7 +55,8 @@ class _TomlHandler(BaseHandler):
 
 _HANDLERS: dict[str, BaseHandler] = {"-": _YamlHandler(), "+": _TomlHandler()}
 _KEY_LINE = re.compile(r"^[\"']?([A-Za-z_][\w-]*)[\"']?\s*[:=]")
-_TOML_LINE = re.compile(r"line (\d+)")
+#: tomllib's position, counted inside the front matter: the message names the file's line instead.
+_TOML_POSITION = re.compile(r" \(at line (\d+), column \d+\)$")
 
 
 class FrontMatterError(Exception):
@@ -140,9 +141,10 @@ def _parse_toml(handler: BaseHandler, source: str, closing_line: int) -> dict[st
     try:
         data = handler.load(source)
     except tomllib.TOMLDecodeError as exc:
-        found = _TOML_LINE.search(str(exc))
+        found = _TOML_POSITION.search(str(exc))
         line = int(found.group(1)) + 1 if found else closing_line
-        raise FrontMatterError(f"invalid TOML front matter: {exc}", line) from exc
+        problem = _TOML_POSITION.sub("", str(exc))
+        raise FrontMatterError(f"invalid TOML front matter: {problem}", line) from exc
     return _mapping(data, 1)
 
 
