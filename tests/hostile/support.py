@@ -3,21 +3,27 @@
 A case is a row of the table in cases.py: what to break in a fresh copy of the sample
 workspace, then the commands to run, each with its exit code and the file:line or field its
 message must name. Whatever a case does, nothing postduif wrote may run script in a mail
-client or a browser, and no .eml may carry a header its author did not mean.
+client or a browser, no .eml may carry a header its author did not mean, no output may hold a
+terminal escape sequence (an outside value turned into a cursor move or an OSC 8 link), and no
+CSV cell postduif wrote may start a spreadsheet formula.
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import email
 import email.policy
+import io
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+from tests import test_store_disk as store_disk
 from tests.conftest import REPO
 
 KEY = "hostile-test-token-key-0123456789abcdef"
@@ -28,9 +34,21 @@ BAD_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
 #: Headers a message may carry once at most; a second one is an injection.
 SINGLE_HEADERS = ("from", "to", "subject", "date", "message-id", "reply-to")
 NEVER_HEADERS = ("bcc", "cc", "x-injected")
+#: How a cell that a spreadsheet runs as a formula starts (OWASP's CSV injection rule).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Starts every terminal escape sequence (colours, cursor moves, OSC 8 hyperlinks ``ESC ]8;``).
+ESC = "\x1b"
 
 
 Prepare = Callable[[Path], None]
+#: What holds while a case's steps run (a read-only mount), undone after the last one.
+Around = Callable[[Path], contextlib.AbstractContextManager[object]]
+
+
+@contextlib.contextmanager
+def as_it_is(workspace: Path) -> Iterator[None]:
+    """The workspace as ``prepare`` left it, while the steps run."""
+    yield
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,7 @@ class Step:
     exit_code: int
     names: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
+    csv_out: bool = False  # standard output is CSV, whose cells are checked for formulas
 
 
 @dataclass(frozen=True)
@@ -51,6 +70,7 @@ class Case:
     prepare: Prepare
     steps: tuple[Step, ...]
     timeout: float = 60.0
+    around: Around = as_it_is
 
 
 @dataclass(frozen=True)
@@ -58,6 +78,7 @@ class Ran:
     step: Step
     code: int
     output: str
+    stdout: str = ""
 
 
 def run(workspace: Path, step: Step, timeout: float) -> Ran:
@@ -66,8 +87,9 @@ def run(workspace: Path, step: Step, timeout: float) -> Ran:
         [sys.executable, "-m", "postduif", *step.argv], cwd=workspace, timeout=timeout,
         env={**os.environ, "POSTDUIF_TOKEN_KEY": KEY, "COLUMNS": "200", "NO_COLOR": "1"},
         stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    output = (result.stdout + result.stderr).decode("utf-8", errors="replace")
-    return Ran(step, result.returncode, output)
+    stdout = result.stdout.decode("utf-8", errors="replace")
+    output = stdout + result.stderr.decode("utf-8", errors="replace")
+    return Ran(step, result.returncode, output, stdout)
 
 
 def step_problems(ran: Ran) -> list[str]:
@@ -78,6 +100,12 @@ def step_problems(ran: Ran) -> list[str]:
         found.append(f"{where}: exit {ran.code}, expected {ran.step.exit_code}")
     if "Traceback" in ran.output:
         found.append(f"{where}: printed a traceback")
+    if sum(line.startswith("Error:") for line in ran.output.splitlines()) > 1:
+        found.append(f"{where}: more than one Error: line")
+    if ESC in ran.output:
+        found.append(f"{where}: printed a terminal escape sequence")
+    if ran.step.csv_out:
+        found += [f"{where}: {item}" for item in formula_cells(ran.stdout)]
     found += [f"{where}: does not name {name!r}" for name in ran.step.names
               if name not in ran.output]
     found += [f"{where}: shows {text!r}" for text in ran.step.absent if text in ran.output]
@@ -135,9 +163,19 @@ def eml_problems(raw: bytes) -> list[str]:
     return injected_headers(raw) + [item for text in html for item in executable_html(text)]
 
 
+def formula_cells(text: str) -> list[str]:
+    """Cells of CSV ``text`` that a spreadsheet would run as a formula."""
+    return [f"line {number}: formula cell {cell!r}"
+            for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), 1)
+            for cell in row if cell.startswith(FORMULA_STARTS)]
+
+
 def output_problems(workspace: Path) -> list[str]:
-    """Executable HTML or injected headers in anything postduif wrote (build/, outbox/)."""
-    found = []
+    """Executable HTML or injected headers in anything postduif wrote (build/, outbox/), and
+    formula cells in the rejects files of imports (``*.rejects.csv``)."""
+    found = [f"{path.relative_to(workspace)}: {item}"
+             for path in sorted(workspace.rglob("*.rejects.csv"))
+             for item in formula_cells(path.read_bytes().decode("utf-8"))]
     for folder in ("build", "outbox"):
         for path in sorted((workspace / folder).rglob("*")):
             rel = path.relative_to(workspace)
@@ -150,9 +188,11 @@ def output_problems(workspace: Path) -> list[str]:
 
 
 def written(workspace: Path) -> list[Path]:
-    """The HTML and .eml files postduif wrote, so a case can tell its output was checked."""
-    return [path for folder in ("build", "outbox")
-            for path in (workspace / folder).rglob("*") if path.suffix in (".html", ".eml")]
+    """The HTML, .eml and rejects files postduif wrote, so a case can tell its output was
+    checked."""
+    return [*(path for folder in ("build", "outbox")
+              for path in (workspace / folder).rglob("*") if path.suffix in (".html", ".eml")),
+            *workspace.rglob("*.rejects.csv")]
 
 
 # Helpers for the table: small edits of the sample workspace.
@@ -192,6 +232,22 @@ def symlink(rel: str, target: str) -> Prepare:
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(target)
     return prepare
+
+
+def cli(*argv: str) -> Prepare:
+    """Run one postduif command that must succeed (to fill the store before breaking it)."""
+    def prepare(workspace: Path) -> None:
+        ran = run(workspace, Step(argv, 0), 60.0)
+        assert ran.code == 0, ran.output
+    return prepare
+
+
+def read_only(rel: str) -> Around:
+    """``rel`` and everything in it read-only while the steps run (a read-only bind mount
+    for root, whom permission bits do not stop)."""
+    def around(workspace: Path) -> contextlib.AbstractContextManager[object]:
+        return store_disk.read_only(workspace / rel)
+    return around
 
 
 def both(*prepares: Prepare) -> Prepare:

@@ -17,6 +17,7 @@ from .support import (
     Step,
     eml_problems,
     executable_html,
+    formula_cells,
     injected_headers,
     output_problems,
     run,
@@ -29,8 +30,9 @@ from .support import (
 def test_hostile_input(case: Case, workspace: Path) -> None:
     case.prepare(workspace)
     problems = []
-    for step in case.steps:
-        problems += step_problems(run(workspace, step, case.timeout))
+    with case.around(workspace):
+        for step in case.steps:
+            problems += step_problems(run(workspace, step, case.timeout))
     problems += output_problems(workspace)
     if case.name in SENDS:
         assert written(workspace), "the case's output was never written, so never checked"
@@ -78,6 +80,32 @@ def test_a_failed_step_is_reported() -> None:
     assert step_problems(Ran(step, 0, "page.md:3: error")) == []
 
 
+@pytest.mark.parametrize("output", [
+    "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", "\x1b[1mbold\x1b[0m", "a\x1b[2Jb"])
+def test_a_terminal_escape_in_the_output_is_reported(output: str) -> None:
+    ran = Ran(Step(("lists", "show"), 0), 0, f"page.md:3 {output}")
+    assert step_problems(ran) == ["lists show: printed a terminal escape sequence"]
+
+
+def test_a_second_error_line_is_reported() -> None:
+    step = Step(("lists", "show"), 1)
+    assert step_problems(Ran(step, 1, "Error: a\nHint: b\n")) == []
+    assert step_problems(Ran(step, 1, "Error: a\nError: b\n")) == [
+        "lists show: more than one Error: line"]
+
+
+def test_formula_cells_are_found_and_neutralised_ones_are_not() -> None:
+    text = ('a,=HYPERLINK(""x""),"+cmd|x",@SUM(1),-2+3,"\tx","\rx"\r\n'
+            "'=HYPERLINK(x),'+cmd,ok,x=1,,'-1\r\n")
+    assert [item.split(": ", 1)[1] for item in formula_cells(text)] == [
+        "formula cell '=HYPERLINK(\"\"x\"\")'", "formula cell '+cmd|x'",
+        "formula cell '@SUM(1)'", "formula cell '-2+3'", "formula cell '\\tx'",
+        "formula cell '\\rx'"]
+    step = Step(("lists", "export", "x"), 0, csv_out=True)
+    assert step_problems(Ran(step, 0, "=1\n", "=1\n")) == [
+        "lists export x: line 1: formula cell '=1'"]
+
+
 def test_the_html_part_of_an_eml_is_scanned() -> None:
     html = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: Hi\r\n"
             b"Content-Type: text/html; charset=utf-8\r\n"
@@ -92,5 +120,7 @@ def test_output_problems_reads_build_and_outbox(tmp_path: Path) -> None:
     (tmp_path / "outbox" / "c" / "index.html").write_text("<script>x</script>")
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "en.eml").write_bytes(CLEAN.replace(b"Hi", b"Hi\r\nX-Injected: 1"))
-    assert output_problems(tmp_path) == ["build/en.eml: header x-injected",
+    (tmp_path / "in.rejects.csv").write_bytes(b"line,email\r\n2,\"=1\"\r\n3,'=1\r\n")
+    assert output_problems(tmp_path) == ["in.rejects.csv: line 2: formula cell '=1'",
+                                         "build/en.eml: header x-injected",
                                          "outbox/c/index.html: <script>"]
