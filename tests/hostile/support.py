@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from tests import test_store_disk as store_disk
 from tests.conftest import REPO
 
@@ -248,6 +250,26 @@ def read_only(rel: str) -> Around:
     def around(workspace: Path) -> contextlib.AbstractContextManager[object]:
         return store_disk.read_only(workspace / rel)
     return around
+
+
+def full_disk(size: str) -> Around:
+    """The store on a real filesystem of ``size`` (a tmpfs; mounting needs root) while the
+    steps run."""
+    @contextlib.contextmanager
+    def around(workspace: Path) -> Iterator[None]:
+        if not store_disk.ROOT:
+            pytest.skip("a real small filesystem needs mount (root)")
+        with store_disk.small_disk(workspace / "disk", size) as disk:
+            store_disk.use_store(workspace, disk / "postduif.sqlite3")
+            yield
+    return around
+
+
+def big_import(rows: int) -> Prepare:
+    """A JSON Lines file of ``rows`` join requests, big.jsonl."""
+    def prepare(workspace: Path) -> None:
+        store_disk.big_import(workspace, rows)
+    return prepare
 
 
 def both(*prepares: Prepare) -> Prepare:
