@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
+
 from .cases import CASES, SENDS
 from .support import (
     Case,
@@ -37,6 +39,11 @@ def test_hostile_input(case: Case, workspace: Path) -> None:
     if case.name in SENDS:
         assert written(workspace), "the case's output was never written, so never checked"
     assert problems == []
+
+
+def test_readme_counts_the_cases() -> None:
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert "tests/hostile/" in readme and f" {len(CASES)} cases: " in readme
 
 
 def test_every_case_has_a_unique_name_and_sends_names_cases() -> None:
