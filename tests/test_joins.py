@@ -441,6 +441,22 @@ def test_each_repeat_names_the_line_it_repeats(tmp_path: Path, store: Store,
     assert person is not None and person.first_name == "C"
 
 
+@pytest.mark.parametrize("name, text, line", [
+    ("u.csv", "email,voornaam,Telefoon,notes\nsam@example.org,Sam,,\n"
+              "eva@example.org,Eva,0612345678,x\nbo@example.org,Bo,0687654321,y\n", 3),
+    ("u.jsonl", '{"email": "sam@example.org", "Telefoon": null, "notes": ""}\n'
+                '{"email": "eva@example.org", "Telefoon": "0612345678", "notes": "x"}\n'
+                '{"email": "bo@example.org", "Telefoon": "0687654321", "notes": "y"}\n', 2),
+])
+def test_a_column_that_is_not_imported_is_named_once(
+        tmp_path: Path, store: Store, leden: ListDef, name: str, text: str, line: int) -> None:
+    report = import_joins(store, write(tmp_path, name, text), leden)
+    assert report.added == 3
+    assert [(note.line, note.email, note.message) for note in report.notes] == [
+        (line, "eva@example.org", f"{key!r} is not a field postduif imports; it is ignored on "
+         "every line") for key in ("Telefoon", "notes")]
+
+
 def test_a_file_without_repeats_has_no_notes(tmp_path: Path, store: Store,
                                             leden: ListDef) -> None:
     report = import_joins(store, write(tmp_path, "d.csv", REPEATED.replace("Sam@", "Bo@")),

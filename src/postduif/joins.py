@@ -102,6 +102,8 @@ class Row:
     is no first/last name), language, organization and goals, each as found in the file;
     ``social_links`` collects every link column (or JSON list) in order, and ``link_fields``
     the column or key each came from (``socialLink2``), so a bad link is reported by that name.
+    ``unread`` names the columns or keys, as written, that hold a value postduif has no field
+    for: the import says it ignores them rather than dropping them unnoticed.
     """
 
     line: int
@@ -109,6 +111,7 @@ class Row:
     social_links: tuple[str, ...] = ()
     raw: str = ""
     link_fields: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -449,12 +452,12 @@ def _line_counter(text: str) -> Callable[[int], int]:
 def _json_row(line: int, value: object, raw: str) -> Row | Rejected:
     if not isinstance(value, dict):
         return Rejected(line, "", f"not a JSON object but {json_kind(value)}", raw)
+    pairs = [(canonical_field(str(key)), str(key), item) for key, item in value.items()]
     try:
-        fields, links, keys = _collect(
-            (canonical_field(str(key)), str(key), item) for key, item in value.items())
+        fields, links, keys = _collect(pairs)
     except _Malformed as exc:
         return Rejected(line, _text(value.get("email")), str(exc), raw)
-    return Row(line, fields, links, raw, keys)
+    return Row(line, fields, links, raw, keys, _unread(pairs))
 
 
 def json_kind(value: object) -> str:
@@ -491,6 +494,7 @@ def _csv_rows(lines: Iterator[_Line], delimiter: str, header_line: int,
 
     reader = csv.reader(source(), delimiter=delimiter)
     columns: list[str | None] | None = None
+    headers: list[str] = []
     while True:
         start = reader.line_num + 1
         try:
@@ -508,11 +512,11 @@ def _csv_rows(lines: Iterator[_Line], delimiter: str, header_line: int,
             yield _too_long(start, long_line.preview)
         elif not record or start <= header_line:
             if start == header_line:
-                columns = [field(name) for name in record]
+                columns, headers = [field(name) for name in record], record
             continue
         else:
             assert columns is not None  # the header line comes first
-            yield _csv_row(start, span, columns, record)
+            yield _csv_row(start, span, columns, headers, record)
 
 
 def _csv_layout(path: Path, head: Sequence[_Line]) -> tuple[str, int]:
@@ -598,16 +602,17 @@ def _sniffed(sample: str) -> str:
 
 
 def _csv_row(line: int, span: Sequence[_Line], columns: Sequence[str | None],
-             record: Sequence[str]) -> Row | Rejected:
+             headers: Sequence[str], record: Sequence[str]) -> Row | Rejected:
     raw = _joined(span)
     extra = record[len(columns):]
     if len(record) < len(columns) or any(value.strip() for value in extra):
         email = next((v for c, v in zip(columns, record, strict=False) if c == "email"), "")
         return Rejected(line, email.strip(), f"malformed CSV row: expected {len(columns)} "
                         f"columns, found {len(record)}", raw)
-    fields, links, keys = _collect(
-        (column, column or "", value) for column, value in zip(columns, record, strict=False))
-    return Row(line, fields, links, raw, keys)
+    pairs = [(column, column or header.strip(), value)
+             for column, header, value in zip(columns, headers, record, strict=False)]
+    fields, links, keys = _collect(pairs)
+    return Row(line, fields, links, raw, keys, _unread(pairs))
 
 
 def _joined(span: Sequence[_Line]) -> str:
@@ -636,6 +641,13 @@ def _collect(pairs: Iterable[tuple[str | None, str, object]]
         if text.strip() and not fields.get(name, "").strip():
             fields[name] = text
     return fields, tuple(links), tuple(keys)
+
+
+def _unread(pairs: Iterable[tuple[str | None, str, object]]) -> tuple[str, ...]:
+    """The keys, as written, of (canonical name, key, value) that hold a value but name no
+    field postduif imports."""
+    return tuple(key for name, key, value in pairs
+                 if name is None and value is not None and str(value).strip())
 
 
 def _links(key: str, value: object) -> list[str]:
@@ -790,9 +802,12 @@ def import_rows(store: Store, path: Path, list_name: str,
     rejected: list[Rejected] = []
     notes: list[Note] = []
     staged: Path | None = None
+    unread: set[str] = set()
     try:
         with store.rollback_only() if dry_run else store.transaction():
             for row in _once_per_person(read(), last, notes):
+                if isinstance(row, Row) and row.unread:
+                    notes.extend(_first_unread(row, unread))
                 result = row if isinstance(row, Rejected) else apply(row)
                 if isinstance(result, Rejected):
                     rejected.append(result)
@@ -861,7 +876,18 @@ def _merged(earlier: Row, later: Row) -> Row:
     """
     fields = {**earlier.fields, **{k: v for k, v in later.fields.items() if v.strip()}}
     links = later if later.social_links else earlier
-    return Row(later.line, fields, links.social_links, later.raw, links.link_fields)
+    return Row(later.line, fields, links.social_links, later.raw, links.link_fields,
+               tuple(dict.fromkeys(earlier.unread + later.unread)))
+
+
+def _first_unread(row: Row, seen: set[str]) -> list[Note]:
+    """A note for each column or key postduif does not import, on the first line that fills
+    it (once per file: a webhook log repeats its extra keys on every line)."""
+    new = [key for key in dict.fromkeys(row.unread) if key not in seen]
+    seen.update(new)
+    return [Note(row.line, row.fields.get("email", "").strip(),
+                 f"{key!r} is not a field postduif imports; it is ignored on every line")
+            for key in new]
 
 
 def _lookalike(row: Row) -> list[Note]:

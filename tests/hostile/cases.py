@@ -150,6 +150,10 @@ CASES: tuple[Case, ...] = (
          write("people.jsonl", '{"email": "sam@example.org", '
                '"firstName": "\\u001b]8;;https://evil.example\\u001b\\\\click"}\n'),
          (importing(1, "people.jsonl:1", "first_name", "U+001B", rel="people.jsonl"),)),
+    Case("a column postduif does not import",
+         write("people.csv", "email,naam,taal,telefoon\nsam@example.org,Sam,en,0612345678\n"),
+         (importing(0, "1 added", "people.csv:2: sam@example.org: warning: 'telefoon' is not "
+                    "a field postduif imports"),)),
     Case("CSV formulas in an export",
          write("people.csv", "email,naam,taal,organisatie\n"
                'sam@example.org,"=HYPERLINK(""https://evil.example"")",en,+cmd|calc\n'
