@@ -69,6 +69,7 @@ EN_APPENDED = line_count(EN_PAGE)
 STORE = "lists/postduif.sqlite3"
 LISTS_SHOW = ("lists", "show")
 NEWSLETTER = "lists/nieuwsbrief.toml"
+MEMBERS = "lists/leden.toml"
 CAMPAIGN_LIST = line_of(CAMPAIGN_FILE, "list = ")
 SMTP_PORT = line_of("postduif.toml", "port = ")
 MARKUP_NAME = "[bold red]Sam[/]"
@@ -245,6 +246,10 @@ CASES: tuple[Case, ...] = (
                                "not valid TOML",)),
           Step(LISTS_SHOW, 1, (f"{NEWSLETTER}:{line_of(NEWSLETTER, 'optin = ')}: "
                                "not valid TOML",)))),
+    Case("a broken list file that no campaign uses",
+         replace_line(MEMBERS, "optin = ", 'optin = "single'),
+         (Step(("check",), 1, (f"{MEMBERS}:{line_of(MEMBERS, 'optin = ')}: error: "
+                               "not valid TOML",)),)),
 )
 
 #: Cases whose steps write HTML, .eml or rejects files that the output checks must see.

@@ -17,6 +17,7 @@ from postduif.cli._app import app, open_workspace, out, print_problems, relative
 from postduif.cli._json import check_json
 from postduif.cli._show import JsonOption, cells, literal, print_json
 from postduif.errors import PostduifError
+from postduif.lists import available_lists
 from postduif.problems import Problem, Severity, has_errors
 from postduif.workspace import Workspace
 
@@ -108,9 +109,19 @@ def _check_all(ws: Workspace) -> list[Problem]:
     found = set(check_site(ws.site))
     for path in campaign_files(ws.settings.campaigns_dir):
         found.update(_campaign_or_its_error(ws, path))
+    found.update(_list_errors(ws))
     return sorted(found, key=lambda p: (str(p.path), p.line or 0, p.code, p.message))
 
 
+def _list_errors(ws: Workspace) -> list[Problem]:
+    """A broken list file that no campaign names yet still breaks imports and sign-ups."""
+    found = []
+    for name in available_lists(ws.settings.lists_dir):
+        try:
+            ws.list_def(name)
+        except PostduifError as exc:
+            found.append(pr.error("list", exc.message, exc.path, exc.line))
+    return found
 
 
 def _campaign_or_its_error(ws: Workspace, path: Path) -> list[Problem]:
