@@ -138,7 +138,8 @@ class ImapAccount:
         port = self.server.imaps_port if security == "tls" else self.server.imap_port
         base = BounceSettings(
             host="127.0.0.1", port=port, security=security, username=self.username,
-            password_env="POSTDUIF_TEST_IMAP_PASSWORD", ca_file=str(self.server.ca_file),
+            password_env="POSTDUIF_TEST_IMAP_PASSWORD",
+            ca_file="" if security == "none" else str(self.server.ca_file),
             folder="INBOX", processed_folder="postduif-processed", timeout=10.0,
             address="", verp=False, soft_limit=3, soft_days=15.0)
         return replace(base, **changes)  # type: ignore[arg-type]

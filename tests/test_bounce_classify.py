@@ -88,6 +88,16 @@ def test_one_failure_per_failed_or_delayed_block_and_the_worst_kind_wins() -> No
         ("e@example.org", Kind.SOFT, "4.7.0", "")]
 
 
+def test_a_global_dsn_for_an_internationalised_address_is_read() -> None:
+    raw = dsn(block("a@example.org", "delivered", "2.0.0"),
+              block("josé@example.org", "failed", "5.1.1", "smtp; 550 5.1.1 unknown"),
+              block("b@example.org", "delayed", "4.2.2")).replace(
+        b"message/delivery-status", b"message/global-delivery-status")
+    notice = classify(raw)
+    assert [(f.address, f.kind, f.status) for f in notice.failures] == [
+        ("josé@example.org", Kind.HARD, "5.1.1"), ("b@example.org", Kind.SOFT, "4.2.2")]
+
+
 def test_a_dsn_reporting_only_deliveries_changes_nothing() -> None:
     notice = classify(dsn(block("a@example.org", "delivered", "2.0.0")))
     assert (notice.kind, notice.failures) == (Kind.AUTO_REPLY, ())
@@ -113,6 +123,13 @@ def test_original_ids_come_from_the_enclosed_headers_else_in_reply_to_and_refere
                            headers="In-Reply-To: <orig.2@techwerkers.nl>\n"
                                    "References: <thread@x.test> <orig.2@techwerkers.nl>\n"))
     assert replied.original_message_ids == ("<orig.2@techwerkers.nl>", "<thread@x.test>")
+
+
+def test_subjects_are_text_whether_rfc2047_or_raw_utf8() -> None:
+    assert classify(BY_FILE["vacation-reply.eml"].raw()).subject == \
+        "Afwezig: Community-update december"
+    raw = "From: m@example.org\nSubject: Afwezig tot 5 januari: café\nX-Autoreply: yes\n\nx"
+    assert classify(raw.encode()).subject == "Afwezig tot 5 januari: café"
 
 
 def test_delivered_to_in_order_lowercased_and_deduplicated() -> None:

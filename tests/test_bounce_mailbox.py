@@ -66,7 +66,8 @@ def test_processed_moves_into_a_created_folder_and_never_deletes(
     with ImapMailbox(imap_account.settings()) as box:
         left = list(box.items())
     assert readings(left) == readings(rest[1:])
-    with ImapMailbox(imap_account.settings(folder="postduif-processed")) as box:
+    with ImapMailbox(imap_account.settings(folder="postduif-processed",
+                                           processed_folder="elsewhere")) as box:
         moved = list(box.items())
     assert readings(moved) == readings([first, rest[0]])
 
@@ -76,12 +77,18 @@ def test_an_empty_mailbox_gives_nothing(imap_account: ImapAccount) -> None:
         assert list(box.items()) == []
 
 
-def test_many_messages_are_fetched_in_bulk(imap_account: ImapAccount, tmp_path: Path) -> None:
+def test_many_messages_fetched_in_chunks_can_be_moved_while_reading(
+        imap_account: ImapAccount, tmp_path: Path) -> None:
     written = write_reports(tmp_path / "many", 450)
     imap_account.deliver(*((tmp_path / "many" / "new" / w.key).read_bytes() for w in written))
+    kinds = []
     with ImapMailbox(imap_account.settings()) as box:
-        items = list(box.items())
-    assert [classify(i.raw).kind for i in items] == [w.sample.kind for w in written]
+        for item in box.items():
+            kinds.append(classify(item.raw).kind)
+            box.processed(item)
+    assert sorted(kinds) == sorted(w.sample.kind for w in written)
+    assert imap_account.folder_count("INBOX") == 0
+    assert imap_account.folder_count("postduif-processed") == 450
 
 
 def error_of(settings: object) -> MailboxError:
@@ -119,6 +126,13 @@ def test_a_missing_password_variable_is_named(imap_account: ImapAccount) -> None
 def test_an_empty_username_is_named(imap_account: ImapAccount) -> None:
     error = error_of(imap_account.settings(username=""))
     assert "username" in str(error) and error.hint
+
+
+def test_settings_that_would_be_ignored_or_loop_are_refused(imap_account: ImapAccount) -> None:
+    ca_file = str(imap_account.server.ca_file)
+    assert "ca_file" in str(error_of(imap_account.settings("none", ca_file=ca_file)))
+    error = error_of(imap_account.settings(ca_file="", processed_folder="INBOX"))
+    assert "processed_folder" in str(error)
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])

@@ -148,14 +148,16 @@ class ImapMailbox:
             self._box = None
 
     def items(self) -> Iterator[Item]:
+        """The folder's messages by UID, fetched ``_FETCH_BULK`` at a time: moving one away
+        meanwhile (``processed``) does not disturb the rest."""
         box = self._open()
         uids = self._call("cannot list the messages", box.uids)
-        messages = self._call("cannot fetch the messages", lambda: list(box.fetch(
-            uid_list=uids, mark_seen=False, bulk=_FETCH_BULK))) if uids else []
-        for message in messages:
-            assert isinstance(message, _RawMessage)
-            if message.uid is not None:
-                yield Item(handle=message.uid, raw=message.raw)
+        for start in range(0, len(uids), _FETCH_BULK):
+            chunk = uids[start:start + _FETCH_BULK]
+            for message in self._call("cannot fetch the messages", _fetch, box, chunk):
+                assert isinstance(message, _RawMessage)
+                if message.uid is not None:
+                    yield Item(handle=message.uid, raw=message.raw)
 
     def processed(self, item: Item) -> None:
         """Move the message to ``processed_folder``, creating that folder the first time."""
@@ -174,7 +176,16 @@ class ImapMailbox:
         return self._box
 
     def _password(self) -> str:
+        """The password, after the checks that need no connection."""
         s = self._settings
+        if s.ca_file and s.security == "none":
+            raise MailboxError(f"[bounces] ca_file is set but security is 'none': nothing "
+                               f"would check {self._where}'s certificate",
+                               hint="set security = \"tls\" or \"starttls\", or remove ca_file")
+        if s.processed_folder == s.folder:
+            raise MailboxError(f"[bounces] processed_folder is the folder read ({s.folder!r}): "
+                               "handled reports would never leave it",
+                               hint="set processed_folder to another folder")
         if not s.username:
             raise MailboxError(f"[bounces] host is {s.host!r} but username is empty",
                                hint="set [bounces] username in postduif.toml")
@@ -221,6 +232,11 @@ class ImapMailbox:
         except (OSError, imaplib.IMAP4.error, ImapToolsError) as error:
             raise MailboxError(f"IMAP server at {self._where}: {what}: {_words(error)}") \
                 from error
+
+
+def _fetch(box: imap_tools.BaseMailBox, uids: list[str]) -> list[MailMessage]:
+    """The messages with these UIDs in one UID FETCH of ``BODY.PEEK[]``: \\Seen stays unset."""
+    return list(box.fetch(uid_list=uids, mark_seen=False, bulk=len(uids) > 1))
 
 
 def _words(error: BaseException) -> str:
