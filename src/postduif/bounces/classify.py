@@ -290,11 +290,11 @@ def _date(msg: Message) -> float | None:
     value = _header(msg, "Date")
     try:
         moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if moment.tzinfo is None:  # "-0000": the time is UTC, the zone unknown (RFC 5322 3.3)
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if moment.tzinfo is None:  # "-0000": the time is UTC, the zone unknown (RFC 5322 3.3)
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def _header(msg: Message, name: str) -> str:
