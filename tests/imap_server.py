@@ -35,6 +35,7 @@ DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 START_TIMEOUT_S = 20.0
 PASSWORD = "retour-geheim"
 USERS = tuple(f"retour{number}" for number in range(1, 1001))
+UTF8_USER, UTF8_PASSWORD = "beheerder", "wachtwoord-café-€"  # for AUTHENTICATE PLAIN
 
 CONFIG = """\
 base_dir = {root}/run
@@ -198,7 +199,8 @@ def start_dovecot(root: Path) -> tuple[Dovecot, subprocess.Popen[bytes]]:
     # Every account exists from the start: Dovecot notices a changed passwd-file only after a
     # second or so, too late for a test that adds a user and logs in at once.
     # nodelay: a wrong password is answered at once, not after Dovecot's usual two seconds.
-    lines = (f"{name}:{{PLAIN}}{PASSWORD}::::::nodelay\n" for name in USERS)
+    accounts = [(name, PASSWORD) for name in USERS] + [(UTF8_USER, UTF8_PASSWORD)]
+    lines = (f"{name}:{{PLAIN}}{password}::::::nodelay\n" for name, password in accounts)
     (root / "passwd").write_text("".join(lines), encoding="utf-8")
     _certificate(root)
     account = pwd.getpwuid(os.getuid())

@@ -153,7 +153,8 @@ def test_date_is_utc_for_minus_zero_and_none_when_invalid() -> None:
     zero = classify(dsn(block("a@example.org", "failed", "5.1.1"),
                         headers="Date: Tue, 01 Dec 2026 10:00:00 -0000\n"))
     assert zero.date == 1796119200.0
-    for date in ("gisteren", "Tue, 01 Dec 99999999999 10:00:00 +0000", "Mon, 32 Dec 2026 10:00:00 +0000"):
+    for date in ("gisteren", "Tue, 01 Dec 99999999999 10:00:00 +0000",
+                 "Mon, 32 Dec 2026 10:00:00 +0000"):
         bad = classify(dsn(block("a@example.org", "failed", "5.1.1"), headers=f"Date: {date}\n"))
         assert (bad.kind, bad.date) == (Kind.HARD, None), date
 

@@ -19,7 +19,7 @@ from postduif.bounces.model import Item, Kind
 from postduif.errors import MailboxError
 
 from .bounce_samples import SAMPLES, write_reports
-from .imap_server import PASSWORD, ImapAccount, free_port
+from .imap_server import PASSWORD, UTF8_PASSWORD, UTF8_USER, Dovecot, ImapAccount, free_port
 
 
 def readings(items: list[Item]) -> list[tuple[Kind, tuple[str, ...], tuple[str, ...]]]:
@@ -105,6 +105,16 @@ def test_a_wrong_password_names_the_server_and_its_words_not_the_password(
     assert f"127.0.0.1:{imap_account.server.imap_port}" in text
     assert "AUTHENTICATIONFAILED" in text and imap_account.username in text
     assert "wrong-secret-123" not in text and PASSWORD not in text
+
+
+def test_a_utf8_password_logs_in(dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    account = dovecot.add_user(UTF8_USER)
+    account.deliver(SAMPLES[0].raw())
+    monkeypatch.setenv("POSTDUIF_TEST_IMAP_PASSWORD", UTF8_PASSWORD)
+    with ImapMailbox(account.settings()) as box:
+        assert readings(list(box.items())) == sample_readings()[:1]
+    monkeypatch.setenv("POSTDUIF_TEST_IMAP_PASSWORD", UTF8_PASSWORD + "x")
+    assert "AUTHENTICATIONFAILED" in str(error_of(account.settings()))
 
 
 def test_a_closed_port_is_a_clear_error(imap_account: ImapAccount) -> None:

@@ -130,9 +130,12 @@ class ImapMailbox:
     def __enter__(self) -> Self:
         password = self._password()
         box = self._connect()
+        username = self._settings.username
+        # LOGIN is ASCII only; a UTF-8 name or password goes by AUTHENTICATE PLAIN instead.
+        login = box.login if (username + password).isascii() else box.login_utf8
         try:
-            self._call(f"login as {self._settings.username!r} refused",
-                       box.login, self._settings.username, password, initial_folder=None)
+            self._call(f"login as {username!r} refused", login, username, password,
+                       initial_folder=None)
             self._call(f"folder {self._settings.folder!r} cannot be opened",
                        box.folder.set, self._settings.folder)
         except MailboxError:
