@@ -72,6 +72,17 @@ def test_processed_moves_into_a_created_folder_and_never_deletes(
     assert readings(moved) == readings([first, rest[0]])
 
 
+def test_reports_handled_before_an_error_are_still_moved(imap_account: ImapAccount) -> None:
+    imap_account.deliver(*(s.raw() for s in SAMPLES[:3]))
+    with pytest.raises(ZeroDivisionError), ImapMailbox(imap_account.settings()) as box:
+        for item in box.items():
+            box.processed(item)
+            break
+        1 / 0  # noqa: B018 - the caller's own failure, after one report was handled
+    assert imap_account.folder_count("postduif-processed") == 1
+    assert imap_account.folder_count("INBOX") == 2
+
+
 def test_an_empty_mailbox_gives_nothing(imap_account: ImapAccount) -> None:
     with ImapMailbox(imap_account.settings()) as box:
         assert list(box.items()) == []

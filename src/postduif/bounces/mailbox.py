@@ -4,8 +4,9 @@ Every source gives the same thing, one :class:`~postduif.bounces.model.Item` (a 
 message's bytes) per message, so classifying and matching never know where a report came from.
 Reading never changes a message: IMAP fetches with ``BODY.PEEK`` (no ``\\Seen``), local paths
 are only read. Only :meth:`Mailbox.processed` changes anything, and on IMAP it moves the message
-to ``[bounces] processed_folder`` (never deletes it); on a local path it does nothing, since
-postduif remembers the reports it handled by their keys.
+to ``[bounces] processed_folder`` (never deletes it), a batch per UID MOVE since one command per
+message costs a round trip and a sync each; on a local path it does nothing, since postduif
+remembers the reports it handled by their keys.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from postduif.config import BounceSettings
 from postduif.errors import MailboxError
 
 _FETCH_BULK = 200  # messages per UID FETCH: few round trips, bounded memory
+_MOVE_BULK = 200  # handled messages moved per UID MOVE (one each costs a round trip and a sync)
 T = TypeVar("T")
 
 
@@ -41,7 +43,8 @@ class Mailbox(Protocol):
         ...
 
     def processed(self, item: Item) -> None:
-        """The report was handled: move it out of the way (IMAP) or nothing (local paths)."""
+        """The report was handled: move it out of the way (IMAP: in batches, the last when
+        the ``with`` block ends) or nothing (local paths)."""
         ...
 
     def __enter__(self) -> Self: ...
@@ -126,6 +129,7 @@ class ImapMailbox:
         self.name = f"imap://{settings.username}@{self._where}/{settings.folder}"
         self._box: imap_tools.BaseMailBox | None = None
         self._processed_ready = False
+        self._handled: list[str] = []  # UIDs to move, sent _MOVE_BULK at a time
 
     def __enter__(self) -> Self:
         password = self._password()
@@ -146,7 +150,17 @@ class ImapMailbox:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        if self._box is not None:
+        """Move what is still waiting, then log out. Reports handled before an error are
+        moved too; a failure to move them then must not hide that error."""
+        if self._box is None:
+            return
+        try:
+            if error is None:
+                self._move_handled()
+            else:
+                with suppress(MailboxError):
+                    self._move_handled()
+        finally:
             _close(self._box)
             self._box = None
 
@@ -163,15 +177,25 @@ class ImapMailbox:
                     yield Item(handle=message.uid, raw=message.raw)
 
     def processed(self, item: Item) -> None:
-        """Move the message to ``processed_folder``, creating that folder the first time."""
+        """Move the message to ``processed_folder`` (created the first time): in batches, the
+        last one when the ``with`` block ends."""
+        self._open()
+        self._handled.append(item.handle)
+        if len(self._handled) >= _MOVE_BULK:
+            self._move_handled()
+
+    def _move_handled(self) -> None:
+        if not self._handled:
+            return
         box = self._open()
         target = self._settings.processed_folder
         if not self._processed_ready:
             if not self._call("cannot list the folders", box.folder.exists, target):
                 self._call(f"cannot create the folder {target!r}", box.folder.create, target)
             self._processed_ready = True
-        self._call(f"cannot move message {item.handle} to {target!r}",
-                   box.move, item.handle, target)
+        self._call(f"cannot move {len(self._handled)} handled messages to {target!r}",
+                   box.move, self._handled, target)
+        self._handled = []
 
     def _open(self) -> imap_tools.BaseMailBox:
         if self._box is None:
