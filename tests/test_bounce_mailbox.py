@@ -8,6 +8,8 @@ is one clear MailboxError naming where, never the password.
 from __future__ import annotations
 
 import mailbox
+import socket
+import time
 from pathlib import Path
 
 import imap_tools
@@ -132,6 +134,23 @@ def test_a_closed_port_is_a_clear_error(imap_account: ImapAccount) -> None:
     port = free_port()
     error = error_of(imap_account.settings(port=port))
     assert f"127.0.0.1:{port}" in str(error) and "refused" in str(error).lower()
+
+
+def test_a_server_that_never_answers_is_given_up_after_the_timeout(
+        imap_account: ImapAccount) -> None:
+    with socket.socket() as silent:  # accepts the connection, never sends a greeting
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        error = error_of(imap_account.settings(port=port, timeout=0.5))
+    assert time.monotonic() - started < 5
+    assert f"127.0.0.1:{port}" in str(error) and "timed out" in str(error)
+
+
+def test_tls_spoken_to_the_plain_port_is_a_clear_error(imap_account: ImapAccount) -> None:
+    error = error_of(imap_account.settings("tls", port=imap_account.server.imap_port))
+    assert "TLS" in str(error) and f":{imap_account.server.imap_port}" in str(error)
 
 
 def test_a_missing_folder_is_named(imap_account: ImapAccount) -> None:
