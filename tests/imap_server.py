@@ -88,6 +88,8 @@ protocol imap {{
 
 @dataclass(frozen=True)
 class Dovecot:
+    """A running server: where it keeps its files and where it listens."""
+
     root: Path
     imap_port: int  # plain IMAP, STARTTLS offered
     imaps_port: int  # implicit TLS
@@ -104,13 +106,11 @@ class Dovecot:
         account.give_to_mail_user()
         return account
 
-    def log(self) -> str:
-        path = self.root / "dovecot.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
 
 @dataclass(frozen=True)
 class ImapAccount:
+    """One user of the server, with its Maildir on disk."""
+
     server: Dovecot
     username: str
     maildir: Path  # the INBOX; other folders are Maildir++ subfolders ".NAME" in it
@@ -129,6 +129,7 @@ class ImapAccount:
             os.chown(path, self.server.mail_uid, self.server.mail_gid)
 
     def folder_count(self, folder: str) -> int:
+        """Messages in the folder, read from the Maildir itself; -1 if it does not exist."""
         path = self.maildir if folder == "INBOX" else self.maildir / f".{folder}"
         if not path.exists():
             return -1
