@@ -190,6 +190,17 @@ def test_auto_reply_headers(header: str) -> None:
     assert classify(raw).kind is Kind.AUTO_REPLY
 
 
+def test_an_auto_reply_quoting_the_newsletter_is_not_read_as_a_bounce() -> None:
+    raw = (b"From: Mila <mila@example.net>\nTo: nieuwsbrief@techwerkers.nl\n"
+           b"Subject: Re: Community update December\nAuto-Submitted: auto-replied\n\n"
+           b"I am away until 4 January and cannot be reached.\n\n"
+           b"On Tue, 1 Dec 2026, Techwerkers <nieuwsbrief@techwerkers.nl> wrote:\n"
+           b"> Hello Mila,\n> This message was sent to mila@example.net.\n"
+           b"> Unsubscribe: https://techwerkers.nl/en/newsletter/unsubscribe/\n")
+    notice = classify(raw)
+    assert (notice.kind, notice.failures) == (Kind.AUTO_REPLY, ())
+
+
 def test_auto_response_suppress_alone_is_no_auto_reply() -> None:
     raw = (b"From: m@example.org\nTo: nieuwsbrief@techwerkers.nl\nSubject: Re: newsletter\n"
            b"X-Auto-Response-Suppress: All\n\nPlease remove me.\n")
