@@ -3,7 +3,6 @@ exception."""
 
 from __future__ import annotations
 
-import random
 import time
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from postduif.bounces.classify import classify
 from postduif.bounces.model import Kind
 
-from .bounce_samples import BY_FILE, RETURN_ADDRESS, SAMPLES, Sample, variant
+from .bounce_samples import BY_FILE, HOSTILE, RETURN_ADDRESS, SAMPLES, Sample, variant
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.file)
@@ -219,29 +218,6 @@ def test_generated_variants_read_like_their_samples() -> None:
             assert notice.original_message_ids == (written.original_id,)
         if written.report_id:
             assert notice.key == written.report_id
-
-
-def nested(depth: int) -> bytes:
-    head = b"From: x@y.test\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b0\n\n"
-    body = b"".join(b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1)
-                    for i in range(depth))
-    return head + body + b"--b%d\nContent-Type: text/plain\n\nx\n" % depth
-
-
-HOSTILE = {
-    "empty": b"",
-    "whitespace": b"\r\n \t\n",
-    "binary": random.Random(10).randbytes(64 * 1024),
-    "nul and controls": b"\x00\x01\x02From: \x00\nSubject: \x1b[2J\n\n\x00",
-    "no colon headers": b"this is not\na mail message\nat all\n",
-    "broken header bytes": b"Subject: =?utf-8?b?////?=\nFrom: \xff\xfe <@>\n"
-                           b"Content-Type: multipart/report; boundary=\n\n--\n--\n",
-    "huge": b"From: x@y.test\nSubject: big\n\n" + b"A" * (5 * 1024 * 1024),
-    "deeply nested": nested(3000),
-    "unclosed report": b"Content-Type: multipart/report; report-type=delivery-status; "
-                       b"boundary=Q\n\n--Q\nContent-Type: message/delivery-status\n\n"
-                       b"Action: failed\n",
-}
 
 
 @pytest.mark.parametrize("name", HOSTILE)

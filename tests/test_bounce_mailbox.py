@@ -20,7 +20,7 @@ from postduif.bounces.mailbox import ImapMailbox, open_mailbox, open_path
 from postduif.bounces.model import Item, Kind
 from postduif.errors import MailboxError
 
-from .bounce_samples import SAMPLES, write_reports
+from .bounce_samples import HOSTILE, SAMPLES, write_reports
 from .imap_server import PASSWORD, UTF8_PASSWORD, UTF8_USER, Dovecot, ImapAccount, free_port
 
 
@@ -53,6 +53,15 @@ def test_imap_reads_every_sample_without_marking_it_seen(imap_account: ImapAccou
     assert len({item.handle for item in items}) == len(SAMPLES)
     assert all("\\Seen" not in f for f in flags(imap_account))
     assert imap_account.folder_count("INBOX") == len(SAMPLES)
+
+
+def test_hostile_messages_come_through_imap_as_not_understood(
+        imap_account: ImapAccount) -> None:
+    imap_account.deliver(*HOSTILE.values())
+    with ImapMailbox(imap_account.settings()) as box:
+        items = list(box.items())
+    assert len(items) == len(HOSTILE)
+    assert {classify(item.raw).kind for item in items} == {Kind.UNKNOWN}
 
 
 def test_processed_moves_into_a_created_folder_and_never_deletes(
