@@ -30,6 +30,7 @@ from postduif.send.job import (
 )
 from postduif.store import Store
 from postduif.tokens import token_key
+from postduif.verp import sending_return_path
 from postduif.welcome import Greeter, due, send_greetings, write_greetings
 from postduif.workspace import Workspace
 
@@ -206,7 +207,8 @@ def welcome(
     ws = open_workspace(ctx)
     lists = {name: ws.list_def(name) for name in available_lists(ws.settings.lists_dir)}
     with Store.open(ws.settings.database) as store:
-        greeter = Greeter(ws, lists, _key(ws, dry_run=dry_run_))
+        key = _key(ws, dry_run=dry_run_)
+        greeter = Greeter(ws, lists, key)
         greetings = due(store, list(lists.values()), resend_unknown=resend_unknown)
         if dry_run_:
             report = write_greetings(ws.settings.outbox_dir / "welcome", greeter, greetings)
@@ -214,7 +216,8 @@ def welcome(
                 "/; nothing was sent.")
             return
         result = asyncio.run(send_greetings(
-            store, greeter, transport_for(ws), greetings, envelope_from=ws.settings.sender.email,
+            store, greeter, transport_for(ws), greetings,
+            envelope_from=sending_return_path(ws.settings, key),
             on_sent=(lambda g: say(out, f"{g.kind} sent to ", g.email, f" ({g.list}, {g.lang})"))
             if verbose else None))
     for greeting, reason in result.failed:
