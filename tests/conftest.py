@@ -85,4 +85,5 @@ def browser() -> Iterator[Browser]:
 
 
 from .conftest_smtp import *  # noqa: E402,F401,F403
+from .imap_server import dovecot, imap_account  # noqa: E402,F401
 from .web_support import serve  # noqa: E402,F401

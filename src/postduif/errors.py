@@ -16,7 +16,9 @@ Hierarchy::
     ├── JoinImportError  an import file (join requests, a listmonk export) that cannot be imported
     │                    at all (binary, not UTF-8, not the expected header, ...)
     ├── TokenError       a confirmation token that is tampered, expired or malformed; a missing key
-    └── SendError        a send that cannot start or must stop: refused, paused or locked
+    ├── SendError        a send that cannot start or must stop: refused, paused or locked
+    └── MailboxError     the return mailbox cannot be read: IMAP refused, login or folder
+                         rejected (naming host:port and the server's words), not a Maildir/mbox
 """
 
 from __future__ import annotations
@@ -78,3 +80,9 @@ class TokenError(PostduifError):
 class SendError(PostduifError):
     """A delivery cannot start or must stop: connection or login refused (naming host:port),
     the campaign paused by a 5.7.x policy reply, or the campaign locked by another process."""
+
+
+class MailboxError(PostduifError):
+    """The return mailbox cannot be read: the IMAP server unreachable or refusing the login, the
+    folder or the TLS handshake (naming host:port and the server's own words, never the
+    password), its password variable unset, or a ``--from`` path that is no Maildir or mbox."""
