@@ -18,29 +18,19 @@ applies everything inside a transaction that is rolled back, so its report is th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
+from postduif.bounces.mailbox import Mailbox
 from postduif.bounces.match import Match, Matcher
-from postduif.bounces.model import Item, Kind, Notice
+from postduif.bounces.model import Kind, Notice
 from postduif.config import BounceSettings
 from postduif.membership import stop_mailing
 from postduif.store import BounceEvent, Store, stamp
 
 SOURCE_LIMIT = 500  # characters of a consent event's source
-
-
-class Mailbox(Protocol):
-    """What ``postduif.bounces.mailbox`` opens: the reports, and where handled ones go."""
-
-    name: str
-
-    def items(self) -> Iterator[Item]: ...
-
-    def processed(self, item: Item) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -44,16 +44,17 @@ def bounces(
 def _print(report: BounceReport) -> None:
     dry = " (dry run: nothing changed)" if report.dry_run else ""
     say(out, report.mailbox, f": {report.messages} message(s){dry}")
-    out.print(f"hard bounces {report.hard}, soft bounces {report.soft} "
-              f"({report.soft_to_hard} reached the limit and count as hard), "
-              f"complaints {report.complaints}", highlight=False)
-    out.print(f"auto-replies ignored {report.auto_replies}, not ours {report.not_ours}, "
-              f"already handled {report.already_handled}", highlight=False)
+    say(out, f"hard bounces {report.hard}, soft bounces {report.soft}, "
+        f"complaints {report.complaints}")
+    if report.soft_to_hard:
+        say(out, f"{report.soft_to_hard} of the soft bounces reached bounces.soft_limit and "
+            "count as hard")
+    say(out, f"auto-replies ignored {report.auto_replies}, not ours {report.not_ours}, "
+        f"already handled {report.already_handled}")
     if report.by_address:
-        out.print(f"{report.by_address} matched by the address alone (no VERP address or "
-                  "Message-ID of ours in the report)", highlight=False)
+        say(out, f"{report.by_address} matched by the address alone (the report holds no "
+            "VERP address or Message-ID of ours)")
     if report.not_understood:
-        out.print(f"{len(report.not_understood)} not understood, left in the mailbox:",
-                  highlight=False)
+        say(out, f"{len(report.not_understood)} not understood, left in the mailbox:")
     for unread in report.not_understood:
         say(out, "  ", unread.handle, ": ", unread.subject or "(no subject)", ": ", unread.why)
