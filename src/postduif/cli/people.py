@@ -226,12 +226,11 @@ def _print_bounces(bounces: list[BounceEvent]) -> None:
     """Bounce and complaint reports about this person, the relay's reason word for word."""
     if not bounces:
         return
-    table = Table("reported", "kind", "campaign", "language", "status", "reason",
-                  title="Bounce and complaint reports")
+    out.print("Bounce and complaint reports:")
     for b in bounces:
-        table.add_row(*cells(b.reported_at, b.kind, b.campaign or f"- (by {b.matched_by})",
-                             b.variant or "-", b.status or "-", b.reason))
-    out.print(table)
+        campaign = f"{b.campaign} ({b.variant or '-'})" if b.campaign else "no campaign"
+        say(out, f"  {b.reported_at} {b.kind} ", campaign, f" {b.status or '-'} "
+            f"(matched by {b.matched_by}): ", b.reason)
 
 
 def _print_uncertain(subscriber: Subscriber) -> None:
