@@ -55,7 +55,7 @@ def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
 
 
 @pytest.fixture
-def rules(tmp_path: Path, workspace: Path) -> BounceSettings:
+def rules(workspace: Path) -> BounceSettings:
     return load_settings(workspace).bounces
 
 
