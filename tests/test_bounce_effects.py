@@ -194,7 +194,8 @@ def test_auto_replies_and_strangers_change_nothing(store: Store, rules: BounceSe
     before = [statuses(store, e) for e in PEOPLE]
     vacation = run(store, notice(Kind.AUTO_REPLY, key="<away>"), rules)
     stranger = run(store, notice(Kind.HARD, "nobody@example.org", key="<n>"), rules)
-    assert (vacation.auto_replies, stranger.not_ours) == (1, 1)
+    nameless = run(store, notice(Kind.HARD, key="<x>", failures=()), rules)
+    assert (vacation.auto_replies, stranger.not_ours, nameless.not_ours) == (1, 1, 1)
     assert [statuses(store, e) for e in PEOPLE] == before
     assert store.report_handled("<away>") and store.report_handled("<n>")
     assert not store.is_suppressed("nobody@example.org")

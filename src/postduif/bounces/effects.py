@@ -95,6 +95,9 @@ def apply(store: Store, matches: list[Match], notice: Notice, rules: BounceSetti
     if notice.kind is Kind.AUTO_REPLY:
         report.auto_replies += 1
         return "auto-reply"
+    if not matches:  # names no address, and no message of ours
+        report.not_ours += 1
+        return "not ours"
     when = _reported_at(store, notice)
     ours = 0
     for match in matches:
