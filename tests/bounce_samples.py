@@ -5,6 +5,9 @@ address, the enhanced status and the original Message-ID a correct reading finds
 samples' Message-IDs are postduif's own (``message_id`` of campaign ``CAMPAIGN`` and the
 address, domain ``DOMAIN``), so matching can find the campaign and the subscriber from them.
 
+``HOSTILE`` holds inputs no reader may stumble over (empty, binary, 5 MB, nested 3,000 deep,
+broken headers): each must come out as "not understood".
+
 ``write_reports(maildir, count)`` writes ``count`` varied reports into a Maildir, made from the
 samples in turn with a different subscriber each (address and Message-ID replaced) and a
 report Message-ID of their own: the same bytes and file names every run, for benches and for
@@ -13,6 +16,7 @@ tests that need many reports.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +125,27 @@ def _replace(raw: bytes, old: str, new: str) -> bytes:
     if not old:
         return raw
     return raw.replace(old.encode(), new.encode())
+
+
+def nested(depth: int) -> bytes:
+    """Multiparts nested ``depth`` deep: deeper than the email package can recurse."""
+    head = b"From: x@y.test\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b0\n\n"
+    body = b"".join(b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1)
+                    for i in range(depth))
+    return head + body + b"--b%d\nContent-Type: text/plain\n\nx\n" % depth
+
+
+HOSTILE = {
+    "empty": b"",
+    "whitespace": b"\r\n \t\n",
+    "binary": random.Random(10).randbytes(64 * 1024),
+    "nul and controls": b"\x00\x01\x02From: \x00\nSubject: \x1b[2J\n\n\x00",
+    "no colon headers": b"this is not\na mail message\nat all\n",
+    "broken header bytes": b"Subject: =?utf-8?b?////?=\nFrom: \xff\xfe <@>\n"
+                           b"Content-Type: multipart/report; boundary=\n\n--\n--\n",
+    "huge": b"From: x@y.test\nSubject: big\n\n" + b"A" * (5 * 1024 * 1024),
+    "deeply nested": nested(3000),
+    "unclosed report": b"Content-Type: multipart/report; report-type=delivery-status; "
+                       b"boundary=Q\n\n--Q\nContent-Type: message/delivery-status\n\n"
+                       b"Action: failed\n",
+}

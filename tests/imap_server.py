@@ -35,6 +35,7 @@ DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 START_TIMEOUT_S = 20.0
 PASSWORD = "retour-geheim"
 USERS = tuple(f"retour{number}" for number in range(1, 1001))
+UTF8_USER, UTF8_PASSWORD = "beheerder", "wachtwoord-café-€"  # for AUTHENTICATE PLAIN
 
 CONFIG = """\
 base_dir = {root}/run
@@ -87,6 +88,8 @@ protocol imap {{
 
 @dataclass(frozen=True)
 class Dovecot:
+    """A running server: where it keeps its files and where it listens."""
+
     root: Path
     imap_port: int  # plain IMAP, STARTTLS offered
     imaps_port: int  # implicit TLS
@@ -103,13 +106,11 @@ class Dovecot:
         account.give_to_mail_user()
         return account
 
-    def log(self) -> str:
-        path = self.root / "dovecot.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
 
 @dataclass(frozen=True)
 class ImapAccount:
+    """One user of the server, with its Maildir on disk."""
+
     server: Dovecot
     username: str
     maildir: Path  # the INBOX; other folders are Maildir++ subfolders ".NAME" in it
@@ -128,6 +129,7 @@ class ImapAccount:
             os.chown(path, self.server.mail_uid, self.server.mail_gid)
 
     def folder_count(self, folder: str) -> int:
+        """Messages in the folder, read from the Maildir itself; -1 if it does not exist."""
         path = self.maildir if folder == "INBOX" else self.maildir / f".{folder}"
         if not path.exists():
             return -1
@@ -138,7 +140,8 @@ class ImapAccount:
         port = self.server.imaps_port if security == "tls" else self.server.imap_port
         base = BounceSettings(
             host="127.0.0.1", port=port, security=security, username=self.username,
-            password_env="POSTDUIF_TEST_IMAP_PASSWORD", ca_file=str(self.server.ca_file),
+            password_env="POSTDUIF_TEST_IMAP_PASSWORD",
+            ca_file="" if security == "none" else str(self.server.ca_file),
             folder="INBOX", processed_folder="postduif-processed", timeout=10.0,
             address="", verp=False, soft_limit=3, soft_days=15.0)
         return replace(base, **changes)  # type: ignore[arg-type]
@@ -197,7 +200,8 @@ def start_dovecot(root: Path) -> tuple[Dovecot, subprocess.Popen[bytes]]:
     # Every account exists from the start: Dovecot notices a changed passwd-file only after a
     # second or so, too late for a test that adds a user and logs in at once.
     # nodelay: a wrong password is answered at once, not after Dovecot's usual two seconds.
-    lines = (f"{name}:{{PLAIN}}{PASSWORD}::::::nodelay\n" for name in USERS)
+    accounts = [(name, PASSWORD) for name in USERS] + [(UTF8_USER, UTF8_PASSWORD)]
+    lines = (f"{name}:{{PLAIN}}{password}::::::nodelay\n" for name, password in accounts)
     (root / "passwd").write_text("".join(lines), encoding="utf-8")
     _certificate(root)
     account = pwd.getpwuid(os.getuid())

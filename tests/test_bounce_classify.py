@@ -3,7 +3,6 @@ exception."""
 
 from __future__ import annotations
 
-import random
 import time
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from postduif.bounces.classify import classify
 from postduif.bounces.model import Kind
 
-from .bounce_samples import BY_FILE, RETURN_ADDRESS, SAMPLES, Sample, variant
+from .bounce_samples import BY_FILE, HOSTILE, RETURN_ADDRESS, SAMPLES, Sample, variant
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.file)
@@ -88,6 +87,16 @@ def test_one_failure_per_failed_or_delayed_block_and_the_worst_kind_wins() -> No
         ("e@example.org", Kind.SOFT, "4.7.0", "")]
 
 
+def test_a_global_dsn_for_an_internationalised_address_is_read() -> None:
+    raw = dsn(block("a@example.org", "delivered", "2.0.0"),
+              block("josé@example.org", "failed", "5.1.1", "smtp; 550 5.1.1 unknown"),
+              block("b@example.org", "delayed", "4.2.2")).replace(
+        b"message/delivery-status", b"message/global-delivery-status")
+    notice = classify(raw)
+    assert [(f.address, f.kind, f.status) for f in notice.failures] == [
+        ("josé@example.org", Kind.HARD, "5.1.1"), ("b@example.org", Kind.SOFT, "4.2.2")]
+
+
 def test_a_dsn_reporting_only_deliveries_changes_nothing() -> None:
     notice = classify(dsn(block("a@example.org", "delivered", "2.0.0")))
     assert (notice.kind, notice.failures) == (Kind.AUTO_REPLY, ())
@@ -115,6 +124,13 @@ def test_original_ids_come_from_the_enclosed_headers_else_in_reply_to_and_refere
     assert replied.original_message_ids == ("<orig.2@techwerkers.nl>", "<thread@x.test>")
 
 
+def test_subjects_are_text_whether_rfc2047_or_raw_utf8() -> None:
+    assert classify(BY_FILE["vacation-reply.eml"].raw()).subject == \
+        "Afwezig: Community-update december"
+    raw = "From: m@example.org\nSubject: Afwezig tot 5 januari: café\nX-Autoreply: yes\n\nx"
+    assert classify(raw.encode()).subject == "Afwezig tot 5 januari: café"
+
+
 def test_delivered_to_in_order_lowercased_and_deduplicated() -> None:
     notice = classify(dsn(block("a@example.org", "failed", "5.1.1"),
                           headers="Delivered-To: Bounces+ABC@Techwerkers.nl\n"
@@ -136,8 +152,10 @@ def test_date_is_utc_for_minus_zero_and_none_when_invalid() -> None:
     zero = classify(dsn(block("a@example.org", "failed", "5.1.1"),
                         headers="Date: Tue, 01 Dec 2026 10:00:00 -0000\n"))
     assert zero.date == 1796119200.0
-    bad = classify(dsn(block("a@example.org", "failed", "5.1.1"), headers="Date: gisteren\n"))
-    assert bad.date is None
+    for date in ("gisteren", "Tue, 01 Dec 99999999999 10:00:00 +0000",
+                 "Mon, 32 Dec 2026 10:00:00 +0000"):
+        bad = classify(dsn(block("a@example.org", "failed", "5.1.1"), headers=f"Date: {date}\n"))
+        assert (bad.kind, bad.date) == (Kind.HARD, None), date
 
 
 def complaint(fields: str, enclosed: str) -> bytes:
@@ -171,6 +189,17 @@ def test_auto_reply_headers(header: str) -> None:
     assert classify(raw).kind is Kind.AUTO_REPLY
 
 
+def test_an_auto_reply_quoting_the_newsletter_is_not_read_as_a_bounce() -> None:
+    raw = (b"From: Mila <mila@example.net>\nTo: nieuwsbrief@techwerkers.nl\n"
+           b"Subject: Re: Community update December\nAuto-Submitted: auto-replied\n\n"
+           b"I am away until 4 January and cannot be reached.\n\n"
+           b"On Tue, 1 Dec 2026, Techwerkers <nieuwsbrief@techwerkers.nl> wrote:\n"
+           b"> Hello Mila,\n> This message was sent to mila@example.net.\n"
+           b"> Unsubscribe: https://techwerkers.nl/en/newsletter/unsubscribe/\n")
+    notice = classify(raw)
+    assert (notice.kind, notice.failures) == (Kind.AUTO_REPLY, ())
+
+
 def test_auto_response_suppress_alone_is_no_auto_reply() -> None:
     raw = (b"From: m@example.org\nTo: nieuwsbrief@techwerkers.nl\nSubject: Re: newsletter\n"
            b"X-Auto-Response-Suppress: All\n\nPlease remove me.\n")
@@ -189,29 +218,6 @@ def test_generated_variants_read_like_their_samples() -> None:
             assert notice.original_message_ids == (written.original_id,)
         if written.report_id:
             assert notice.key == written.report_id
-
-
-def nested(depth: int) -> bytes:
-    head = b"From: x@y.test\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b0\n\n"
-    body = b"".join(b"--b%d\nContent-Type: multipart/mixed; boundary=b%d\n\n" % (i, i + 1)
-                    for i in range(depth))
-    return head + body + b"--b%d\nContent-Type: text/plain\n\nx\n" % depth
-
-
-HOSTILE = {
-    "empty": b"",
-    "whitespace": b"\r\n \t\n",
-    "binary": random.Random(10).randbytes(64 * 1024),
-    "nul and controls": b"\x00\x01\x02From: \x00\nSubject: \x1b[2J\n\n\x00",
-    "no colon headers": b"this is not\na mail message\nat all\n",
-    "broken header bytes": b"Subject: =?utf-8?b?////?=\nFrom: \xff\xfe <@>\n"
-                           b"Content-Type: multipart/report; boundary=\n\n--\n--\n",
-    "huge": b"From: x@y.test\nSubject: big\n\n" + b"A" * (5 * 1024 * 1024),
-    "deeply nested": nested(3000),
-    "unclosed report": b"Content-Type: multipart/report; report-type=delivery-status; "
-                       b"boundary=Q\n\n--Q\nContent-Type: message/delivery-status\n\n"
-                       b"Action: failed\n",
-}
 
 
 @pytest.mark.parametrize("name", HOSTILE)

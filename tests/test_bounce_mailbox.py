@@ -8,6 +8,8 @@ is one clear MailboxError naming where, never the password.
 from __future__ import annotations
 
 import mailbox
+import socket
+import time
 from pathlib import Path
 
 import imap_tools
@@ -18,8 +20,8 @@ from postduif.bounces.mailbox import ImapMailbox, open_mailbox, open_path
 from postduif.bounces.model import Item, Kind
 from postduif.errors import MailboxError
 
-from .bounce_samples import SAMPLES, write_reports
-from .imap_server import PASSWORD, ImapAccount, free_port
+from .bounce_samples import HOSTILE, SAMPLES, write_reports
+from .imap_server import PASSWORD, UTF8_PASSWORD, UTF8_USER, Dovecot, ImapAccount, free_port
 
 
 def readings(items: list[Item]) -> list[tuple[Kind, tuple[str, ...], tuple[str, ...]]]:
@@ -53,6 +55,15 @@ def test_imap_reads_every_sample_without_marking_it_seen(imap_account: ImapAccou
     assert imap_account.folder_count("INBOX") == len(SAMPLES)
 
 
+def test_hostile_messages_come_through_imap_as_not_understood(
+        imap_account: ImapAccount) -> None:
+    imap_account.deliver(*HOSTILE.values())
+    with ImapMailbox(imap_account.settings()) as box:
+        items = list(box.items())
+    assert len(items) == len(HOSTILE)
+    assert {classify(item.raw).kind for item in items} == {Kind.UNKNOWN}
+
+
 def test_processed_moves_into_a_created_folder_and_never_deletes(
         imap_account: ImapAccount) -> None:
     imap_account.deliver(*(s.raw() for s in SAMPLES[:3]))
@@ -66,9 +77,21 @@ def test_processed_moves_into_a_created_folder_and_never_deletes(
     with ImapMailbox(imap_account.settings()) as box:
         left = list(box.items())
     assert readings(left) == readings(rest[1:])
-    with ImapMailbox(imap_account.settings(folder="postduif-processed")) as box:
+    with ImapMailbox(imap_account.settings(folder="postduif-processed",
+                                           processed_folder="elsewhere")) as box:
         moved = list(box.items())
     assert readings(moved) == readings([first, rest[0]])
+
+
+def test_reports_handled_before_an_error_are_still_moved(imap_account: ImapAccount) -> None:
+    imap_account.deliver(*(s.raw() for s in SAMPLES[:3]))
+    with pytest.raises(ZeroDivisionError), ImapMailbox(imap_account.settings()) as box:
+        for item in box.items():
+            box.processed(item)
+            break
+        1 / 0  # noqa: B018 - the caller's own failure, after one report was handled
+    assert imap_account.folder_count("postduif-processed") == 1
+    assert imap_account.folder_count("INBOX") == 2
 
 
 def test_an_empty_mailbox_gives_nothing(imap_account: ImapAccount) -> None:
@@ -76,12 +99,18 @@ def test_an_empty_mailbox_gives_nothing(imap_account: ImapAccount) -> None:
         assert list(box.items()) == []
 
 
-def test_many_messages_are_fetched_in_bulk(imap_account: ImapAccount, tmp_path: Path) -> None:
+def test_many_messages_fetched_in_chunks_can_be_moved_while_reading(
+        imap_account: ImapAccount, tmp_path: Path) -> None:
     written = write_reports(tmp_path / "many", 450)
     imap_account.deliver(*((tmp_path / "many" / "new" / w.key).read_bytes() for w in written))
+    kinds = []
     with ImapMailbox(imap_account.settings()) as box:
-        items = list(box.items())
-    assert [classify(i.raw).kind for i in items] == [w.sample.kind for w in written]
+        for item in box.items():
+            kinds.append(classify(item.raw).kind)
+            box.processed(item)
+    assert sorted(kinds) == sorted(w.sample.kind for w in written)
+    assert imap_account.folder_count("INBOX") == 0
+    assert imap_account.folder_count("postduif-processed") == 450
 
 
 def error_of(settings: object) -> MailboxError:
@@ -100,10 +129,37 @@ def test_a_wrong_password_names_the_server_and_its_words_not_the_password(
     assert "wrong-secret-123" not in text and PASSWORD not in text
 
 
+def test_a_utf8_password_logs_in(dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch) -> None:
+    account = dovecot.add_user(UTF8_USER)
+    account.deliver(SAMPLES[0].raw())
+    monkeypatch.setenv("POSTDUIF_TEST_IMAP_PASSWORD", UTF8_PASSWORD)
+    with ImapMailbox(account.settings()) as box:
+        assert readings(list(box.items())) == sample_readings()[:1]
+    monkeypatch.setenv("POSTDUIF_TEST_IMAP_PASSWORD", UTF8_PASSWORD + "x")
+    assert "AUTHENTICATIONFAILED" in str(error_of(account.settings()))
+
+
 def test_a_closed_port_is_a_clear_error(imap_account: ImapAccount) -> None:
     port = free_port()
     error = error_of(imap_account.settings(port=port))
     assert f"127.0.0.1:{port}" in str(error) and "refused" in str(error).lower()
+
+
+def test_a_server_that_never_answers_is_given_up_after_the_timeout(
+        imap_account: ImapAccount) -> None:
+    with socket.socket() as silent:  # accepts the connection, never sends a greeting
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        error = error_of(imap_account.settings(port=port, timeout=0.5))
+    assert time.monotonic() - started < 5
+    assert f"127.0.0.1:{port}" in str(error) and "timed out" in str(error)
+
+
+def test_tls_spoken_to_the_plain_port_is_a_clear_error(imap_account: ImapAccount) -> None:
+    error = error_of(imap_account.settings("tls", port=imap_account.server.imap_port))
+    assert "TLS" in str(error) and f":{imap_account.server.imap_port}" in str(error)
 
 
 def test_a_missing_folder_is_named(imap_account: ImapAccount) -> None:
@@ -119,6 +175,13 @@ def test_a_missing_password_variable_is_named(imap_account: ImapAccount) -> None
 def test_an_empty_username_is_named(imap_account: ImapAccount) -> None:
     error = error_of(imap_account.settings(username=""))
     assert "username" in str(error) and error.hint
+
+
+def test_settings_that_would_be_ignored_or_loop_are_refused(imap_account: ImapAccount) -> None:
+    ca_file = str(imap_account.server.ca_file)
+    assert "ca_file" in str(error_of(imap_account.settings("none", ca_file=ca_file)))
+    error = error_of(imap_account.settings(ca_file="", processed_folder="INBOX"))
+    assert "processed_folder" in str(error)
 
 
 @pytest.mark.parametrize("security", ["starttls", "tls"])

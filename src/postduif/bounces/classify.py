@@ -41,6 +41,9 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _OOF_SUBJECT = re.compile(r"^\s*(automatic reply|auto(matic)?[ -]?reply|automatisch antwoord|"
                           r"out of (the )?office|afwezig|abwesend|abwesenheit|"
                           r"r[ée]ponse automatique|absence)\b", re.IGNORECASE)
+# RFC 3464, and RFC 6533's form for internationalised addresses (UTF-8 in the fields).
+_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+_BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 _REASON_LINES = 5  # lines of a text bounce kept as the reason, from the one naming the address
 _REASON_CHARS = 500
 
@@ -64,7 +67,7 @@ def _classify(raw: bytes, fallback_key: str) -> Notice:
         return _notice(msg, fallback_key, Kind.UNKNOWN, (),
                        why="no mail headers (not a mail message)")
     key = _first_id(_header(msg, "Message-ID")) or fallback_key
-    reports = [part for part in msg.walk() if part.get_content_type() == "message/delivery-status"]
+    reports = [part for part in msg.walk() if part.get_content_type() in _STATUS_TYPES]
     if reports:
         return _dsn(msg, key, reports)
     feedback = [part for part in msg.walk()
@@ -100,7 +103,7 @@ def _notice(msg: Message, key: str, kind: Kind, failures: tuple[Failure, ...], *
 def _dsn(msg: Message, key: str, reports: list[Message]) -> Notice:
     """One failure per recipient block that failed or was delayed; delivered ones change
     nothing, so a DSN that reports only success is an automatic reply."""
-    blocks = [block for report in reports for block in _blocks(report)]
+    blocks = [block for report in reports for block in _status_blocks(report)]
     recipients = [block for block in blocks if _recipient(block)]
     if not recipients:
         return _notice(msg, key, Kind.UNKNOWN, (),
@@ -118,6 +121,19 @@ def _blocks(report: Message) -> list[Message]:
     payload = report.get_payload()
     return [block for block in payload if isinstance(block, Message)] \
         if isinstance(payload, list) else []
+
+
+def _status_blocks(report: Message) -> list[Message]:
+    """The per-message and per-recipient header blocks of a delivery-status part. The email
+    package splits message/delivery-status into them, but reads a global one as a single
+    message whose body holds the blocks after the first."""
+    blocks = _blocks(report)
+    if report.get_content_type() == "message/global-delivery-status" and blocks:
+        rest = blocks[0].get_payload(decode=True)  # bytes: the fields are UTF-8
+        if isinstance(rest, bytes):
+            blocks += [email.message_from_string(text) for text in
+                       _BLANK_LINE.split(rest.decode("utf-8", "replace")) if text.strip()]
+    return blocks
 
 
 def _recipient(block: Message) -> str:
@@ -274,25 +290,41 @@ def _date(msg: Message) -> float | None:
     value = _header(msg, "Date")
     try:
         moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if moment.tzinfo is None:  # "-0000": the time is UTC, the zone unknown (RFC 5322 3.3)
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if moment.tzinfo is None:  # "-0000": the time is UTC, the zone unknown (RFC 5322 3.3)
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def _header(msg: Message, name: str) -> str:
-    """A header's value, RFC 2047 words decoded and folding undone; "" when it is missing."""
+    """A header's value as text (see :func:`_decoded`); "" when it is missing."""
     value = msg.get(name)
     return "" if value is None else _decoded(value)
 
 
 def _decoded(value: object) -> str:
+    """Header text: raw UTF-8 (RFC 6532, which the email package keeps as surrogate escapes)
+    read as UTF-8, RFC 2047 words decoded, folding undone."""
+    if isinstance(value, email.header.Header):  # how the email package keeps 8-bit bytes
+        value = "".join(_chunk_text(chunk, charset)
+                        for chunk, charset in email.header.decode_header(value))
     text = _FOLD.sub("", str(value))
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     try:
         return str(email.header.make_header(email.header.decode_header(text)))
     except (LookupError, UnicodeError, ValueError, email.errors.HeaderParseError):
         return text
+
+
+def _chunk_text(chunk: bytes | str, charset: str | None) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    try:
+        return chunk.decode(charset if charset and charset != "unknown-8bit" else "utf-8",
+                            "replace")
+    except LookupError:
+        return chunk.decode("utf-8", "replace")
 
 
 def _first_id(value: str) -> str:

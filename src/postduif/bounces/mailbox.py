@@ -4,8 +4,9 @@ Every source gives the same thing, one :class:`~postduif.bounces.model.Item` (a 
 message's bytes) per message, so classifying and matching never know where a report came from.
 Reading never changes a message: IMAP fetches with ``BODY.PEEK`` (no ``\\Seen``), local paths
 are only read. Only :meth:`Mailbox.processed` changes anything, and on IMAP it moves the message
-to ``[bounces] processed_folder`` (never deletes it); on a local path it does nothing, since
-postduif remembers the reports it handled by their keys.
+to ``[bounces] processed_folder`` (never deletes it), a batch per UID MOVE since one command per
+message costs a round trip and a sync each; on a local path it does nothing, since postduif
+remembers the reports it handled by their keys.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from postduif.config import BounceSettings
 from postduif.errors import MailboxError
 
 _FETCH_BULK = 200  # messages per UID FETCH: few round trips, bounded memory
+_MOVE_BULK = 200  # handled messages moved per UID MOVE (one each costs a round trip and a sync)
 T = TypeVar("T")
 
 
@@ -41,7 +43,8 @@ class Mailbox(Protocol):
         ...
 
     def processed(self, item: Item) -> None:
-        """The report was handled: move it out of the way (IMAP) or nothing (local paths)."""
+        """The report was handled: move it out of the way (IMAP: in batches, the last when
+        the ``with`` block ends) or nothing (local paths)."""
         ...
 
     def __enter__(self) -> Self: ...
@@ -126,13 +129,17 @@ class ImapMailbox:
         self.name = f"imap://{settings.username}@{self._where}/{settings.folder}"
         self._box: imap_tools.BaseMailBox | None = None
         self._processed_ready = False
+        self._handled: list[str] = []  # UIDs to move, sent _MOVE_BULK at a time
 
     def __enter__(self) -> Self:
         password = self._password()
         box = self._connect()
+        username = self._settings.username
+        # LOGIN is ASCII only; a UTF-8 name or password goes by AUTHENTICATE PLAIN instead.
+        login = box.login if (username + password).isascii() else box.login_utf8
         try:
-            self._call(f"login as {self._settings.username!r} refused",
-                       box.login, self._settings.username, password, initial_folder=None)
+            self._call(f"login as {username!r} refused", login, username, password,
+                       initial_folder=None)
             self._call(f"folder {self._settings.folder!r} cannot be opened",
                        box.folder.set, self._settings.folder)
         except MailboxError:
@@ -143,30 +150,52 @@ class ImapMailbox:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        if self._box is not None:
+        """Move what is still waiting, then log out. Reports handled before an error are
+        moved too; a failure to move them then must not hide that error."""
+        if self._box is None:
+            return
+        try:
+            if error is None:
+                self._move_handled()
+            else:
+                with suppress(MailboxError):
+                    self._move_handled()
+        finally:
             _close(self._box)
             self._box = None
 
     def items(self) -> Iterator[Item]:
+        """The folder's messages by UID, fetched ``_FETCH_BULK`` at a time: moving one away
+        meanwhile (``processed``) does not disturb the rest."""
         box = self._open()
         uids = self._call("cannot list the messages", box.uids)
-        messages = self._call("cannot fetch the messages", lambda: list(box.fetch(
-            uid_list=uids, mark_seen=False, bulk=_FETCH_BULK))) if uids else []
-        for message in messages:
-            assert isinstance(message, _RawMessage)
-            if message.uid is not None:
-                yield Item(handle=message.uid, raw=message.raw)
+        for start in range(0, len(uids), _FETCH_BULK):
+            chunk = uids[start:start + _FETCH_BULK]
+            for message in self._call("cannot fetch the messages", _fetch, box, chunk):
+                assert isinstance(message, _RawMessage)
+                if message.uid is not None:
+                    yield Item(handle=message.uid, raw=message.raw)
 
     def processed(self, item: Item) -> None:
-        """Move the message to ``processed_folder``, creating that folder the first time."""
+        """Move the message to ``processed_folder`` (created the first time): in batches, the
+        last one when the ``with`` block ends."""
+        self._open()
+        self._handled.append(item.handle)
+        if len(self._handled) >= _MOVE_BULK:
+            self._move_handled()
+
+    def _move_handled(self) -> None:
+        if not self._handled:
+            return
         box = self._open()
         target = self._settings.processed_folder
         if not self._processed_ready:
             if not self._call("cannot list the folders", box.folder.exists, target):
                 self._call(f"cannot create the folder {target!r}", box.folder.create, target)
             self._processed_ready = True
-        self._call(f"cannot move message {item.handle} to {target!r}",
-                   box.move, item.handle, target)
+        self._call(f"cannot move {len(self._handled)} handled messages to {target!r}",
+                   box.move, self._handled, target)
+        self._handled = []
 
     def _open(self) -> imap_tools.BaseMailBox:
         if self._box is None:
@@ -174,7 +203,16 @@ class ImapMailbox:
         return self._box
 
     def _password(self) -> str:
+        """The password, after the checks that need no connection."""
         s = self._settings
+        if s.ca_file and s.security == "none":
+            raise MailboxError(f"[bounces] ca_file is set but security is 'none': nothing "
+                               f"would check {self._where}'s certificate",
+                               hint="set security = \"tls\" or \"starttls\", or remove ca_file")
+        if s.processed_folder == s.folder:
+            raise MailboxError(f"[bounces] processed_folder is the folder read ({s.folder!r}): "
+                               "handled reports would never leave it",
+                               hint="set processed_folder to another folder")
         if not s.username:
             raise MailboxError(f"[bounces] host is {s.host!r} but username is empty",
                                hint="set [bounces] username in postduif.toml")
@@ -221,6 +259,11 @@ class ImapMailbox:
         except (OSError, imaplib.IMAP4.error, ImapToolsError) as error:
             raise MailboxError(f"IMAP server at {self._where}: {what}: {_words(error)}") \
                 from error
+
+
+def _fetch(box: imap_tools.BaseMailBox, uids: list[str]) -> list[MailMessage]:
+    """The messages with these UIDs in one UID FETCH of ``BODY.PEEK[]``: \\Seen stays unset."""
+    return list(box.fetch(uid_list=uids, mark_seen=False, bulk=len(uids) > 1))
 
 
 def _words(error: BaseException) -> str:
