@@ -14,7 +14,7 @@ What it does, all on 127.0.0.1:
    same sink: the ceiling, since it does no per-recipient work at all.
 5. Unless ``--quick``: postduif again with 100,000 recipients, for its peak memory.
 
-Run: .venv/bin/python bench/send.py [--quick] [--count 10000]
+Run: .venv/bin/python bench/send.py [--quick] [--verp] [--count 10000]
 (installs ``mailmerge`` into the venv and the ``postfix`` Debian package when missing.)
 """
 
@@ -74,8 +74,9 @@ class Result:
 
 # -- setup ------------------------------------------------------------------------------------
 
-def copy_workspace(target: Path, port: int) -> Path:
-    """The sample workspace, pointed at the sink, with an empty store."""
+def copy_workspace(target: Path, port: int, *, verp: bool = False) -> Path:
+    """The sample workspace, pointed at the sink, with an empty store (and VERP on, if asked:
+    a return path signed per message)."""
     target.mkdir(parents=True)
     for part in WORKSPACE_PARTS:
         source = REPO / part
@@ -86,6 +87,8 @@ def copy_workspace(target: Path, port: int) -> Path:
             shutil.copy2(source, target / part)
     config = target / "postduif.toml"
     text = re.sub(r"(?m)^port = \d+", f"port = {port}", config.read_text(encoding="utf-8"))
+    if verp:
+        text = re.sub(r"(?m)^verp = false", "verp = true", text)
     config.write_text(text, encoding="utf-8")
     return target
 
@@ -165,10 +168,10 @@ def vm_hwm_mb() -> float:
     return 0.0
 
 
-def run_postduif(tmp: Path, count: int) -> tuple[Result, float]:
+def run_postduif(tmp: Path, count: int, *, verp: bool = False) -> tuple[Result, float]:
     """(result, mean message size in bytes) for ``count`` recipients."""
     sink = Sink(tmp)
-    root = copy_workspace(tmp / f"ws-{count}", sink.port)
+    root = copy_workspace(tmp / f"ws-{count}{'-verp' * verp}", sink.port, verp=verp)
     populate(Workspace.open(root), count)
     _, out = run_timed([sys.executable, __file__, "--child", str(root)])
     accepted = sink.stop()
@@ -179,7 +182,8 @@ def run_postduif(tmp: Path, count: int) -> tuple[Result, float]:
     size = mean_message_size(root)
     note = (f"render once {report['render_s'] * 1000:.0f} ms; snapshot + delivery timed; "
             "ledger committed per message")
-    return Result("postduif", count, report["send_s"], report["peak_mb"], note), size
+    name = "postduif+verp" if verp else "postduif"
+    return Result(name, count, report["send_s"], report["peak_mb"], note), size
 
 
 def mean_message_size(root: Path) -> float:
@@ -392,6 +396,8 @@ def main() -> None:
                         help="time mailmerge on this many recipients and extrapolate "
                              "(default: the whole list; 2,000 with --quick)")
     parser.add_argument("--quick", action="store_true", help="skip the 100,000-recipient run")
+    parser.add_argument("--verp", action="store_true",
+                        help="also send with [bounces] verp = true (a signed return path each)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     if sys.argv[1:2] == ["--mailmerge"]:
         mailmerge_child(Path(sys.argv[2]), sys.argv[3:])
@@ -406,6 +412,9 @@ def main() -> None:
         print(f"postduif: {args.count} recipients ...", flush=True)
         ours, size = run_postduif(tmp, args.count)
         results = [ours]
+        if args.verp:
+            print("postduif with VERP ...", flush=True)
+            results.append(run_postduif(tmp, args.count, verp=True)[0])
         print("mailmerge ...", flush=True)
         results.append(run_mailmerge(tmp, args.count, subset))
         print("smtp-source ...", flush=True)

@@ -143,12 +143,28 @@ def unsubscribe(store: Store, email: str, lists: list[str] | None, *, source: st
     subscriber = store.get(address)
     if subscriber is None:
         raise StoreError(f"no subscriber {address}")
+    return _stop(store, subscriber, lists, "unsubscribed", "unsubscribed", source)
+
+
+def stop_mailing(store: Store, subscriber: Subscriber, *, status: str, source: str
+                 ) -> list[str]:
+    """Every membership still mailed becomes ``status`` ("bounced" after a hard bounce,
+    "complained" after a spam complaint), each with its consent event; returns the lists.
+
+    Memberships that are already not mailed keep the status that says why.
+    """
+    return _stop(store, subscriber, None, status, status, source)
+
+
+def _stop(store: Store, subscriber: Subscriber, lists: Collection[str] | None, status: str,
+          event: str, source: str) -> list[str]:
     changed = []
-    for membership in subscriber.memberships:
-        if (lists is None or membership.list in lists) and membership.status in STILL_MAILED:
-            store.set_status(address, membership.list, "unsubscribed", event="unsubscribed",
-                             source=source)
-            changed.append(membership.list)
+    with store.transaction():
+        for membership in subscriber.memberships:
+            if (lists is None or membership.list in lists) and membership.status in STILL_MAILED:
+                store.set_status(subscriber.email, membership.list, status, event=event,
+                                 source=source)
+                changed.append(membership.list)
     return changed
 
 

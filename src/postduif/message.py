@@ -67,9 +67,14 @@ def header_safe(value: str) -> str:
 
 
 def message_id(campaign: str, recipient_email: str, domain: str) -> str:
-    """A Message-ID stable per campaign and recipient, so a resend is recognisably the same mail."""
-    digest = hashlib.sha256(f"{campaign}\0{recipient_email.lower()}".encode()).hexdigest()[:24]
-    return f"<{campaign}.{digest}@{domain}>"
+    """A Message-ID stable per campaign and recipient, so a resend is recognisably the same mail
+    (and a bounce that quotes it names both: see ``postduif.bounces.match``)."""
+    return f"<{campaign}.{message_digest(campaign, recipient_email)}@{domain}>"
+
+
+def message_digest(campaign: str, recipient_email: str) -> str:
+    """The recipient's part of :func:`message_id`: 24 hex digits, the address not readable."""
+    return hashlib.sha256(f"{campaign}\0{recipient_email.lower()}".encode()).hexdigest()[:24]
 
 
 def personal_values(rendered: Rendered, recipient: Recipient, *, unsubscribe_url: str,

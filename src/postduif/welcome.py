@@ -29,6 +29,7 @@ from postduif.send.replies import Verdict, judge
 from postduif.send.transport import DeliveryFailure, PermanentFailure, Transport, Unknown
 from postduif.store import Store
 from postduif.tokens import signed_link
+from postduif.verp import ReturnPath
 from postduif.workspace import Workspace
 
 CONFIRM_TTL = timedelta(days=14)
@@ -45,6 +46,7 @@ class Greeting:
     list: str
     lang: str
     resend: bool = False  # recorded as sent once, but it may not have arrived
+    subscriber_id: int = 0  # for its VERP return path (``postduif.verp``)
 
 
 @dataclass
@@ -76,7 +78,8 @@ def _due(store: Store, list_def: ListDef, status: str, kind: str,
         if already is None or resend:
             name = f"{subscriber.first_name} {subscriber.last_name}".strip()
             yield Greeting(kind, subscriber.email, name, list_def.name,
-                           membership.language or list_def.default_language, resend=resend)
+                           membership.language or list_def.default_language, resend=resend,
+                           subscriber_id=subscriber.id)
 
 
 class Greeter:
@@ -144,9 +147,13 @@ def write_greetings(directory: Path, greeter: Greeter,
 
 
 async def send_greetings(store: Store, greeter: Greeter, transport: Transport,
-                         greetings: Iterator[Greeting], *, envelope_from: str,
+                         greetings: Iterator[Greeting], *, envelope_from: str | ReturnPath,
                          on_sent: Callable[[Greeting], None] | None = None) -> WelcomeReport:
-    """Send each due email once: recorded before DATA, the record undone on a clear refusal."""
+    """Send each due email once: recorded before DATA, the record undone on a clear refusal.
+
+    ``envelope_from`` is the MAIL FROM address, or the return path that gives each greeting
+    its own (VERP).
+    """
     report = WelcomeReport()
     todo = list(greetings)
     if not todo:
@@ -159,7 +166,8 @@ async def send_greetings(store: Store, greeter: Greeter, transport: Transport,
             if not claim(greeting.email, greeting.list, greeting.kind):
                 continue  # another process (serve, or a cron run) sent it meanwhile
             try:
-                await connection.send(envelope_from, greeting.email, message)
+                await connection.send(_sender(envelope_from, greeting), greeting.email,
+                                      message)
             except Unknown as exc:  # stays claimed and marked uncertain
                 report.failed.append((greeting, f"unknown, may not have arrived: {exc}"))
                 report.unknown += 1
@@ -182,3 +190,9 @@ async def send_greetings(store: Store, greeter: Greeter, transport: Transport,
             if on_sent:
                 on_sent(greeting)
     return report
+
+
+def _sender(envelope_from: str | ReturnPath, greeting: Greeting) -> str:
+    if isinstance(envelope_from, str):
+        return envelope_from
+    return envelope_from.for_greeting(greeting.kind, greeting.subscriber_id, greeting.list)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import sys
 
-from postduif.cli import campaigns, migrate, people, sending  # noqa: F401  (they register commands)
+from postduif.cli import (  # noqa: F401  (they register commands)
+    bounces,
+    campaigns,
+    migrate,
+    people,
+    sending,
+)
 from postduif.cli._app import app, err
 from postduif.cli._show import say
 from postduif.errors import PostduifError

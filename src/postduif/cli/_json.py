@@ -6,15 +6,19 @@ never renamed or dropped, so a script written today keeps working.
 
 from __future__ import annotations
 
+from postduif.bounces.effects import BounceReport
 from postduif.lists import ListDef
 from postduif.problems import Problem, Severity
 from postduif.send import LedgerStatus, VariantCounts
+from postduif.store import BOUNCE_KINDS
 
 _STATES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
 
 
-def status_json(campaign: str, report: LedgerStatus) -> dict[str, object]:
-    """``status --json``: one object; ``list`` is null when the campaign was never started."""
+def status_json(campaign: str, report: LedgerStatus,
+                bounces: list[tuple[str, str, int]]) -> dict[str, object]:
+    """``status --json``: one object; ``list`` is null when the campaign was never started.
+    ``bounces`` are the store's ``(variant, kind, number)`` for the campaign."""
     return {
         "campaign": campaign,
         "list": report.list,
@@ -24,7 +28,17 @@ def status_json(campaign: str, report: LedgerStatus) -> dict[str, object]:
         "languages": {v.variant: _counts(v) for v in report.variants},
         "failures": [{"email": f.email, "language": f.variant, "state": f.state,
                       "code": f.code, "reply": f.reply} for f in report.failures],
+        "bounces": {
+            "totals": _bounce_counts(bounces, None),
+            "languages": {v: _bounce_counts(bounces, v)
+                          for v in sorted({v for v, _, _ in bounces})},
+        },
     }
+
+
+def _bounce_counts(bounces: list[tuple[str, str, int]], variant: str | None) -> dict[str, int]:
+    return {kind: sum(n for v, k, n in bounces if k == kind and variant in (None, v))
+            for kind in BOUNCE_KINDS}
 
 
 def _counts(v: VariantCounts) -> dict[str, int]:
@@ -52,3 +66,16 @@ def lists_json(defs: list[ListDef], counts: list[tuple[str, str, str, int]]) -> 
         "counts": [{"status": status, "language": language, "count": n}
                    for name, status, language, n in counts if name == d.name],
     } for d in defs]}
+
+
+def bounces_json(report: BounceReport) -> dict[str, object]:
+    """``bounces --json``: the counts of one run and each report that was not understood."""
+    return {
+        "mailbox": report.mailbox, "dry_run": report.dry_run, "messages": report.messages,
+        "hard": report.hard, "soft": report.soft, "soft_to_hard": report.soft_to_hard,
+        "complaints": report.complaints, "by_address": report.by_address,
+        "auto_replies": report.auto_replies, "not_ours": report.not_ours,
+        "already_handled": report.already_handled,
+        "not_understood": [{"handle": u.handle, "subject": u.subject, "why": u.why}
+                           for u in report.not_understood],
+    }

@@ -22,7 +22,7 @@ from postduif.errors import StoreError
 from postduif.joins import import_joins, refusal
 from postduif.lists import ListDef, available_lists
 from postduif.people import lookalike_warning, normalise_email
-from postduif.store import Subscriber
+from postduif.store import BounceEvent, Subscriber
 from postduif.tokens import token_key
 from postduif.workspace import Workspace
 
@@ -210,6 +210,7 @@ def subscribers_show(ctx: typer.Context, email: str) -> None:
     """
     with _store(ctx) as (_, store):
         subscriber = store.get(normalise_email(email))
+        bounces = store.bounces_of(normalise_email(email))
     if subscriber is None:
         raise StoreError(f"no subscriber {normalise_email(email)}")
     out.print(_request_panel(subscriber))
@@ -218,6 +219,18 @@ def subscribers_show(ctx: typer.Context, email: str) -> None:
         table.add_row(*cells(m.list, m.status, m.language, m.changed_at))
     out.print(table)
     _print_uncertain(subscriber)
+    _print_bounces(bounces)
+
+
+def _print_bounces(bounces: list[BounceEvent]) -> None:
+    """Bounce and complaint reports about this person, the relay's reason word for word."""
+    if not bounces:
+        return
+    out.print("Bounce and complaint reports:")
+    for b in bounces:
+        campaign = f"{b.campaign} ({b.variant or '-'})" if b.campaign else "no campaign"
+        say(out, f"  {b.reported_at} {b.kind} ", campaign, f" {b.status or '-'} "
+            f"(matched by {b.matched_by}): ", b.reason)
 
 
 def _print_uncertain(subscriber: Subscriber) -> None:

@@ -14,7 +14,7 @@ from rich.table import Table
 from postduif.build import BuildFailed
 from postduif.cli._app import app, err, open_workspace, out, print_problems, relative
 from postduif.cli._json import status_json
-from postduif.cli._show import JsonOption, print_json, say
+from postduif.cli._show import JsonOption, cells, print_json, say
 from postduif.errors import TokenError
 from postduif.lists import available_lists
 from postduif.send import DeliveryReport, LedgerStatus, ledger_status
@@ -28,8 +28,9 @@ from postduif.send.job import (
     start,
     transport_for,
 )
-from postduif.store import Store
+from postduif.store import BOUNCE_KINDS, Store
 from postduif.tokens import token_key
+from postduif.verp import sending_return_path
 from postduif.welcome import Greeter, due, send_greetings, write_greetings
 from postduif.workspace import Workspace
 
@@ -172,8 +173,9 @@ def status(
     name = ws.campaign(campaign).name
     with Store.open(ws.settings.database) as store:
         report = ledger_status(store, name)
+        bounces = store.bounce_counts(name)
     if as_json:
-        print_json(status_json(name, report))
+        print_json(status_json(name, report, bounces))
         return
     if report.list is None:
         say(out, name, " has not been sent yet.")
@@ -185,7 +187,21 @@ def status(
     for failure in report.failures:
         state = "unknown (not yet checked)" if failure.state == "sending" else failure.state
         say(out, f"{state}: ", failure.email, f" ({failure.variant}): ", failure.reply)
+    _print_bounces(bounces)
     _print_unknown_hint(name, report.totals.uncertain)
+
+
+def _print_bounces(bounces: list[tuple[str, str, int]]) -> None:
+    """Reports read by ``postduif bounces`` about this campaign, per language."""
+    if not bounces:
+        return
+    table = Table("language", *(f"{kind} bounces" if kind != "complaint" else "complaints"
+                                for kind in BOUNCE_KINDS), title="Bounce and complaint reports")
+    counts = {(v, k): n for v, k, n in bounces}
+    for variant in sorted({v for v, _, _ in bounces}):
+        table.add_row(*cells(variant or "-", *(counts.get((variant, k), 0)
+                                               for k in BOUNCE_KINDS)))
+    out.print(table)
 
 
 @app.command()
@@ -206,7 +222,8 @@ def welcome(
     ws = open_workspace(ctx)
     lists = {name: ws.list_def(name) for name in available_lists(ws.settings.lists_dir)}
     with Store.open(ws.settings.database) as store:
-        greeter = Greeter(ws, lists, _key(ws, dry_run=dry_run_))
+        key = _key(ws, dry_run=dry_run_)
+        greeter = Greeter(ws, lists, key)
         greetings = due(store, list(lists.values()), resend_unknown=resend_unknown)
         if dry_run_:
             report = write_greetings(ws.settings.outbox_dir / "welcome", greeter, greetings)
@@ -214,7 +231,8 @@ def welcome(
                 "/; nothing was sent.")
             return
         result = asyncio.run(send_greetings(
-            store, greeter, transport_for(ws), greetings, envelope_from=ws.settings.sender.email,
+            store, greeter, transport_for(ws), greetings,
+            envelope_from=sending_return_path(ws.settings, key),
             on_sent=(lambda g: say(out, f"{g.kind} sent to ", g.email, f" ({g.list}, {g.lang})"))
             if verbose else None))
     for greeting, reason in result.failed:

@@ -43,6 +43,8 @@ from postduif.store import LedgerRow, Settle, Store
 
 DEFAULT_RETRY = RetryPolicy()
 UNLIMITED = RateLimit()
+#: MAIL FROM: one address for every message, or one per ledger row id (VERP).
+EnvelopeFrom = str | Callable[[int], str]
 PROGRESS_INTERVAL = 0.1  # seconds between progress callbacks
 SETTLE_BEFORE_WAIT = 0.05  # record the last outcome first if a wait is longer than this
 
@@ -50,13 +52,13 @@ SETTLE_BEFORE_WAIT = 0.05  # record the last outcome first if a wait is longer t
 class _Run:
     """What the workers of one delivery share: settings, counters and the reason to stop."""
 
-    def __init__(self, store: Store, campaign: str, compose: Compose, envelope_from: str,
-                 retry: RetryPolicy, rate: RateLimit,
+    def __init__(self, store: Store, campaign: str, compose: Compose,
+                 envelope_from: EnvelopeFrom, retry: RetryPolicy, rate: RateLimit,
                  progress: Callable[[Progress], None] | None) -> None:
         self.store = store
         self.campaign = campaign
         self.compose = compose
-        self.envelope_from = envelope_from
+        self.envelope_from = _per_row(envelope_from)
         self.retry = retry
         self.limiter = RateLimiter(rate)
         self.commits = LedgerCommits(store, campaign)
@@ -97,7 +99,7 @@ class _Run:
 
 
 async def deliver(store: Store, campaign: str, list: str, transport: Transport, compose: Compose,
-                  *, envelope_from: str, resend_unknown: bool = False,
+                  *, envelope_from: EnvelopeFrom, resend_unknown: bool = False,
                   retry: RetryPolicy = DEFAULT_RETRY, rate: RateLimit = UNLIMITED,
                   stop: asyncio.Event | None = None,
                   progress: Callable[[Progress], None] | None = None) -> DeliveryReport:
@@ -106,6 +108,8 @@ async def deliver(store: Store, campaign: str, list: str, transport: Transport, 
     Holds the campaign lock throughout (:class:`SendError` if another process sends it). Rows a
     crash left ``sending`` become ``unknown`` first; ``resend_unknown`` queues those again. The
     transport is checked before any row is claimed, so a wrong password sends nothing.
+    ``envelope_from`` is the MAIL FROM address, or a function from the ledger row id to it
+    (VERP: each message its own return path, see ``postduif.verp``).
     """
     with CampaignLock(store.path, campaign), store.durable():
         _check_started(store, campaign, list)
@@ -126,6 +130,13 @@ async def deliver(store: Store, campaign: str, list: str, transport: Transport, 
         if run.paused is not None:
             store.pause_ledger(campaign, run.paused)
         return _report(run, interrupted=stop is not None and stop.is_set())
+
+
+def _per_row(envelope_from: EnvelopeFrom) -> Callable[[int], str]:
+    if not isinstance(envelope_from, str):
+        return envelope_from
+    address = envelope_from
+    return lambda _row_id: address
 
 
 def _check_started(store: Store, campaign: str, list: str) -> None:
@@ -206,7 +217,7 @@ async def _attempt(run: _Run, connection: Connection, row: LedgerRow) -> tuple[S
         run.stop(error=exc)
         return Settle(row.id, "queued", None, f"not sent: compose failed: {exc}"), True
     try:
-        reply = await connection.send(run.envelope_from, row.email, message)
+        reply = await connection.send(run.envelope_from(row.id), row.email, message)
     except TemporaryFailure as exc:
         _pause_if_stalled(run, exc)
         return _temporary(run, row, exc.reply), exc.reply.code != 0

@@ -27,6 +27,7 @@ from postduif.send.ratelimit import RateLimit
 from postduif.send.smtp import SmtpTransport
 from postduif.send.transport import Reply
 from postduif.store import Store
+from postduif.verp import ReturnPath, sending_return_path
 from postduif.workspace import Workspace
 
 
@@ -36,7 +37,8 @@ class SendJob:
     plan: Plan
     list_def: ListDef
     compose: Composer
-    envelope_from: str
+    envelope_from: str  # the plain return path: review copies (``send --to``) are not VERPed
+    return_path: ReturnPath  # per message, VERP when ``[bounces] verp`` is on
     problems: tuple[Problem, ...]
 
     def variant_for(self, language: str) -> str:
@@ -67,7 +69,9 @@ def prepare_job(ws: Workspace, campaign: str, *, token_key: bytes) -> SendJob:
                        preferences_url=ws.settings.preferences_url,
                        base_url=ws.site.config.base_url, token_key=token_key,
                        dkim_key=_dkim_key(ws))
-    return SendJob(plan.campaign.name, plan, list_def, compose, env.sender_email, problems)
+    return_path = sending_return_path(ws.settings, token_key)
+    return SendJob(plan.campaign.name, plan, list_def, compose, return_path.address,
+                   return_path, problems)
 
 
 def _dkim_key(ws: Workspace) -> DkimKey | None:
@@ -128,6 +132,7 @@ async def deliver_job(ws: Workspace, job: SendJob, store: Store, *, resend_unkno
                       progress: Callable[[Progress], None] | None = None) -> DeliveryReport:
     smtp = ws.settings.smtp
     return await deliver(store, job.name, job.list_def.name, transport_for(ws), job.compose,
-                         envelope_from=job.envelope_from, resend_unknown=resend_unknown,
+                         envelope_from=job.return_path.for_message,
+                         resend_unknown=resend_unknown,
                          rate=RateLimit(smtp.rate_per_second, smtp.rate_per_hour),
                          stop=stop, progress=progress)

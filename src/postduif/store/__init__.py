@@ -4,7 +4,8 @@ This package is the only place that speaks SQL. Its parts:
 
 * :mod:`~postduif.store.db`: the connection, transactions and the migration machinery;
 * :mod:`~postduif.store.subscribers`: people, memberships, the consent log, suppressions;
-* :mod:`~postduif.store.ledger`: one row per campaign and recipient, for resumable sending.
+* :mod:`~postduif.store.ledger`: one row per campaign and recipient, for resumable sending;
+* :mod:`~postduif.store.bounces`: bounce and complaint reports handled, and what they said.
 
 :class:`Store` joins them, and :data:`MIGRATIONS` lists every part's schema changes in the order
 they were released, in one place, so that their order is plain to see.
@@ -12,6 +13,7 @@ they were released, in one place, so that their order is plain to see.
 
 from __future__ import annotations
 
+from postduif.store.bounces import BOUNCE_KINDS, BOUNCE_SCHEMA, BounceEvent, BounceStore
 from postduif.store.db import BUSY_TIMEOUT_S, Database, Migration, stamp
 from postduif.store.ledger import (
     LEDGER_SCHEMA,
@@ -20,7 +22,6 @@ from postduif.store.ledger import (
     Claim,
     LedgerEntry,
     LedgerRow,
-    LedgerStore,
     Settle,
 )
 from postduif.store.subscribers import (
@@ -47,10 +48,11 @@ MIGRATIONS: list[Migration] = [
     ("0003_ledger", LEDGER_SCHEMA),
     ("0004_suppression_reasons", SUPPRESSION_REASON_SCHEMA),
     ("0005_greeting_uncertain", GREETING_UNCERTAIN_SCHEMA),
+    ("0006_bounces", BOUNCE_SCHEMA),
 ]
 
 
-class Store(LedgerStore):
+class Store(BounceStore):
     """A connection to one store file. Not shared between threads; open one per process."""
 
     def _migrations(self) -> list[Migration]:
@@ -59,8 +61,8 @@ class Store(LedgerStore):
 
 
 __all__ = [
-    "BUSY_TIMEOUT_S", "EVENTS", "LEDGER_STATES", "MIGRATIONS", "REFUSED", "STATUSES",
-    "SUPPRESSION_REASONS", "CampaignRecord", "Claim", "ConsentEvent", "Database", "LedgerEntry",
-    "LedgerRow", "Membership", "Migration", "Outcome", "Person", "Settle", "Store",
-    "Subscriber", "Suppression", "stamp",
+    "BOUNCE_KINDS", "BUSY_TIMEOUT_S", "EVENTS", "LEDGER_STATES", "MIGRATIONS", "REFUSED",
+    "STATUSES", "SUPPRESSION_REASONS", "BounceEvent", "CampaignRecord", "Claim", "ConsentEvent",
+    "Database", "LedgerEntry", "LedgerRow", "Membership", "Migration", "Outcome", "Person",
+    "Settle", "Store", "Subscriber", "Suppression", "stamp",
 ]

@@ -31,10 +31,11 @@ EVENTS = ("requested", "confirmed", "approved", "rejected", "unsubscribed", "bou
           "complained", "forgotten", "language")
 #: Statuses after which an import must not put the person back on the list.
 REFUSED = frozenset({"unsubscribed", "bounced", "complained", "rejected"})
-#: Why an address is suppressed: erased on request (``forget``), or blocklisted elsewhere and
-#: moved over (a listmonk migration). Checked in Python, not by a CHECK constraint, so that a
-#: later reason (complaints, say) needs no table rebuild.
-SUPPRESSION_REASONS = ("forgotten", "blocklisted")
+#: Why an address is suppressed: erased on request (``forget``), blocklisted elsewhere and
+#: moved over (a listmonk migration), a hard bounce (the address does not exist) or a spam
+#: complaint reported by a feedback loop (``postduif bounces``). Checked in Python, not by a
+#: CHECK constraint, so that a later reason needs no table rebuild.
+SUPPRESSION_REASONS = ("forgotten", "blocklisted", "bounced", "complained")
 
 
 @dataclass(frozen=True)

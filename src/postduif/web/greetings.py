@@ -26,6 +26,7 @@ from postduif.errors import PostduifError
 from postduif.lists import ListDef
 from postduif.send.transport import Transport
 from postduif.store import Store
+from postduif.verp import sending_return_path
 from postduif.welcome import Greeter, WelcomeReport, due, send_greetings
 from postduif.workspace import Workspace
 
@@ -88,5 +89,6 @@ class GreetingWorker:
             if not greetings:
                 return WelcomeReport()
             greeter = Greeter(self.ws, self.lists, self.key)
-            return await send_greetings(store, greeter, self.transport(), iter(greetings),
-                                        envelope_from=self.ws.settings.sender.email)
+            return await send_greetings(
+                store, greeter, self.transport(), iter(greetings),
+                envelope_from=sending_return_path(self.ws.settings, self.key))

@@ -1,0 +1,172 @@
+"""What reports change, and the report ``postduif bounces`` prints about them.
+
+* A hard bounce: every membership still mailed becomes ``bounced`` and the address is
+  suppressed (``bounced``), so no import, sign-up or campaign reaches it again.
+* A soft bounce is recorded; the ``soft_limit``-th within ``soft_days`` days (counted by the
+  reports' own dates) is treated as a hard bounce.
+* A complaint: every membership still mailed becomes ``complained`` (a consent event each,
+  naming the report) and the address is suppressed (``complained``).
+* An auto-reply, or a report about nobody of ours: nothing changes.
+* A report that was not understood is left in the mailbox and listed, every run, until an
+  organiser has read it.
+
+Every change is recorded with the relay's raw reason. Each report is applied in one
+transaction together with its key in ``bounce_reports``, and only then moved to the processed
+folder: a crash in between leaves a report that the next run finds already handled. A dry run
+applies everything inside a transaction that is rolled back, so its report is the real one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from postduif.bounces.mailbox import Mailbox
+from postduif.bounces.match import Match, Matcher
+from postduif.bounces.model import Kind, Notice
+from postduif.config import BounceSettings
+from postduif.membership import stop_mailing
+from postduif.store import BounceEvent, Store, stamp
+
+SOURCE_LIMIT = 500  # characters of a consent event's source
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A report that was not understood: left where it is, for an organiser to read."""
+
+    handle: str
+    subject: str
+    why: str
+
+
+@dataclass
+class BounceReport:
+    """What one run found. Hard, soft, complaints and not ours count addresses; the rest
+    count messages."""
+
+    mailbox: str
+    dry_run: bool
+    messages: int = 0
+    hard: int = 0
+    soft: int = 0
+    soft_to_hard: int = 0  # of the soft ones: the limit reached, treated as hard
+    complaints: int = 0
+    by_address: int = 0  # of the above: matched by the address alone
+    auto_replies: int = 0
+    not_ours: int = 0
+    already_handled: int = 0
+    not_understood: list[Unread] = field(default_factory=list)
+
+    @property
+    def needs_organiser(self) -> bool:
+        """Whether someone has to look: reports that were not understood."""
+        return bool(self.not_understood)
+
+
+def process(store: Store, mailbox: Mailbox, classify: Callable[[bytes], Notice],
+            matcher: Matcher, rules: BounceSettings, *, dry_run: bool = False) -> BounceReport:
+    """Read every report in ``mailbox``, apply what it says, move the handled ones."""
+    report = BounceReport(mailbox.name, dry_run)
+    undo: AbstractContextManager[None] = store.rollback_only() if dry_run else nullcontext()
+    with undo:
+        for item in mailbox.items():
+            report.messages += 1
+            notice = classify(item.raw)
+            if notice.kind is Kind.UNKNOWN:
+                report.not_understood.append(Unread(item.handle, notice.subject, notice.why))
+                continue
+            if store.report_handled(notice.key):
+                report.already_handled += 1
+            else:
+                with store.transaction():
+                    outcome = apply(store, matcher.match(notice), notice, rules, report)
+                    store.record_report(notice.key, kind=notice.kind.value, outcome=outcome)
+            if not dry_run:
+                mailbox.processed(item)
+    return report
+
+
+def apply(store: Store, matches: list[Match], notice: Notice, rules: BounceSettings,
+          report: BounceReport) -> str:
+    """The effects of one notice; returns how it was handled, for ``bounce_reports``."""
+    if notice.kind is Kind.AUTO_REPLY:
+        report.auto_replies += 1
+        return "auto-reply"
+    if not matches:  # names no address, and no message of ours
+        report.not_ours += 1
+        return "not ours"
+    when = _reported_at(store, notice)
+    ours = 0
+    for match in matches:
+        if match.subscriber_id is None:
+            report.not_ours += 1
+            continue
+        ours += 1
+        report.by_address += match.by == "address"
+        _effect(store, match, notice.key, when, rules, report)
+    return "applied" if ours else "not ours"
+
+
+def _effect(store: Store, match: Match, key: str, when: datetime, rules: BounceSettings,
+            report: BounceReport) -> None:
+    failure = match.failure
+    kind = "complaint" if failure.kind is Kind.COMPLAINT else failure.kind.value
+    assert match.subscriber_id is not None
+    store.record_bounce(match.subscriber_id, _event(match, key, when, kind, failure.reason))
+    source = f"bounces: report {key}: {failure.status or kind}"[:SOURCE_LIMIT]
+    if failure.kind is Kind.COMPLAINT:
+        report.complaints += 1
+        _stop(store, match, "complained", source)
+    elif failure.kind is Kind.HARD:
+        report.hard += 1
+        _stop(store, match, "bounced", source)
+    elif failure.kind is Kind.SOFT:
+        report.soft += 1
+        _escalate(store, match, key, when, rules, report)
+
+
+def _escalate(store: Store, match: Match, key: str, when: datetime, rules: BounceSettings,
+              report: BounceReport) -> None:
+    """The ``soft_limit``-th soft bounce within ``soft_days`` days is a hard bounce."""
+    assert match.subscriber_id is not None
+    since = when - timedelta(days=rules.soft_days)
+    count = store.soft_bounces(match.subscriber_id, since, when)
+    suppression = store.suppression(match.email)
+    if count < rules.soft_limit or (suppression is not None and suppression.reason == "bounced"):
+        return
+    report.soft_to_hard += 1
+    reason = (f"{count} soft bounces within {rules.soft_days:g} days; the last: "
+              f"{match.failure.reason}")
+    store.record_bounce(match.subscriber_id, _event(match, key, when, "hard", reason))
+    _stop(store, match, "bounced",
+          f"bounces: report {key}: {count} soft bounces in {rules.soft_days:g} days"
+          [:SOURCE_LIMIT])
+
+
+def _stop(store: Store, match: Match, status: str, source: str) -> None:
+    subscriber = store.get(match.email)
+    if subscriber is not None:
+        stop_mailing(store, subscriber, status=status, source=source)
+    store.suppress(match.email, reason=status, source=source)
+
+
+def _event(match: Match, key: str, when: datetime, kind: str, reason: str) -> BounceEvent:
+    return BounceEvent(at="", reported_at=stamp(when), email=match.email,
+                       campaign=match.campaign, variant=match.variant, kind=kind,
+                       status=match.failure.status, reason=reason, report=key,
+                       matched_by=match.by)
+
+
+def _reported_at(store: Store, notice: Notice) -> datetime:
+    """The report's own date, unless it has none or claims to be from the future."""
+    now = store.now()
+    if notice.date is None:
+        return now
+    try:
+        reported = datetime.fromtimestamp(notice.date, UTC)
+    except (OverflowError, OSError, ValueError):
+        return now
+    return min(reported, now)

@@ -1,0 +1,60 @@
+"""``postduif bounces``: read the return mailbox and print what it changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from postduif.bounces.effects import BounceReport
+from postduif.cli._app import app, open_workspace, out
+from postduif.cli._json import bounces_json
+from postduif.cli._show import JsonOption, print_json, say
+
+
+@app.command()
+def bounces(
+    ctx: typer.Context,
+    from_: Annotated[Path | None, typer.Option(
+        "--from", help="A Maildir folder or mbox file instead of the [bounces] IMAP mailbox.")]
+    = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Report what would change; change nothing, move nothing.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print nothing unless a report needs an organiser (for cron).")]
+    = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Read bounce and complaint reports: hard bounces and complaints stop mail to the
+    address, soft bounces count, auto-replies change nothing; reports not understood stay in
+    the mailbox and are listed. Running it again changes nothing.
+
+    Example: postduif bounces --from ~/Maildir/.bounces --dry-run
+    """
+    from postduif.bounces.run import read_reports  # IMAP and bounce parsing: only loaded here
+
+    report = read_reports(open_workspace(ctx), from_, dry_run=dry_run)
+    if as_json:
+        print_json(bounces_json(report))
+    elif report.needs_organiser or not quiet:
+        _print(report)
+
+
+def _print(report: BounceReport) -> None:
+    dry = " (dry run: nothing changed)" if report.dry_run else ""
+    say(out, report.mailbox, f": {report.messages} message(s){dry}")
+    say(out, f"hard bounces {report.hard}, soft bounces {report.soft}, "
+        f"complaints {report.complaints}")
+    if report.soft_to_hard:
+        say(out, f"{report.soft_to_hard} of the soft bounces reached bounces.soft_limit and "
+            "count as hard")
+    say(out, f"auto-replies ignored {report.auto_replies}, not ours {report.not_ours}, "
+        f"already handled {report.already_handled}")
+    if report.by_address:
+        say(out, f"{report.by_address} matched by the address alone (the report holds no "
+            "VERP address or Message-ID of ours)")
+    if report.not_understood:
+        say(out, f"{len(report.not_understood)} not understood, left in the mailbox:")
+    for unread in report.not_understood:
+        say(out, "  ", unread.handle, ": ", unread.subject or "(no subject)", ": ", unread.why)

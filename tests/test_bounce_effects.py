@@ -1,0 +1,213 @@
+"""Matching reports to campaigns and subscribers, and what they change, on a real SQLite store.
+
+The notices are built by hand here (what ``classify`` would make of a report); the reports
+themselves, read from a Maildir and from Dovecot, are in ``test_cli_bounces.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from postduif.bounces.effects import BounceReport, apply
+from postduif.bounces.match import Matcher
+from postduif.bounces.model import Failure, Kind, Notice
+from postduif.config import BounceSettings, load_settings
+from postduif.message import message_id
+from postduif.store import Person, Store
+from postduif.verp import ReturnPath
+
+KEY = b"bounce-effects-key-0123456789"
+RETURN = ReturnPath("nieuwsbrief@techwerkers.nl", KEY)
+CAMPAIGN = "2026-12-community-update"
+PEOPLE = ("eva@example.org", "joris@example.net", "amal@example.com")
+DOMAIN = "techwerkers.nl"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
+    with Store.open(tmp_path / "postduif.sqlite3", clock=clock) as opened:
+        for n, email in enumerate(PEOPLE):
+            for list_name in ("nieuwsbrief", "leden"):
+                opened.join(Person(email=email, language="en" if n == 1 else "nl"),
+                            list=list_name, status="confirmed", event="confirmed",
+                            source="test", consent_version="1", default_language="nl")
+        opened.start_ledger(CAMPAIGN, "nieuwsbrief",
+                            ((e, "", "en" if n == 1 else "nl") for n, e in enumerate(PEOPLE)))
+        yield opened
+
+
+@pytest.fixture
+def rules(workspace: Path) -> BounceSettings:
+    return load_settings(workspace).bounces
+
+
+def notice(kind: Kind, address: str = "", *, key: str = "<r1@relay>", status: str = "5.1.1",
+           reason: str = "550 5.1.1 <x>: Recipient address rejected: User unknown",
+           message_ids: tuple[str, ...] = (), delivered_to: tuple[str, ...] = (),
+           date: datetime | None = None, failures: tuple[Failure, ...] | None = None) -> Notice:
+    if failures is None:
+        failures = () if kind is Kind.AUTO_REPLY else (Failure(address, kind, status, reason),)
+    return Notice(key=key, kind=kind, failures=failures, original_message_ids=message_ids,
+                  delivered_to=delivered_to, subject="Undelivered Mail Returned to Sender",
+                  date=None if date is None else date.timestamp(), why="")
+
+
+def row_id(store: Store, email: str) -> int:
+    return next(e.id for e in store.ledger_entries(CAMPAIGN) if e.email == email)
+
+
+def statuses(store: Store, email: str) -> dict[str, str]:
+    subscriber = store.get(email)
+    assert subscriber is not None
+    return {m.list: m.status for m in subscriber.memberships}
+
+
+def run(store: Store, n: Notice, rules: BounceSettings,
+        return_path: ReturnPath | None = RETURN) -> BounceReport:
+    report = BounceReport("test", dry_run=False)
+    matcher = Matcher(store, return_path, ["nieuwsbrief", "leden"])
+    with store.transaction():
+        outcome = apply(store, matcher.match(n), n, rules, report)
+        store.record_report(n.key, kind=n.kind.value, outcome=outcome)
+    return report
+
+
+# -- matching -----------------------------------------------------------------------------------
+
+def test_verp_matches_exactly_even_when_the_report_names_another_address(store: Store) -> None:
+    """A forwarded address bounced: the report names the forward, VERP names our row."""
+    verp = RETURN.for_message(row_id(store, "joris@example.net"))
+    [match] = Matcher(store, RETURN, []).match(
+        notice(Kind.HARD, "joris@forwarded.example", delivered_to=(verp,)))
+    assert (match.by, match.email, match.campaign, match.variant) == (
+        "verp", "joris@example.net", CAMPAIGN, "en")
+
+
+def test_a_tampered_verp_id_falls_back_to_the_next_method(store: Store) -> None:
+    verp = RETURN.for_message(row_id(store, "joris@example.net"))
+    forged = verp.replace("+m", "+m1", 1)  # another row, same tag
+    [match] = Matcher(store, RETURN, []).match(
+        notice(Kind.HARD, "eva@example.org", delivered_to=(forged,)))
+    assert (match.by, match.email, match.campaign) == ("address", "eva@example.org", None)
+
+
+def test_the_original_message_id_names_campaign_and_subscriber(store: Store) -> None:
+    original = message_id(CAMPAIGN, "amal@example.com", DOMAIN)
+    [match] = Matcher(store, None, []).match(
+        notice(Kind.SOFT, "", status="4.2.2", message_ids=("<other@x>", original)))
+    assert (match.by, match.email, match.campaign, match.variant) == (
+        "message-id", "amal@example.com", CAMPAIGN, "nl")
+
+
+def test_a_greetings_message_id_and_verp_are_matched(store: Store) -> None:
+    original = message_id("welcome-leden", "joris@example.net", DOMAIN)
+    [by_id] = Matcher(store, None, ["leden"]).match(notice(Kind.HARD, message_ids=(original,)))
+    assert (by_id.by, by_id.email, by_id.campaign, by_id.variant) == (
+        "message-id", "joris@example.net", "welcome-leden", "en")
+    joris = store.get("joris@example.net")
+    assert joris is not None
+    verp = RETURN.for_greeting("confirmation", joris.id, "nieuwsbrief")
+    [by_verp] = Matcher(store, RETURN, []).match(notice(Kind.HARD, delivered_to=(verp,)))
+    assert (by_verp.by, by_verp.campaign) == ("verp", "confirmation-nieuwsbrief")
+
+
+def test_an_unknown_address_is_not_ours(store: Store) -> None:
+    [match] = Matcher(store, RETURN, []).match(notice(Kind.HARD, "stranger@example.org",
+                                                      message_ids=("<abc@elsewhere>",)))
+    assert match.by == "" and match.subscriber_id is None
+
+
+# -- effects ------------------------------------------------------------------------------------
+
+def test_a_hard_bounce_marks_every_list_bounced_and_suppresses(store: Store,
+                                                              rules: BounceSettings) -> None:
+    reason = "550 5.1.1 <eva@example.org>: Recipient address rejected: User unknown"
+    report = run(store, notice(Kind.HARD, "Eva@Example.org", reason=reason), rules)
+    assert (report.hard, report.by_address) == (1, 1)
+    assert statuses(store, "eva@example.org") == {"leden": "bounced", "nieuwsbrief": "bounced"}
+    suppression = store.suppression("eva@example.org")
+    assert suppression is not None and suppression.reason == "bounced"
+    [event] = store.bounces_of("eva@example.org")
+    assert (event.kind, event.status, event.reason) == ("hard", "5.1.1", reason)
+    consent = [e for e in store.consent_log("eva@example.org") if e.event == "bounced"]
+    assert {e.list for e in consent} == {"leden", "nieuwsbrief"}
+    assert all("<r1@relay>" in e.source for e in consent)
+    assert statuses(store, "joris@example.net") == {"leden": "confirmed",
+                                                    "nieuwsbrief": "confirmed"}
+
+
+def test_the_third_soft_bounce_within_the_window_is_hard(store: Store, clock: Clock,
+                                                         rules: BounceSettings) -> None:
+    outside = notice(Kind.SOFT, "amal@example.com", key="<s0>", status="4.2.2",
+                     reason="452 4.2.2 mailbox full", date=clock.now - timedelta(days=30))
+    run(store, outside, rules)
+    for n, days_ago in enumerate((14, 7), start=1):
+        report = run(store, replace(outside, key=f"<s{n}>", date=(
+            clock.now - timedelta(days=days_ago)).timestamp()), rules)
+        assert report.soft_to_hard == 0, "the first is 16 days before the second"
+    assert statuses(store, "amal@example.com")["nieuwsbrief"] == "confirmed"
+    third = run(store, replace(outside, key="<s3>", date=clock.now.timestamp()), rules)
+    assert (third.soft, third.soft_to_hard) == (1, 1)
+    assert statuses(store, "amal@example.com") == {"leden": "bounced", "nieuwsbrief": "bounced"}
+    events = store.bounces_of("amal@example.com")
+    assert [e.kind for e in events] == ["soft", "soft", "soft", "soft", "hard"]
+    assert events[-1].reason == "3 soft bounces within 15 days; the last: 452 4.2.2 mailbox full"
+    fourth = run(store, replace(outside, key="<s4>", date=clock.now.timestamp()), rules)
+    assert fourth.soft_to_hard == 0, "already bounced: not escalated twice"
+
+
+def test_a_complaint_leaves_every_list_with_a_consent_event(store: Store,
+                                                           rules: BounceSettings) -> None:
+    original = message_id(CAMPAIGN, "joris@example.net", DOMAIN)
+    complaint = notice(Kind.COMPLAINT, "", key="<arf1@fbl>", status="", reason="abuse",
+                       message_ids=(original,))
+    report = run(store, complaint, rules)
+    assert report.complaints == 1
+    assert statuses(store, "joris@example.net") == {"leden": "complained",
+                                                    "nieuwsbrief": "complained"}
+    suppression = store.suppression("joris@example.net")
+    assert suppression is not None and suppression.reason == "complained"
+    events = [e for e in store.consent_log("joris@example.net") if e.event == "complained"]
+    assert len(events) == 2 and all("<arf1@fbl>" in e.source for e in events)
+    assert store.bounce_counts(CAMPAIGN) == [("en", "complaint", 1)]
+
+
+def test_auto_replies_and_strangers_change_nothing(store: Store, rules: BounceSettings) -> None:
+    before = [statuses(store, e) for e in PEOPLE]
+    vacation = run(store, notice(Kind.AUTO_REPLY, key="<away>"), rules)
+    stranger = run(store, notice(Kind.HARD, "nobody@example.org", key="<n>"), rules)
+    nameless = run(store, notice(Kind.HARD, key="<x>", failures=()), rules)
+    assert (vacation.auto_replies, stranger.not_ours, nameless.not_ours) == (1, 1, 1)
+    assert [statuses(store, e) for e in PEOPLE] == before
+    assert store.report_handled("<away>") and store.report_handled("<n>")
+    assert not store.is_suppressed("nobody@example.org")
+
+
+def test_bounce_counts_per_variant_and_forgetting_erases_the_events(
+        store: Store, rules: BounceSettings) -> None:
+    for n, email in enumerate(PEOPLE):
+        run(store, notice(Kind.HARD, key=f"<h{n}>", delivered_to=(
+            RETURN.for_message(row_id(store, email)),)), rules)
+    assert store.bounce_counts(CAMPAIGN) == [("en", "hard", 1), ("nl", "hard", 2)]
+    assert store.export_person("eva@example.org")["bounces"][0]["campaign"] == CAMPAIGN
+    store.forget("eva@example.org", source="test")
+    assert store.bounces_of("eva@example.org") == []
+    assert store.bounce_counts(CAMPAIGN) == [("en", "hard", 1), ("nl", "hard", 1)]
