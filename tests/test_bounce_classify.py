@@ -176,9 +176,12 @@ def test_a_complaint_without_original_rcpt_to_takes_the_enclosed_to() -> None:
     assert notice.original_message_ids == ("<m.1@techwerkers.nl>",)
 
 
-def test_a_complaint_naming_nobody_is_not_understood() -> None:
-    notice = classify(complaint("Feedback-Type: abuse\n", "To: redacted\nSubject: x"))
-    assert notice.kind is Kind.UNKNOWN and "Original-Rcpt-To" in notice.why
+def test_a_redacted_complaint_names_nobody_but_keeps_the_original_message_id() -> None:
+    notice = classify(complaint("Feedback-Type: abuse\n",
+                                "To: redacted\nSubject: x\nMessage-ID: <m.2@techwerkers.nl>"))
+    assert notice.kind is Kind.COMPLAINT
+    assert [(f.address, f.reason) for f in notice.failures] == [("", "Feedback-Type: abuse")]
+    assert notice.original_message_ids == ("<m.2@techwerkers.nl>",)
 
 
 @pytest.mark.parametrize("header", ["X-Autoreply: yes", "X-Autorespond: on",

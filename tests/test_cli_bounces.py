@@ -308,3 +308,31 @@ def test_a_report_not_understood_is_shown_literally(workspace: Path, tmp_path: P
     assert result.returncode == 0
     assert "odd.eml: [link=https://evil.example]klik[/link] a\\x1b[2Jb: " in result.stdout
     assert "\x1b" not in result.stdout
+
+
+def redacted(raw: bytes, report_id: str, original_id: str) -> bytes:
+    """The complaint sample as feedback loops that redact the recipient send it."""
+    text = raw.decode()
+    text = re.sub(r"(?m)^Original-Rcpt-To: .*\n", "", text)
+    text = re.sub(r"(?m)^To: alex@example.com$", "To: redacted", text)
+    text = re.sub(r"(?m)^Message-ID: <fbl\.[^>]+>", f"Message-ID: {report_id}", text)
+    return re.sub(r"<2026-12-community-update\.[0-9a-f]+@techwerkers\.nl>", original_id,
+                  text).encode()
+
+
+def test_a_redacted_complaint_is_matched_by_its_message_id_or_kept(
+        workspace: Path, tmp_path: Path, smtp_server: Callable[..., SmtpServer]) -> None:
+    prepare(workspace, smtp_server())
+    ours = redacted(COMPLAINT.raw(), "<fbl.1@fbl.example>", COMPLAINT.original_id)
+    foreign = redacted(COMPLAINT.raw(), "<fbl.2@fbl.example>", "<someone.else@example.net>")
+    assert b"alex@example.com" not in ours
+    box = maildir(tmp_path / "retour", copies={"ours": ours, "foreign": foreign})
+
+    result = run(workspace, "bounces", "--from", str(box))
+    assert result.returncode == 0, result.stderr
+    assert "complaints 1" in result.stdout
+    assert statuses(workspace, COMPLAINT.address) == {"leden": "complained",
+                                                      "nieuwsbrief": "complained"}
+    kept = result.stdout.split("not understood, left in the mailbox:", 1)[1].splitlines()
+    assert [line.split(":")[0].strip() for line in kept if line.strip()] == ["foreign"]
+    assert "names no recipient" in kept[1]

@@ -44,3 +44,15 @@ def test_the_smtp_timeout_defaults_to_60_s_and_can_be_set(tmp_path: Path) -> Non
     assert load_settings(find_workspace(tmp_path)).smtp.timeout == 60.0
     (tmp_path / "postduif.toml").write_text("[smtp]\ntimeout = 5\n", encoding="utf-8")
     assert load_settings(find_workspace(tmp_path)).smtp.timeout == 5.0
+
+
+@pytest.mark.parametrize(("table", "key"), [("bounces", "verp"), ("web", "send_greetings")])
+def test_a_quoted_false_is_refused_not_taken_as_true(tmp_path: Path, table: str,
+                                                     key: str) -> None:
+    (tmp_path / "postduif.toml").write_text(f'[{table}]\n{key} = "false"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{table}.{key} must be true or false") as caught:
+        load_settings(tmp_path)
+    assert caught.value.line == 2
+    (tmp_path / "postduif.toml").write_text(f"[{table}]\n{key} = false\n", encoding="utf-8")
+    settings = load_settings(tmp_path)
+    assert getattr(getattr(settings, table), key) is False

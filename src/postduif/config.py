@@ -370,7 +370,7 @@ def _web(w: dict[str, Any], path: Path) -> WebSettings:
         join_success=str(w["join_success"]),
         subscribe_success=str(w["subscribe_success"]),
         trusted_proxies=tuple(w["trusted_proxies"]),
-        send_greetings=bool(w["send_greetings"]),
+        send_greetings=_flag("web", "send_greetings", w, path),
         greetings_retry_seconds=float(w["greetings_retry_seconds"]),
         requests_per_minute=w["requests_per_minute"],
         join_requests_per_day=w["join_requests_per_day"],
@@ -400,7 +400,17 @@ def _bounces(root: Path, b: dict[str, Any], path: Path) -> BounceSettings:
         processed_folder=str(b["processed_folder"]),
         timeout=float(b["timeout"]),
         address=str(b["address"]),
-        verp=bool(b["verp"]),
+        verp=_flag("bounces", "verp", b, path),
         soft_limit=b["soft_limit"],
         soft_days=float(b["soft_days"]),
     )
+
+
+def _flag(section: str, key: str, values: Mapping[str, Any], path: Path) -> bool:
+    """A true/false setting; the string "false" must not switch something on."""
+    value = values[key]
+    if not isinstance(value, bool):
+        line = key_lines(path.read_text(encoding="utf-8")).get(f"{section}.{key}")
+        raise ConfigError(f"{section}.{key} must be true or false (without quotes), "
+                          f"not {value!r}", path=path, line=line)
+    return value

@@ -173,14 +173,13 @@ def _complaint(msg: Message, key: str, report: Message) -> Notice:
     if not addresses:
         addresses = [a for original in _originals(msg)
                      for a in _addresses(original.get_all("To") or [])]
-    if not addresses:
-        return _notice(msg, key, Kind.UNKNOWN, (), why="feedback report names no recipient "
-                       "(no Original-Rcpt-To, no To in the enclosed message)")
     reason = "Feedback-Type: " + (_header(fields, "Feedback-Type") or "(none)")
     if agent := _header(fields, "User-Agent"):
         reason += f"; User-Agent: {agent}"
+    # Many feedback loops redact the recipient: then one failure without an address, which
+    # ``match`` ties to a subscriber through the enclosed Message-ID or the VERP address.
     failures = tuple(Failure(address=a, kind=Kind.COMPLAINT, status="", reason=reason)
-                     for a in _unique(addresses))
+                     for a in _unique(addresses) or [""])
     return _notice(msg, key, Kind.COMPLAINT, failures)
 
 

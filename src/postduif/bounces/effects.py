@@ -8,7 +8,8 @@
   naming the report) and the address is suppressed (``complained``).
 * An auto-reply, or a report about nobody of ours: nothing changes.
 * A report that was not understood is left in the mailbox and listed, every run, until an
-  organiser has read it.
+  organiser has read it; so is a complaint whose recipient the feedback loop redacted when
+  neither its Message-ID nor its VERP address is one of ours.
 
 Every change is recorded with the relay's raw reason. Each report is applied in one
 transaction together with its key in ``bounce_reports``, and only then moved to the processed
@@ -25,12 +26,14 @@ from datetime import UTC, datetime, timedelta
 
 from postduif.bounces.mailbox import Mailbox
 from postduif.bounces.match import Match, Matcher
-from postduif.bounces.model import Kind, Notice
+from postduif.bounces.model import Item, Kind, Notice
 from postduif.config import BounceSettings
 from postduif.membership import stop_mailing
 from postduif.store import BounceEvent, Store, stamp
 
 SOURCE_LIMIT = 500  # characters of a consent event's source
+ANONYMOUS = ("a complaint that names no recipient (redacted) and no message of ours: "
+             "nobody can be unsubscribed")
 
 
 @dataclass(frozen=True)
@@ -74,19 +77,35 @@ def process(store: Store, mailbox: Mailbox, classify: Callable[[bytes], Notice],
     with undo:
         for item in mailbox.items():
             report.messages += 1
-            notice = classify(item.raw)
-            if notice.kind is Kind.UNKNOWN:
-                report.not_understood.append(Unread(item.handle, notice.subject, notice.why))
-                continue
-            if store.report_handled(notice.key):
-                report.already_handled += 1
-            else:
-                with store.transaction():
-                    outcome = apply(store, matcher.match(notice), notice, rules, report)
-                    store.record_report(notice.key, kind=notice.kind.value, outcome=outcome)
-            if not dry_run:
+            handled = _handle(store, item, classify(item.raw), matcher, rules, report)
+            if handled and not dry_run:
                 mailbox.processed(item)
     return report
+
+
+def _handle(store: Store, item: Item, notice: Notice, matcher: Matcher, rules: BounceSettings,
+            report: BounceReport) -> bool:
+    """Apply one report; False when it stays in the mailbox for an organiser to read."""
+    if notice.kind is Kind.UNKNOWN:
+        report.not_understood.append(Unread(item.handle, notice.subject, notice.why))
+        return False
+    if store.report_handled(notice.key):
+        report.already_handled += 1
+        return True
+    matches = matcher.match(notice)
+    if _anonymous(matches):
+        report.not_understood.append(Unread(item.handle, notice.subject, ANONYMOUS))
+        return False
+    with store.transaction():
+        outcome = apply(store, matches, notice, rules, report)
+        store.record_report(notice.key, kind=notice.kind.value, outcome=outcome)
+    return True
+
+
+def _anonymous(matches: list[Match]) -> bool:
+    """A report naming nobody (a redacted complaint) that no message of ours explains."""
+    return bool(matches) and all(m.subscriber_id is None and not m.failure.address
+                                 for m in matches)
 
 
 def apply(store: Store, matches: list[Match], notice: Notice, rules: BounceSettings,
