@@ -68,7 +68,7 @@ def test_approved_member_gets_a_dutch_welcome_and_a_refusal_is_retried(workspace
     add_subscriber(store, lists["leden"], email="daan@example.org", name="Daan",
                    language="nl")
     assert run(ws, store, lists, MemoryTransport(1)).sent["confirmation"] == 0  # waits for vetting
-    decide(store, lists["leden"], "daan@example.org", approve=True, source="test")
+    decide(store, lists["leden"], "daan@example.org", approve=True, source="test", lists=lists)
     refused = MemoryTransport(1, faults={"daan@example.org": [Reply(451, "4.3.0 try later")]})
     report = run(ws, store, lists, refused)
     assert report.sent["welcome"] == 0 and len(report.failed) == 1

@@ -102,8 +102,15 @@ def _allow_resend(store: Store, list_def: ListDef, email: str, membership: Membe
         store.clear_sent(email, list_def.name, "confirmation")
 
 
-def decide(store: Store, list_def: ListDef, email: str, *, approve: bool, source: str) -> None:
-    """An organiser's decision on a pending join request."""
+def decide(store: Store, list_def: ListDef, email: str, *, approve: bool, source: str,
+           lists: Mapping[str, ListDef]) -> dict[str, Outcome]:
+    """An organiser's decision on a pending join request.
+
+    Approval also subscribes the person to the list's ``also_subscribe`` lists (definitions in
+    ``lists``), confirmed, in the same transaction: what each of those did is returned. The
+    store never adds back someone who left such a list, and they are not welcomed to it
+    separately: the welcome email of ``list_def`` is the one they get.
+    """
     address = normalise_email(email)
     subscriber = store.get(address)
     membership = subscriber.membership(list_def.name) if subscriber else None
@@ -111,9 +118,25 @@ def decide(store: Store, list_def: ListDef, email: str, *, approve: bool, source
         raise StoreError(f"{address} has not asked to join {list_def.name}")
     if membership.status != "pending":
         raise StoreError(f"{address} is already {membership.status} on {list_def.name}")
-    store.set_status(address, list_def.name, "confirmed" if approve else "rejected",
-                     event="approved" if approve else "rejected", source=source,
-                     consent_version=list_def.consent_version)
+    with store.transaction():
+        store.set_status(address, list_def.name, "confirmed" if approve else "rejected",
+                         event="approved" if approve else "rejected", source=source,
+                         consent_version=list_def.consent_version)
+        if not approve:
+            return {}
+        person = Person(email=address, language=membership.language)
+        return {name: _also_subscribe(store, lists[name], person,
+                                      f"{source}: approved on {list_def.name}")
+                for name in list_def.also_subscribe}
+
+
+def _also_subscribe(store: Store, target: ListDef, person: Person, source: str) -> Outcome:
+    outcome = store.join(person, list=target.name, status="confirmed", event="confirmed",
+                         source=source, consent_version=target.consent_version,
+                         default_language=target.default_language)
+    if outcome is Outcome.ADDED:
+        store.mark_sent(person.email, target.name, "welcome")
+    return outcome
 
 
 def confirm(store: Store, key: bytes, token: str, lists: dict[str, ListDef], *,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from postduif.errors import StoreError
 from postduif.joins import import_joins, refusal
 from postduif.lists import ListDef, available_lists
 from postduif.people import lookalike_warning, normalise_email
-from postduif.store import BounceEvent, Subscriber
+from postduif.store import BounceEvent, Outcome, Subscriber
 from postduif.tokens import token_key
 from postduif.workspace import Workspace
 
@@ -88,9 +89,11 @@ def joins_review(ctx: typer.Context, list_name: ListOption = "leden") -> None:
             if answer.startswith("q"):
                 break
             if answer[:1] in ("a", "r"):
-                membership.decide(store, list_def, subscriber.email, approve=answer[0] == "a",
-                                  source="command:joins review")
+                also = membership.decide(store, list_def, subscriber.email,
+                                         approve=answer[0] == "a", source="command:joins review",
+                                         lists=_also_lists(ws, list_def))
                 out.print("approved" if answer[0] == "a" else "rejected")
+                _print_also(also)
 
 
 def _request_panel(s: Subscriber) -> Panel:
@@ -125,9 +128,27 @@ def joins_reject(ctx: typer.Context, email: str, list_name: ListOption = "leden"
 def _decide(ctx: typer.Context, email: str, list_name: str, *, approve: bool) -> None:
     verb = "approve" if approve else "reject"
     with _store(ctx) as (ws, store):
-        membership.decide(store, ws.list_def(list_name), email, approve=approve,
-                          source=f"command:joins {verb}")
+        list_def = ws.list_def(list_name)
+        also = membership.decide(store, list_def, email, approve=approve,
+                                 source=f"command:joins {verb}", lists=_also_lists(ws, list_def))
     say(out, normalise_email(email), f" {verb}d for ", list_name)
+    _print_also(also)
+
+
+def _also_lists(ws: Workspace, list_def: ListDef) -> dict[str, ListDef]:
+    return {name: ws.list_def(name) for name in list_def.also_subscribe}
+
+
+def _print_also(also: Mapping[str, Outcome]) -> None:
+    """What approval did on the lists it also subscribes to (``also_subscribe``)."""
+    for name, outcome in also.items():
+        if outcome is Outcome.ADDED:
+            say(out, "  also subscribed to ", name)
+        elif outcome in (Outcome.UNSUBSCRIBED, Outcome.SUPPRESSED):
+            say(out, "  not subscribed to ", name, ": left it earlier, or the address is "
+                "suppressed")
+        else:
+            say(out, "  already on ", name)
 
 
 @lists_app.command("show")
