@@ -137,7 +137,9 @@ def test_lists_show_json_carries_the_counts(workspace: Path) -> None:
     assert lists["leden"]["total"] == 2
     assert sorted((c["status"], c["language"], c["count"]) for c in lists["leden"]["counts"]) \
         == [("confirmed", "nl", 1), ("pending", "nl", 1)]
-    assert lists["nieuwsbrief"] == {"name": "nieuwsbrief", "total": 0, "counts": []}
+    assert lists["nieuwsbrief"] == {  # approval also subscribes (lists/leden.toml)
+        "name": "nieuwsbrief", "total": 1,
+        "counts": [{"status": "confirmed", "language": "nl", "count": 1}]}
 
 
 def test_status_json_carries_the_ledger(workspace: Path,

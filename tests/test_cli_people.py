@@ -46,8 +46,9 @@ def test_join_request_to_approved_member(workspace: Path) -> None:
     twice = run(workspace, "joins", "approve", "sam@example.org")
     assert twice.returncode == 1 and "already confirmed" in twice.stderr
     with store(workspace) as s:
-        events = [e.event for e in s.consent_log("sam@example.org")]
-    assert events == ["requested", "approved"]
+        events = [(e.list, e.event) for e in s.consent_log("sam@example.org")]
+    assert events == [("leden", "requested"), ("leden", "approved"),
+                      ("nieuwsbrief", "confirmed")]  # also_subscribe in lists/leden.toml
 
 
 def test_review_needs_a_terminal(workspace: Path) -> None:
