@@ -34,6 +34,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
+    pipelined: bool  # its RCPT came before its MAIL was answered
 
     def parsed(self) -> EmailMessage:
         message = email.message_from_bytes(self.data, policy=email.policy.default)
@@ -55,7 +56,8 @@ class MailboxReader:
         for path in sorted(self.directory.glob("*.eml")):
             envelope = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
             received.append(Received(int(path.stem), envelope["mail_from"],
-                                     tuple(envelope["rcpt_tos"]), path.read_bytes()))
+                                     tuple(envelope["rcpt_tos"]), path.read_bytes(),
+                                     envelope["pipelined"]))
         return received
 
     def recipients(self) -> list[str]:
