@@ -86,6 +86,9 @@ def test_rows_left_sending_count_as_unknown_not_queued(
                             "(SELECT MIN(id) FROM ledger)")
     status = run(workspace, "status", CAMPAIGN).stdout
     assert "unknown (not yet checked): lid001@example.org" in status, status
+    # The bound on what a killed run leaves unknown, from the workspace's [smtp] settings.
+    assert "1 unknown; a run that is killed leaves at most 32 ([smtp] batch 8 x connections 4)" \
+        in " ".join(status.split()), status
     # queued 0, sent all but one, failed 0, unknown 1
     assert re.search(rf"all\s+│\s+0\s+│\s+{len(PEOPLE) - 1}\s+│\s+0\s+│\s+1\s+│", status), status
     assert "--resend-unknown" in status

@@ -1,16 +1,21 @@
-"""Delivery: one asyncio worker per connection, each walking the ledger row by row.
+"""Delivery: one asyncio worker per connection, each walking the ledger a batch at a time.
 
 Why it is built this way:
 
 * Workers are tasks on one event loop and share one store connection. SQLite calls are made
   synchronously from the loop: a claim is tens of microseconds, far less than an SMTP round
   trip, and no transaction ever spans an ``await``, so tasks cannot interleave inside one.
-* A worker commits the outcome of its last message together with the claim of its next one,
-  so a message costs at most one commit (fewer: workers ready together share one, see
-  ``commits.py``), and the claimed row is committed as ``sending`` before its DATA: a crash
-  leaves at most one uncertain row per connection.
-* Before a worker waits (rate limit, retry backoff) it records its last outcome on its own, so
-  a crash during a long wait does not turn a delivered message into an unknown one.
+* A worker claims up to ``batch`` rows in one commit and records their outcomes in the commit
+  of its next claim (workers ready together share one, see ``commits.py``), so commits cost a
+  fraction of a message each. Every claimed row is committed as ``sending`` before its DATA,
+  and a worker never holds more than ``batch`` rows claimed and unrecorded: a crash leaves at
+  most ``batch`` uncertain rows per connection.
+* The connection pulls its messages from the worker (:class:`_Lane`, a ``Feed``): with
+  pipelining it asks for the next message while the current one's data is about to go out, and
+  the worker hands one over only when it holds it already (or may claim it at once).
+* Before a worker waits (rate limit, retry backoff) it records its outcomes on their own, so
+  a crash during a long wait does not turn delivered messages into unknown ones. Under a rate
+  limit it claims one row at a time; a halted worker puts the rows it did not send back.
 * Stopping (Ctrl-C, a 5.7.x pause, a failing compose) never abandons a message in flight: the
   workers finish and record it, then exit.
 """
@@ -43,7 +48,7 @@ from postduif.store import Advance, LedgerRow, Settle, Store
 
 DEFAULT_RETRY = RetryPolicy()
 UNLIMITED = RateLimit()
-DEFAULT_BATCH = 1  # rows a connection claims per commit (``[smtp] batch``)
+DEFAULT_BATCH = 8  # rows a connection claims per commit (``[smtp] batch``)
 #: MAIL FROM: one address for every message, or one per ledger row id (VERP).
 EnvelopeFrom = str | Callable[[int], str]
 PROGRESS_INTERVAL = 0.1  # seconds between progress callbacks
