@@ -16,7 +16,7 @@ def test_paths_resolve_against_the_workspace(tmp_path: Path) -> None:
     settings = load_settings(find_workspace(tmp_path / "sub"))
     assert settings.site_dir == (tmp_path.parent / "site").resolve()
     assert settings.database == (tmp_path / "lists/postduif.sqlite3").resolve()
-    assert settings.smtp.connections == 4
+    assert settings.smtp.connections == 10
 
 
 def test_unknown_setting_and_bad_toml_are_named(tmp_path: Path) -> None:
@@ -50,7 +50,7 @@ def test_the_smtp_batch_defaults_to_8_and_bounds_the_unknown(tmp_path: Path) -> 
     config = tmp_path / "postduif.toml"
     config.write_text("", encoding="utf-8")
     smtp = load_settings(find_workspace(tmp_path)).smtp
-    assert (smtp.batch, smtp.unknown_bound) == (8, 32)
+    assert (smtp.batch, smtp.unknown_bound) == (8, 80)
     config.write_text("[smtp]\nbatch = 2\nconnections = 10\n", encoding="utf-8")
     assert load_settings(find_workspace(tmp_path)).smtp.unknown_bound == 20
 
