@@ -14,10 +14,11 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
+from aiosmtplib.email import quote_address
 from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
 
 from postduif.send import SmtpTransport, Target
-from postduif.send.smtp import wire_data
+from postduif.send.smtp import _command, wire_data
 
 from .conftest_smtp import start_raw_sink
 from .send_child import load_campaign, person, smtp_settings
@@ -90,3 +91,16 @@ def test_the_bytes_on_the_wire_are_what_aiosmtplib_would_send(
         recorded_theirs, recorded_ours = theirs.stop(), ours.stop()
     assert len(recorded_ours) > sum(len(body) for body in bodies)
     assert recorded_ours == recorded_theirs
+
+
+@pytest.mark.parametrize("address", [
+    "lid000001@example.test", "bounces+m2f-k3xq7ad2mw@techwerkers.nl", "a.b-c_d@sub.example.org",
+    '"twee woorden"@example.org', "Naam <naam@example.org>", "zonder-apenstaartje"])
+def test_envelope_addresses_are_quoted_as_aiosmtplib_quotes_them(address: str) -> None:
+    expected = b"RCPT TO:" + quote_address(address).encode("ascii") + b"\r\n"
+    assert _command(b"RCPT TO:", address) == expected
+
+
+def test_a_control_character_in_an_address_is_refused_before_anything_is_written() -> None:
+    with pytest.raises(ValueError, match="control character"):
+        _command(b"MAIL FROM:", "nul\x00byte@example.org")

@@ -47,6 +47,7 @@ SECURITY = ("starttls", "tls", "none")
 CRLF = b"\r\n"
 QUIT_TIMEOUT = 2.0  # at most, for a goodbye: a stalled server must not hold up the end of a run
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")  # in an address: command injection
+_PLAIN = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[^\s<>()\[\]\\,;:\"@]+")  # local@domain, nothing odd
 
 
 def _describe(exc: BaseException) -> str:
@@ -157,11 +158,16 @@ def wire_data(message: bytes) -> bytes:
 
 
 def _command(verb: bytes, address: str) -> bytes:
-    """``MAIL FROM:<...>`` or ``RCPT TO:<...>``; a control character could smuggle commands."""
-    quoted = quote_address(address).encode("ascii")
-    if _CONTROL.search(quoted):
+    """``MAIL FROM:<...>`` or ``RCPT TO:<...>``; a control character could smuggle commands.
+
+    A plain address (what the store keeps) is quoted as it is; anything else goes through
+    aiosmtplib's parser, which costs a tenth of a millisecond per message.
+    """
+    quoted = (f"<{address}>" if _PLAIN.fullmatch(address) else quote_address(address))
+    data = quoted.encode("ascii")
+    if _CONTROL.search(data):
         raise ValueError(f"control character in the address {address!r}")
-    return verb + quoted + CRLF
+    return verb + data + CRLF
 
 
 # -- reading every reply ------------------------------------------------------------------------

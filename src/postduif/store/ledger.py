@@ -135,7 +135,7 @@ SELECT l.id, l.email, l.name, l.variant, l.attempts + 1,
                 WHERE s.email = l.email AND m.list = l.list AND m.status = 'confirmed')
   FROM ledger AS l
  WHERE l.campaign = ? AND l.state = 'queued' AND l.not_before <= ?
- ORDER BY l.id LIMIT 1
+ ORDER BY l.id LIMIT ?
 """
 
 _SETTLE = """
@@ -240,18 +240,18 @@ class LedgerStore(SubscriberStore):
         skipped = 0
         stamp = self._now()
         while len(rows) < wanted:
-            found = self._conn.execute(_CLAIMABLE, (campaign, now)).fetchone()
-            if found is None:
+            found = self._conn.execute(_CLAIMABLE, (campaign, now, wanted - len(rows))).fetchall()
+            if not found:
                 break
-            *fields, confirmed = found
-            state = "sending" if confirmed else "skipped"
-            self._conn.execute("UPDATE ledger SET state = ?, attempts = attempts + ?, "
-                               "updated_at = ? WHERE id = ?",
-                               (state, 1 if confirmed else 0, stamp, fields[0]))
-            if confirmed:
-                rows.append(LedgerRow(*fields))
-            else:
-                skipped += 1
+            for *fields, confirmed in found:
+                state = "sending" if confirmed else "skipped"
+                self._conn.execute("UPDATE ledger SET state = ?, attempts = attempts + ?, "
+                                   "updated_at = ? WHERE id = ?",
+                                   (state, 1 if confirmed else 0, stamp, fields[0]))
+                if confirmed:
+                    rows.append(LedgerRow(*fields))
+                else:
+                    skipped += 1
         wait_until = None if rows or wanted == 0 else self._next_retry(campaign)
         return Claim(tuple(rows), skipped, wait_until)
 
