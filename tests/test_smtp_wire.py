@@ -64,8 +64,9 @@ async def through_aiosmtplib(port: int, bodies: list[bytes]) -> None:
     await client.quit()
 
 
-async def through_postduif(port: int, bodies: list[bytes]) -> None:
-    transport = SmtpTransport(smtp_settings("127.0.0.1", port), password=None)
+async def through_postduif(port: int, bodies: list[bytes], *, pipelining: bool) -> None:
+    transport = SmtpTransport(smtp_settings("127.0.0.1", port), password=None,
+                              pipelining=pipelining)
     async with transport.connection() as connection:
         for number, body in enumerate(bodies):
             reply = await connection.send(SENDER, f"lid{number}@example.test", body)
@@ -79,14 +80,16 @@ def test_dot_stuffing_matches_aiosmtplib_for_tricky_bodies(body: bytes) -> None:
     assert unstuffed(wire_data(body)) == normalize_message_line_endings(body)
 
 
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "plain"])
 def test_the_bytes_on_the_wire_are_what_aiosmtplib_would_send(
-        workspace: Path, tmp_path: Path) -> None:
+        workspace: Path, tmp_path: Path, pipelining: bool) -> None:
+    """The raw sink offers PIPELINING; ``pipelining=False`` makes postduif ignore it."""
     bodies = TRICKY + sample_messages(workspace)
     theirs = start_raw_sink(tmp_path / "aiosmtplib")
     ours = start_raw_sink(tmp_path / "postduif")
     try:
         asyncio.run(through_aiosmtplib(theirs.port, bodies))
-        asyncio.run(through_postduif(ours.port, bodies))
+        asyncio.run(through_postduif(ours.port, bodies, pipelining=pipelining))
     finally:
         recorded_theirs, recorded_ours = theirs.stop(), ours.stop()
     assert len(recorded_ours) > sum(len(body) for body in bodies)

@@ -75,7 +75,9 @@ class SmtpTransport:
         self.connections = settings.connections
         self._password = password
         self._local_hostname = local_hostname
-        self.pipelining = pipelining  # used when the server advertises PIPELINING
+        # Pipeline when the server advertises PIPELINING; False sends one command per round
+        # trip whatever it offers (to compare the two, or for a server that gets it wrong).
+        self.pipelining = pipelining
 
     @property
     def where(self) -> str:
