@@ -34,6 +34,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
+    pipelined: bool  # its RCPT came before its MAIL was answered
 
     def parsed(self) -> EmailMessage:
         message = email.message_from_bytes(self.data, policy=email.policy.default)
@@ -55,7 +56,8 @@ class MailboxReader:
         for path in sorted(self.directory.glob("*.eml")):
             envelope = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
             received.append(Received(int(path.stem), envelope["mail_from"],
-                                     tuple(envelope["rcpt_tos"]), path.read_bytes()))
+                                     tuple(envelope["rcpt_tos"]), path.read_bytes(),
+                                     envelope["pipelined"]))
         return received
 
     def recipients(self) -> list[str]:
@@ -91,16 +93,42 @@ def start_smtp_server(directory: Path, faults: dict[str, Any] | None = None) -> 
     faults_file = directory / "faults.json"
     faults_file.write_text(json.dumps(faults or {}), encoding="utf-8")
     mailbox = directory / "mailbox"
-    process = subprocess.Popen(
-        [sys.executable, str(SINK_SCRIPT), "--port", "0", "--faults", str(faults_file),
-         "--mailbox", str(mailbox)],
-        stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
+    process, port = _spawn("--faults", str(faults_file), "--mailbox", str(mailbox))
+    return SmtpServer("127.0.0.1", port, MailboxReader(mailbox), process)
+
+
+@dataclass
+class RawSink:
+    """The fast sink (``--sink``), keeping every message's DATA bytes exactly as they came over
+    the wire (still dot-stuffed), each followed by CRLF, in one file."""
+
+    port: int
+    process: subprocess.Popen[str]
+    record: Path
+
+    def stop(self) -> bytes:
+        """Stop the server (SIGTERM: it closes the file) and return what it recorded."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        return self.record.read_bytes()
+
+
+def start_raw_sink(directory: Path) -> RawSink:
+    directory.mkdir(parents=True, exist_ok=True)
+    record = directory / "wire.bin"
+    process, port = _spawn("--sink", "--append", str(record))
+    return RawSink(port, process, record)
+
+
+def _spawn(*arguments: str) -> tuple[subprocess.Popen[str], int]:
+    """``tests/smtp_sink.py`` on a free port of 127.0.0.1, once it accepts connections."""
+    process = subprocess.Popen([sys.executable, str(SINK_SCRIPT), "--port", "0", *arguments],
+                               stdout=subprocess.PIPE, text=True)
     line = _read_line(process, START_TIMEOUT_S)
     if not line.startswith("LISTENING "):
         process.kill()
         raise RuntimeError(f"the SMTP sink did not start: {line!r}")
-    return SmtpServer("127.0.0.1", int(line.split()[1]), MailboxReader(mailbox), process)
+    return process, int(line.split()[1])
 
 
 def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
@@ -129,4 +157,5 @@ def smtp_server(tmp_path: Path) -> Iterator[Callable[..., SmtpServer]]:
         server.stop()
 
 
-__all__ = ["MailboxReader", "Received", "SmtpServer", "smtp_server", "start_smtp_server"]
+__all__ = ["MailboxReader", "RawSink", "Received", "SmtpServer", "smtp_server", "start_raw_sink",
+           "start_smtp_server"]

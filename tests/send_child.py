@@ -2,7 +2,8 @@
 
 Imported by the send tests for the setup they share, and run as a script by the resume test::
 
-    python tests/send_child.py WORKSPACE STORE HOST PORT [--connections 4] [--resend-unknown]
+    python tests/send_child.py WORKSPACE STORE HOST PORT [--connections 4] [--batch 8]
+                               [--resend-unknown]
 
 which delivers the sample campaign to every confirmed subscriber in STORE and prints the
 :class:`~postduif.send.DeliveryReport` as JSON. The test SIGKILLs it part-way and runs it again.
@@ -99,10 +100,11 @@ def targets(store: Store, campaign: Campaign) -> Iterator[tuple[str, str, str]]:
 
 
 def smtp_settings(host: str, port: int, *, connections: int = 4, timeout: float = 5.0,
-                  username: str = "") -> SmtpSettings:
+                  username: str = "", batch: int = 8) -> SmtpSettings:
     return SmtpSettings(host=host, port=port, security="none", username=username,
                         password_env="POSTDUIF_TEST_SMTP_PASSWORD", timeout=timeout, ca_file="",
-                        connections=connections, rate_per_second=0.0, rate_per_hour=0.0)
+                        connections=connections, rate_per_second=0.0, rate_per_hour=0.0,
+                        batch=batch)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--resend-unknown", action="store_true")
     args = parser.parse_args(argv)
     campaign = load_campaign(args.workspace)
@@ -124,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         report = asyncio.run(deliver(
             store, campaign.name, campaign.list, transport, campaign.compose,
             envelope_from=campaign.sender, resend_unknown=args.resend_unknown,
+            batch=args.batch,
             retry=RetryPolicy(attempts=4, base_delay=0.05, max_delay=0.2)))
     print(json.dumps(dataclasses.asdict(report)), flush=True)
     return 0

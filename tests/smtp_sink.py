@@ -22,10 +22,17 @@ Faults (JSON object, every key optional):
 - ``policy_block``: ``{address: "554 5.7.1 ..."}`` answered at RCPT, every time;
 - ``drop_after_data``: addresses whose first message is read whole, then the socket is closed
   without a reply (the sender cannot know whether it arrived: it did not);
+- ``drop_after_reply``: addresses whose first message is stored and answered ``250``, then the
+  socket is closed (the message arrived; whatever the client sent after it did not);
+- ``refuse_mail``: the first N MAIL commands get ``451 4.3.2`` (the RCPT and DATA that a
+  pipelining client sent behind them then get ``503``: no delivery);
 - ``close_421_after``: after N messages in one session, the next MAIL gets ``421`` and a close;
 - ``stall_after``: after N accepted messages in total the server stops answering anything;
 - ``auth``: ``{"user": ..., "password": ...}``: AUTH PLAIN/LOGIN required (no TLS on loopback);
-- ``delay_ms``: wait this long between storing a message and answering its data.
+- ``delay_ms``: wait this long between storing a message and answering its data;
+- ``pipelining``: advertise PIPELINING (RFC 2920) in the EHLO reply. aiosmtpd reads pipelined
+  commands in order anyway, but does not say so; each stored envelope records whether the
+  client sent its RCPT before the MAIL was answered (``pipelined``).
 
 Mailbox layout: ``NNNNNNNN.json`` (envelope: mail_from, rcpt_tos) then ``NNNNNNNN.eml`` (the
 message bytes as received), each written to a temporary name and renamed, so a reader that
@@ -61,10 +68,13 @@ class Faults:
     reject: dict[str, str] = field(default_factory=dict)
     policy_block: dict[str, str] = field(default_factory=dict)
     drop_after_data: set[str] = field(default_factory=set)
+    drop_after_reply: set[str] = field(default_factory=set)
+    refuse_mail: int = 0
     close_421_after: int = 0
     stall_after: int = 0
     auth: dict[str, str] | None = None
     delay_ms: int = 0
+    pipelining: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Faults:
@@ -72,7 +82,8 @@ class Faults:
         if unknown:
             raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
         lowered = {k: v if k == "auth" else _lower(v) for k, v in data.items()}
-        for key in ("temp_fail_once", "temp_fail_once_data", "drop_after_data"):
+        for key in ("temp_fail_once", "temp_fail_once_data", "drop_after_data",
+                    "drop_after_reply"):
             if key in lowered:
                 lowered[key] = set(lowered[key])
         return cls(**lowered)
@@ -95,10 +106,12 @@ class Mailbox:
         directory.mkdir(parents=True, exist_ok=True)
         self.count = len(list(directory.glob("*.eml")))
 
-    def store(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> None:
+    def store(self, mail_from: str, rcpt_tos: list[str], data: bytes, *,
+              pipelined: bool = False) -> None:
         self.count += 1
         stem = f"{self.count:08d}"
-        envelope = json.dumps({"mail_from": mail_from, "rcpt_tos": rcpt_tos}).encode()
+        envelope = json.dumps({"mail_from": mail_from, "rcpt_tos": rcpt_tos,
+                               "pipelined": pipelined}).encode()
         self._write(self.directory / f"{stem}.json", envelope)
         self._write(self.directory / f"{stem}.eml", data)
 
@@ -119,6 +132,7 @@ class FaultyHandler:
         self.stalled = False
         self._temp_failed: set[str] = set()
         self._dropped: set[str] = set()
+        self._mail_refused = 0
 
     async def _stall_if_stalled(self) -> None:
         """A stalled server never answers again; the client's timeout has to notice."""
@@ -129,6 +143,8 @@ class FaultyHandler:
                           hostname: str, responses: list[str]) -> list[str]:
         await self._stall_if_stalled()
         session.host_name = hostname
+        if self.faults.pipelining:
+            return [responses[0], "250-PIPELINING", *responses[1:]]
         return responses
 
     async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
@@ -137,8 +153,13 @@ class FaultyHandler:
         limit = self.faults.close_421_after
         if limit and getattr(session, "sink_accepted", 0) >= limit:
             await _close_with(server, "421 4.7.0 too many messages in this session, closing")
+        if self._mail_refused < self.faults.refuse_mail:
+            self._mail_refused += 1
+            return "451 4.3.2 not now, try again"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        # The client's next command is already here before this reply went out: pipelined.
+        session.sink_pipelined = bool(server._reader._buffer)
         return "250 OK"
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
@@ -170,10 +191,15 @@ class FaultyHandler:
             self._temp_failed.update(data_fail)
             return "451 4.3.0 temporary failure after data, try again later"
         content = envelope.original_content or b""
-        self.mailbox.store(envelope.mail_from or "", list(envelope.rcpt_tos), content)
+        self.mailbox.store(envelope.mail_from or "", list(envelope.rcpt_tos), content,
+                           pipelined=getattr(session, "sink_pipelined", False))
         self.accepted += 1
         session.sink_accepted = getattr(session, "sink_accepted", 0) + 1
         queued = f"250 2.0.0 OK queued as {self.mailbox.count:08d}"
+        closing = [r for r in rcpts if r in self.faults.drop_after_reply - self._dropped]
+        if closing:
+            self._dropped.update(closing)
+            await _close_with(server, queued)
         if self.faults.delay_ms:
             # Stored first, answered later, like a real server: a sender killed in between
             # leaves a message that arrived but that its ledger cannot know about.

@@ -14,8 +14,12 @@ import dkim
 import pytest
 
 from postduif.build import envelope
+from postduif.lists import available_lists
+from postduif.message import Envelope, MessageTemplate, Recipient
+from postduif.render import Rendered
 from postduif.send.compose import Composer, DkimKey
 from postduif.tokens import read_token
+from postduif.welcome import Greeter, Greeting
 from postduif.workspace import Workspace
 
 KEY = b"k" * 32
@@ -102,3 +106,69 @@ def test_encoded_parts_decode_to_exactly_the_filled_in_email(workspace: Path) ->
             html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
             assert text.replace("\r\n", "\n") == expected_text.replace("\r\n", "\n")
             assert html.replace("\r\n", "\n") == expected_html.replace("\r\n", "\n")
+
+
+# -- line ends: the SMTP transport writes the composed bytes as they are ---------------------
+
+def assert_crlf_only(raw: bytes) -> None:
+    """Every line ends in CRLF, there is no bare CR or LF, and no line is over 998 octets."""
+    assert raw.endswith(b"\r\n")
+    rest = raw.replace(b"\r\n", b"")
+    assert b"\r" not in rest, "a bare CR"
+    assert b"\n" not in rest, "a bare LF"
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+
+
+NAMES = ("Sam de Vries", "Zoë", "")  # with a name, a one-word name, and without
+
+
+@pytest.mark.parametrize("mode", ["per-subscriber", "bilingual"])
+def test_every_campaign_variant_has_crlf_line_ends_only(
+        workspace: Path, rsa_key: tuple[bytes, bytes], mode: str) -> None:
+    campaign_file = workspace / "campaigns" / "2026-12-community-update.toml"
+    text = campaign_file.read_text(encoding="utf-8")
+    campaign_file.write_text(text.replace('mode = "per-subscriber"', f'mode = "{mode}"'),
+                             encoding="utf-8")
+    plain, _ = composer(workspace)
+    signed, _ = composer(workspace, DkimKey("pd2026", "techwerkers.nl", rsa_key[0]))
+    variants = set(plain.templates)
+    assert variants == ({"nl", "en"} if mode == "per-subscriber" else {"nl+en"})
+    for compose in (plain, signed):
+        for variant in variants:
+            for name in NAMES:
+                assert_crlf_only(compose(Target("sam@example.org", name, variant)))
+
+
+def test_every_greeting_has_crlf_line_ends_only(workspace: Path) -> None:
+    ws = Workspace.open(workspace)
+    lists = {name: ws.list_def(name) for name in available_lists(ws.settings.lists_dir)}
+    greeter = Greeter(ws, lists, KEY)
+    count = 0
+    for list_name in lists:
+        for kind in ("confirmation", "welcome"):
+            for lang in ("nl", "en"):
+                for name in NAMES:
+                    greeting = Greeting(kind, "sam@example.org", name, list_name, lang)
+                    assert_crlf_only(greeter.compose(greeting))
+                    count += 1
+    assert count == len(lists) * 12 >= 24
+
+
+def test_stray_line_ends_in_the_rendered_email_become_crlf() -> None:
+    """A lone CR (an old Mac file) or LF, in the text, the HTML or a greeting, is a line end."""
+    rendered = Rendered(
+        lang="nl", subject="Nieuws", preheader="",
+        html="<p>\r%%GREETING%%</p>\r<p>twee\nregels\r\nen een</p>\r",
+        text="%%GREETING%%\rtweede regel\n\rderde\r\n\r\nvierde\r",
+        greeting_named="Hoi {name},\r", greeting_anonymous="Hoi,\n")
+    envelope = Envelope(campaign="dec", sender_name="Techwerkers",
+                        sender_email="nb@techwerkers.nl", reply_to="", list_id="nb.techwerkers.nl",
+                        list_name="Nieuwsbrief")
+    template = MessageTemplate(rendered, envelope)
+    for name in NAMES:
+        raw = template.render(Recipient("sam@example.org", name, "nl"),
+                              unsubscribe_url="https://x.nl/u?t=1")
+        assert_crlf_only(raw)
+        text = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",))
+        assert text is not None
+        assert "tweede regel\n\nderde\n\nvierde" in text.get_content().replace("\r\n", "\n")

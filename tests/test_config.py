@@ -16,7 +16,7 @@ def test_paths_resolve_against_the_workspace(tmp_path: Path) -> None:
     settings = load_settings(find_workspace(tmp_path / "sub"))
     assert settings.site_dir == (tmp_path.parent / "site").resolve()
     assert settings.database == (tmp_path / "lists/postduif.sqlite3").resolve()
-    assert settings.smtp.connections == 4
+    assert settings.smtp.connections == 10
 
 
 def test_unknown_setting_and_bad_toml_are_named(tmp_path: Path) -> None:
@@ -44,6 +44,27 @@ def test_the_smtp_timeout_defaults_to_60_s_and_can_be_set(tmp_path: Path) -> Non
     assert load_settings(find_workspace(tmp_path)).smtp.timeout == 60.0
     (tmp_path / "postduif.toml").write_text("[smtp]\ntimeout = 5\n", encoding="utf-8")
     assert load_settings(find_workspace(tmp_path)).smtp.timeout == 5.0
+
+
+def test_the_smtp_batch_defaults_to_8_and_bounds_the_unknown(tmp_path: Path) -> None:
+    config = tmp_path / "postduif.toml"
+    config.write_text("", encoding="utf-8")
+    smtp = load_settings(find_workspace(tmp_path)).smtp
+    assert (smtp.batch, smtp.unknown_bound) == (8, 80)
+    config.write_text("[smtp]\nbatch = 2\nconnections = 10\n", encoding="utf-8")
+    assert load_settings(find_workspace(tmp_path)).smtp.unknown_bound == 20
+
+
+@pytest.mark.parametrize("setting", ["batch = 0", "batch = 2.5", "connections = 0",
+                                     "connections = '4'", "batch = true"])
+def test_a_batch_or_connections_that_is_no_count_is_refused(tmp_path: Path,
+                                                            setting: str) -> None:
+    config = tmp_path / "postduif.toml"
+    config.write_text(f"[smtp]\n{setting}\n", encoding="utf-8")
+    key = setting.split()[0]
+    with pytest.raises(ConfigError, match=rf"smtp\.{key} must be a whole number, 1 or more") as e:
+        load_settings(find_workspace(tmp_path))
+    assert str(config) in str(e.value)  # the file is named
 
 
 @pytest.mark.parametrize(("table", "key"), [("bounces", "verp"), ("web", "send_greetings")])

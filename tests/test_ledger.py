@@ -10,7 +10,7 @@ import pytest
 
 from postduif.errors import StoreError
 from postduif.send import ledger_status, start_campaign
-from postduif.store import Person, Settle, Store
+from postduif.store import Advance, Person, Settle, Store
 
 LIST = "nieuwsbrief"
 
@@ -184,13 +184,14 @@ def test_forget_erases_the_address_from_the_ledger(store: Store) -> None:
 def test_workers_ready_together_share_one_commit_and_get_distinct_rows(
         store: Store, tmp_path: Path) -> None:
     snapshot(store)
-    first, second = (c.row for c in store.advance_ledger_many("juni", [None, None], now=0.0))
+    first, second = (c.row for c in store.advance_ledger_many("juni", [Advance(), Advance()],
+                                                              now=0.0))
     assert first is not None and second is not None and first.id != second.id
     with Store.open(tmp_path / "store.sqlite3") as other:
         before = other._conn.execute("PRAGMA data_version").fetchone()[0]
         claims = store.advance_ledger_many(
-            "juni", [Settle(first.id, "sent", 250, "ok"), Settle(second.id, "sent", 250, "ok")],
-            now=0.0)
+            "juni", [Advance((Settle(first.id, "sent", 250, "ok"),)),
+                     Advance((Settle(second.id, "sent", 250, "ok"),))], now=0.0)
         assert other._conn.execute("PRAGMA data_version").fetchone()[0] == before + 1
     assert [c.row.email if c.row else None for c in claims] == ["chidi@example.org", None]
     assert claims[1].wait_until is None

@@ -186,6 +186,52 @@ def test_permanent_replies_are_judged_by_their_enhanced_code(reply: Reply, stage
     assert judge(PermanentFailure(reply, stage=stage)) is verdict
 
 
+# -- claiming rows in batches ---------------------------------------------------------------------
+
+def commits_during(store: Store, action: Any) -> int:
+    """How many transactions the store commits while ``action()`` runs."""
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    try:
+        action()
+    finally:
+        store._conn.set_trace_callback(None)
+    return sum(1 for sql in statements if sql.strip().upper() == "COMMIT")
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_a_connection_claims_batch_rows_per_commit(store: Store, batch: int) -> None:
+    commits = commits_during(store, lambda: run(store, MemoryTransport(connections=1),
+                                                batch=batch))
+    assert set(states(store).values()) == {"sent"}
+    # Before the run: unknown rows checked; then one commit per claim; the last outcomes.
+    assert 12 // batch <= commits <= 12 // batch + 3
+
+
+def test_no_more_than_batch_rows_per_connection_are_ever_sending(store: Store) -> None:
+    in_flight: list[int] = []
+
+    def counting(target: Target) -> bytes:
+        counts = {state: n for _, state, n in store.ledger_counts("juni") if state == "sending"}
+        in_flight.append(sum(counts.values()))
+        return compose(target)
+    report = run(store, MemoryTransport(connections=2, latency=0.001), compose=counting, batch=3)
+    assert report.sent == 12
+    assert max(in_flight) <= 2 * 3
+    assert max(in_flight) > 2  # it did claim ahead
+    assert "sending" not in states(store).values()
+
+
+def test_rows_claimed_but_not_sent_go_back_to_the_queue(store: Store) -> None:
+    refusal = Reply(550, "5.7.1 sending rate exceeded")
+    transport = MemoryTransport(connections=1, faults={"lid02@example.org": [refusal]})
+    report = run(store, transport, batch=8)
+    assert report.paused == str(refusal) and report.sent == 1
+    entries = {e.email: e for e in store.ledger_entries("juni")}
+    assert [e.state for e in entries.values()].count("queued") == 11
+    assert entries["lid05@example.org"].attempts == 0  # claimed, never tried: not counted
+
+
 # -- resuming -----------------------------------------------------------------------------------
 
 def test_a_row_left_sending_by_a_crash_is_unknown_until_resend_is_asked(store: Store) -> None:
@@ -367,9 +413,9 @@ def test_twenty_messages_over_four_smtp_connections_arrive_intact(
                        ((m.email, m.first_name, "nl") for m in store.members(LIST)))
         transport = SmtpTransport(smtp_settings(port), password=None, local_hostname="sender.test")
         report = asyncio.run(deliver(store, "juni", LIST, transport, compose,
-                                     envelope_from=SENDER))
+                                     envelope_from=SENDER, batch=5))
     assert (report.sent, report.failed, report.unknown) == (20, 0, 0)
-    assert len(recorder.peers) == 4  # four sessions, each reused for five messages
+    assert len(recorder.peers) == 4  # four sessions, each claiming five and sending them
     received = sorted(recorder.messages, key=lambda m: m[1])
     assert [rcpt for _, rcpt, _ in received] == [[f"ontvanger{n:02d}@example.net"]
                                                 for n in range(20)]

@@ -4,6 +4,10 @@ Each test runs the real :class:`~postduif.send.SmtpTransport` and :func:`~postdu
 over a socket to ``tests/smtp_sink.py``, with subscribers in a real store, and then checks
 three things against each other: what the engine reported, what the ledger recorded, and what
 the server actually received (every received message is parsed back and inspected).
+
+Every test runs twice: against a server that advertises PIPELINING (RFC 2920: postduif then
+sends MAIL, RCPT and DATA in one write, and a message's end with the next one's envelope) and
+against one that does not (one command per round trip).
 """
 
 from __future__ import annotations
@@ -87,6 +91,17 @@ def sending(workspace: Path, tmp_path: Path) -> Sending:
     return Sending(workspace, tmp_path)
 
 
+@pytest.fixture(params=["pipelined", "plain"])
+def fault_server(request: pytest.FixtureRequest, smtp_server: StartServer) -> StartServer:
+    """``smtp_server``, advertising PIPELINING or not (the test runs once each way)."""
+    pipelining = request.param == "pipelined"
+
+    def start(faults: dict[str, Any] | None = None) -> SmtpServer:
+        return smtp_server(faults={**(faults or {}), "pipelining": pipelining})
+    start.pipelining = pipelining  # type: ignore[attr-defined]
+    return start
+
+
 def addresses(*numbers: int) -> list[str]:
     return [person(n).email for n in numbers]
 
@@ -163,21 +178,24 @@ def _check_parts(msg: EmailMessage, someone: Person, campaign: Campaign) -> None
 # -- the faults -------------------------------------------------------------------------------
 
 def test_a_clean_run_delivers_every_message_once_and_well_formed(
-        sending: Sending, smtp_server: StartServer) -> None:
-    server = smtp_server()
+        sending: Sending, fault_server: StartServer) -> None:
+    server = fault_server()
     report = sending.deliver(server)
     assert (report.sent, report.failed, report.unknown) == (SUBSCRIBERS, 0, 0)
     assert received_once(server) == Counter(sending.people.keys())
     for message in server.mailbox.messages():
         check_received(message, sending.campaign, sending.people)
+    # Pipelined exactly when the server offers it: RCPT sent before MAIL's reply came.
+    pipelined = {m.pipelined for m in server.mailbox.messages()}
+    assert pipelined == {fault_server.pipelining}  # type: ignore[attr-defined]
     # Both languages went out, each to the right people.
     languages = Counter(m.parsed()["Content-Language"] for m in server.mailbox.messages())
     assert set(languages) == {"nl", "en"}
 
 
-def test_451_once_is_retried_and_delivered(sending: Sending, smtp_server: StartServer) -> None:
+def test_451_once_is_retried_and_delivered(sending: Sending, fault_server: StartServer) -> None:
     flaky = addresses(2, 5)
-    server = smtp_server(faults={"temp_fail_once": flaky})
+    server = fault_server(faults={"temp_fail_once": flaky})
     report = sending.deliver(server)
     assert report.sent == SUBSCRIBERS and report.failed == 0
     assert received_once(server) == Counter(sending.people.keys())
@@ -187,17 +205,17 @@ def test_451_once_is_retried_and_delivered(sending: Sending, smtp_server: StartS
 
 
 def test_451_after_data_is_retried_and_delivered(sending: Sending,
-                                                  smtp_server: StartServer) -> None:
-    server = smtp_server(faults={"temp_fail_once_data": addresses(3)})
+                                                  fault_server: StartServer) -> None:
+    server = fault_server(faults={"temp_fail_once_data": addresses(3)})
     report = sending.deliver(server)
     assert report.sent == SUBSCRIBERS
     assert received_once(server) == Counter(sending.people.keys())
 
 
 def test_550_bounces_those_recipients_and_sends_the_rest(sending: Sending,
-                                                         smtp_server: StartServer) -> None:
+                                                         fault_server: StartServer) -> None:
     unknown_users = addresses(4, 9)
-    server = smtp_server(faults={
+    server = fault_server(faults={
         "reject": {email: "550 5.1.1 no such user here" for email in unknown_users}})
     report = sending.deliver(server)
     assert (report.sent, report.failed, report.bounced) == (SUBSCRIBERS - 2, 2, 2)
@@ -213,9 +231,9 @@ def test_550_bounces_those_recipients_and_sends_the_rest(sending: Sending,
 
 
 def test_421_mid_session_reconnects_and_delivers_each_once(
-        workspace: Path, tmp_path: Path, smtp_server: StartServer) -> None:
+        workspace: Path, tmp_path: Path, fault_server: StartServer) -> None:
     sending = Sending(workspace, tmp_path, count=30)
-    server = smtp_server(faults={"close_421_after": 3})
+    server = fault_server(faults={"close_421_after": 3})
     report = sending.deliver(server)
     assert report.sent == 30 and report.failed == report.unknown == 0
     assert received_once(server) == Counter(sending.people.keys())
@@ -223,9 +241,9 @@ def test_421_mid_session_reconnects_and_delivers_each_once(
 
 
 def test_a_connection_dropped_after_data_leaves_the_row_unknown(
-        sending: Sending, smtp_server: StartServer) -> None:
+        sending: Sending, fault_server: StartServer) -> None:
     dropped = person(6).email
-    server = smtp_server(faults={"drop_after_data": [dropped]})
+    server = fault_server(faults={"drop_after_data": [dropped]})
     report = sending.deliver(server)
     assert report.unknown == 1 and report.sent == SUBSCRIBERS - 1
     assert sending.states() == {dropped: "unknown"}
@@ -243,8 +261,8 @@ def test_a_connection_dropped_after_data_leaves_the_row_unknown(
 
 
 def test_a_stalled_server_times_out_and_the_run_ends(sending: Sending,
-                                                     smtp_server: StartServer) -> None:
-    server = smtp_server(faults={"stall_after": 5})
+                                                     fault_server: StartServer) -> None:
+    server = fault_server(faults={"stall_after": 5})
     started = time.monotonic()
     report = sending.deliver(server, timeout=0.5)
     assert time.monotonic() - started < 30
@@ -264,8 +282,8 @@ def test_a_stalled_server_times_out_and_the_run_ends(sending: Sending,
     assert report.paused is not None and "stopped answering" in report.paused
 
 
-def test_a_wrong_password_sends_nothing(sending: Sending, smtp_server: StartServer) -> None:
-    server = smtp_server(faults={"auth": {"user": "postduif", "password": "juist"}})
+def test_a_wrong_password_sends_nothing(sending: Sending, fault_server: StartServer) -> None:
+    server = fault_server(faults={"auth": {"user": "postduif", "password": "juist"}})
     with pytest.raises(SendError) as raised:
         sending.deliver(server, username="postduif", password="fout")
     assert f"{server.host}:{server.port}" in str(raised.value)
@@ -277,10 +295,10 @@ def test_a_wrong_password_sends_nothing(sending: Sending, smtp_server: StartServ
     assert received_once(server) == Counter(sending.people.keys())
 
 
-def test_a_policy_block_pauses_the_campaign(sending: Sending, smtp_server: StartServer) -> None:
+def test_a_policy_block_pauses_the_campaign(sending: Sending, fault_server: StartServer) -> None:
     blocked = person(2).email
     reply = "554 5.7.1 message refused: sender blocked by policy"
-    server = smtp_server(faults={"policy_block": {blocked: reply}})
+    server = fault_server(faults={"policy_block": {blocked: reply}})
     report = sending.deliver(server)
     assert report.paused is not None and "5.7.1" in report.paused
     arrived = received_once(server)
@@ -291,3 +309,27 @@ def test_a_policy_block_pauses_the_campaign(sending: Sending, smtp_server: Start
     assert totals.queued == SUBSCRIBERS - totals.sent >= 1
     assert report.remaining == totals.queued
     assert sending.membership_status(blocked) == "confirmed"
+
+
+def test_a_refused_mail_is_no_delivery_and_is_retried(sending: Sending,
+                                                     fault_server: StartServer) -> None:
+    """The RCPT and DATA pipelined behind a refused MAIL get 503: nothing is delivered, the
+    session is reset, and each message arrives once on a later attempt."""
+    server = fault_server(faults={"refuse_mail": 3})
+    report = sending.deliver(server)
+    assert (report.sent, report.failed, report.unknown) == (SUBSCRIBERS, 0, 0)
+    assert received_once(server) == Counter(sending.people.keys())
+    retried = [e for e in sending.store.ledger_entries(sending.campaign.name) if e.attempts > 1]
+    assert len(retried) == 3
+
+
+def test_a_drop_after_the_final_reply_delivers_that_message_and_resends_nothing(
+        sending: Sending, fault_server: StartServer) -> None:
+    """The 250 arrived, then the connection closed: that row is sent; the envelope that was
+    pipelined behind it had no data yet, so its row is retried, not unknown."""
+    closing = person(4).email
+    server = fault_server(faults={"drop_after_reply": [closing]})
+    report = sending.deliver(server)
+    assert (report.sent, report.failed, report.unknown) == (SUBSCRIBERS, 0, 0)
+    assert sending.states() == {}
+    assert received_once(server) == Counter(sending.people.keys())

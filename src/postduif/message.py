@@ -107,9 +107,19 @@ def _address(name: str, email: str) -> str:
     return formataddr((header_safe(name), header_safe(email)), charset="utf-8")
 
 
+def _one_line_end(text: str) -> str:
+    """Every line end as LF: CRLF, and a lone CR too (an old Mac file, a stray ``\\r`` in a
+    string), which ``b2a_qp`` would otherwise pass through bare."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _qp(text: str) -> bytes:
-    """Quoted-printable with CRLF line ends: lines of at most 76 octets, whatever the input."""
-    data = binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8"), istext=True)
+    """Quoted-printable with CRLF line ends: lines of at most 76 octets, whatever the input.
+
+    The SMTP transport writes the message as it is, without normalising line ends again, so
+    this is where "CRLF and nothing else" is made true for every part.
+    """
+    data = binascii.b2a_qp(_one_line_end(text).encode("utf-8"), istext=True)
     return data.replace(b"\n", CRLF)
 
 
@@ -125,7 +135,7 @@ class _EncodedPart:
     def __init__(self, subtype: str, document: str) -> None:
         self.head = (f"Content-Type: text/{subtype}; charset=\"utf-8\"\r\n"
                      "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode()
-        pieces = split_placeholders(document.replace("\r\n", "\n"))
+        pieces = split_placeholders(_one_line_end(document))
         self.constants = [_qp(text) for text in pieces[0::2]]
         self.fields = pieces[1::2]
 
@@ -161,7 +171,8 @@ class MessageTemplate:
 
     def render(self, recipient: Recipient, *, unsubscribe_url: str, confirm_url: str = "",
                preferences_url: str = "") -> bytes:
-        """The complete message for one recipient, CRLF line ends, ready for SMTP."""
+        """The complete message for one recipient, ready for SMTP as it is: every line ends in
+        CRLF (no bare CR or LF anywhere), and so does the message."""
         values = personal_values(self.rendered, recipient, unsubscribe_url=unsubscribe_url,
                                  confirm_url=confirm_url, preferences_url=preferences_url)
         env = self.envelope

@@ -15,6 +15,7 @@ from postduif.build import BuildFailed
 from postduif.cli._app import app, err, open_workspace, out, print_problems, relative
 from postduif.cli._json import status_json
 from postduif.cli._show import JsonOption, cells, print_json, say
+from postduif.config import SmtpSettings
 from postduif.errors import TokenError
 from postduif.lists import available_lists
 from postduif.send import DeliveryReport, LedgerStatus, ledger_status
@@ -95,7 +96,7 @@ def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
              resend_unknown: bool) -> None:
     start(job, store)
     before = ledger_status(store, job.name)
-    _print_status(before)
+    _print_status(before, ws.settings.smtp)
     todo = before.totals.queued + (before.totals.uncertain if resend_unknown else 0)
     if todo == 0:
         out.print("Nothing left to send.")
@@ -146,7 +147,7 @@ def _print_unknown_hint(campaign: str, unknown: int) -> None:
                   f"postduif status {campaign}; resend them with --resend-unknown")
 
 
-def _print_status(status: LedgerStatus) -> None:
+def _print_status(status: LedgerStatus, smtp: SmtpSettings) -> None:
     table = Table("language", "queued", "sent", "failed", "unknown", "skipped", "total")
     for v in (*status.variants, status.totals):
         table.add_row("all" if v.variant == "*" else v.variant, str(v.queued),
@@ -155,8 +156,12 @@ def _print_status(status: LedgerStatus) -> None:
     out.print(table)
     if status.totals.sending:
         out.print(f"{status.totals.sending} of the unknown are unknown (not yet checked): "
-                  "their data was on the way when a run stopped (or one is running now); "
-                  "the next send marks them unknown.", highlight=False)
+                  "claimed by a run that stopped (or one is running now), their data perhaps "
+                  "on the way; the next send marks them unknown.", highlight=False)
+    if status.totals.uncertain:
+        out.print(f"{status.totals.uncertain} unknown; a run that is killed leaves at most "
+                  f"{smtp.unknown_bound} ([smtp] batch {smtp.batch} x connections "
+                  f"{smtp.connections}).", markup=False, highlight=False)
 
 
 @app.command()
@@ -181,7 +186,7 @@ def status(
         say(out, name, " has not been sent yet.")
         return
     say(out, name, " to ", report.list, ", started ", report.started_at)
-    _print_status(report)
+    _print_status(report, ws.settings.smtp)
     if report.paused:
         say(out, "Paused by the server: ", report.paused)
     for failure in report.failures:

@@ -1,8 +1,9 @@
 """Sending a campaign: the ledger, transports, retries, rate limit, workers and the dry run.
 
 Data flows ledger -> worker -> compose -> transport -> ledger. Every row is committed as
-``sending`` before its DATA and as ``sent``/``failed``/``unknown`` after the reply, so a crash
-at any point leaves at most one uncertain row per connection, and a re-run resumes exactly.
+``sending`` before its DATA and as ``sent``/``failed``/``unknown`` after the reply; a
+connection claims ``[smtp] batch`` rows per commit, so a crash at any point leaves at most
+``batch`` uncertain rows per connection, and a re-run resumes exactly.
 """
 
 from postduif.send.engine import deliver

@@ -1,16 +1,21 @@
-"""Delivery: one asyncio worker per connection, each walking the ledger row by row.
+"""Delivery: one asyncio worker per connection, each walking the ledger a batch at a time.
 
 Why it is built this way:
 
 * Workers are tasks on one event loop and share one store connection. SQLite calls are made
   synchronously from the loop: a claim is tens of microseconds, far less than an SMTP round
   trip, and no transaction ever spans an ``await``, so tasks cannot interleave inside one.
-* A worker commits the outcome of its last message together with the claim of its next one,
-  so a message costs at most one commit (fewer: workers ready together share one, see
-  ``commits.py``), and the claimed row is committed as ``sending`` before its DATA: a crash
-  leaves at most one uncertain row per connection.
-* Before a worker waits (rate limit, retry backoff) it records its last outcome on its own, so
-  a crash during a long wait does not turn a delivered message into an unknown one.
+* A worker claims up to ``batch`` rows in one commit and records their outcomes in the commit
+  of its next claim (workers ready together share one, see ``commits.py``), so commits cost a
+  fraction of a message each. Every claimed row is committed as ``sending`` before its DATA,
+  and a worker never holds more than ``batch`` rows claimed and unrecorded: a crash leaves at
+  most ``batch`` uncertain rows per connection.
+* The connection pulls its messages from the worker (:class:`_Lane`, a ``Feed``): with
+  pipelining it asks for the next message while the current one's data is about to go out, and
+  the worker hands one over only when it holds it already (or may claim it at once).
+* Before a worker waits (rate limit, retry backoff) it records its outcomes on their own, so
+  a crash during a long wait does not turn delivered messages into unknown ones. Under a rate
+  limit it claims one row at a time; a halted worker puts the rows it did not send back.
 * Stopping (Ctrl-C, a 5.7.x pause, a failing compose) never abandons a message in flight: the
   workers finish and record it, then exit.
 """
@@ -20,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 
 from postduif.errors import SendError, StoreError
@@ -31,18 +36,19 @@ from postduif.send.ratelimit import RateLimit, RateLimiter
 from postduif.send.replies import Verdict, judge
 from postduif.send.retry import RetryPolicy
 from postduif.send.transport import (
-    Connection,
     DeliveryFailure,
+    Outcome,
+    Outgoing,
     PermanentFailure,
     Reply,
     TemporaryFailure,
     Transport,
-    Unknown,
 )
-from postduif.store import LedgerRow, Settle, Store
+from postduif.store import Advance, LedgerRow, Settle, Store
 
 DEFAULT_RETRY = RetryPolicy()
 UNLIMITED = RateLimit()
+DEFAULT_BATCH = 8  # rows a connection claims per commit (``[smtp] batch``)
 #: MAIL FROM: one address for every message, or one per ledger row id (VERP).
 EnvelopeFrom = str | Callable[[int], str]
 PROGRESS_INTERVAL = 0.1  # seconds between progress callbacks
@@ -53,7 +59,7 @@ class _Run:
     """What the workers of one delivery share: settings, counters and the reason to stop."""
 
     def __init__(self, store: Store, campaign: str, compose: Compose,
-                 envelope_from: EnvelopeFrom, retry: RetryPolicy, rate: RateLimit,
+                 envelope_from: EnvelopeFrom, retry: RetryPolicy, rate: RateLimit, batch: int,
                  progress: Callable[[Progress], None] | None) -> None:
         self.store = store
         self.campaign = campaign
@@ -61,6 +67,9 @@ class _Run:
         self.envelope_from = _per_row(envelope_from)
         self.retry = retry
         self.limiter = RateLimiter(rate)
+        # Under a rate limit the limit sets the pace, not the commits: one row at a time, so no
+        # claimed row sits ``sending`` through a wait.
+        self.batch = 1 if self.limiter.limited else max(batch, 1)
         self.commits = LedgerCommits(store, campaign)
         self.halt = asyncio.Event()
         self.paused: str | None = None
@@ -101,7 +110,7 @@ class _Run:
 async def deliver(store: Store, campaign: str, list: str, transport: Transport, compose: Compose,
                   *, envelope_from: EnvelopeFrom, resend_unknown: bool = False,
                   retry: RetryPolicy = DEFAULT_RETRY, rate: RateLimit = UNLIMITED,
-                  stop: asyncio.Event | None = None,
+                  batch: int = DEFAULT_BATCH, stop: asyncio.Event | None = None,
                   progress: Callable[[Progress], None] | None = None) -> DeliveryReport:
     """Deliver the campaign's queued rows through ``transport``, resuming where it stopped.
 
@@ -115,7 +124,7 @@ async def deliver(store: Store, campaign: str, list: str, transport: Transport, 
         _check_started(store, campaign, list)
         store.prepare_ledger(campaign, resend_unknown=resend_unknown)
         await transport.check()
-        run = _Run(store, campaign, compose, envelope_from, retry, rate, progress)
+        run = _Run(store, campaign, compose, envelope_from, retry, rate, batch, progress)
         watcher = asyncio.create_task(_watch(stop, run)) if stop is not None else None
         try:
             async with asyncio.TaskGroup() as group:
@@ -177,58 +186,119 @@ async def _worker(run: _Run, transport: Transport) -> None:
 async def _work(run: _Run, transport: Transport) -> None:
     """Claim, send, record, until nothing is left or the run is halted."""
     async with transport.connection() as connection:
-        settle: Settle | None = None
-        outages = 0  # consecutive failures to reach the server at all
+        lane = _Lane(run)
+        await connection.run(lane)
+        lane.close()
+
+
+class _Lane:
+    """One worker's share of the ledger: the :class:`Feed` its connection sends from.
+
+    It holds the rows it claimed (committed ``sending``) and has not handed out yet, the rows
+    handed out whose outcome is not known yet, and the outcomes not committed yet. It claims
+    only as many rows as keep that total at ``run.batch`` or below, so a crash leaves at most
+    ``batch`` uncertain rows per connection; the outcomes go into the commit of the next claim.
+    """
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self.claimed: deque[LedgerRow] = deque()
+        self.out: dict[int, LedgerRow] = {}
+        self.settles: list[Settle] = []
+        self.outages = 0  # consecutive failures to reach the server at all
+        self.backoff = 0.0  # seconds to give an unreachable server before the next message
+
+    async def next(self, *, wait: bool) -> Outgoing | None:
+        run = self.run
         while not run.halt.is_set():
-            wait = run.limiter.reserve()
-            if wait > SETTLE_BEFORE_WAIT and settle is not None:
-                run.store.settle_ledger(settle)
-                settle = None
-            if wait > 0:
-                await run.wait(wait)
-            if run.halt.is_set():
-                break
-            claim = await run.commits.advance(settle)
-            settle = None
-            run.counts["skipped"] += claim.skipped
-            if claim.row is None:
-                if claim.wait_until is None:
-                    break
-                await run.wait(claim.wait_until - time.time())
+            if self.claimed:
+                return self._hand_out(self.claimed.popleft())
+            room = run.batch - len(self.out)
+            if not wait:  # only rows that can go out at once, without a pause
+                if room <= 0 or self.backoff:
+                    return None
+            elif not await self._paced():
                 continue
-            settle, reached = await _attempt(run, connection, claim.row)
-            outages = 0 if reached else outages + 1
-            run.report_progress()
-            if outages:  # the server is unreachable: record, then give it time
-                run.store.settle_ledger(settle)
-                if outages >= run.retry.attempts:
-                    run.stop(paused=f"the server stopped answering: {settle.reply}")
-                settle = None
-                await run.wait(run.retry.delay(outages))
-        if settle is not None:
-            run.store.settle_ledger(settle)
+            claim = await run.commits.advance(Advance(tuple(self.settles), room))
+            self.settles = []
+            run.counts["skipped"] += claim.skipped
+            if claim.rows:
+                self.claimed.extend(claim.rows)
+            elif claim.wait_until is None or not wait:
+                return None
+            else:
+                await run.wait(claim.wait_until - time.time())
+        return None
+
+    async def _paced(self) -> bool:
+        """Wait out a backoff or the rate limit, recording outcomes first if that is long, so
+        a crash during the wait does not make delivered messages unknown. False: woken by a
+        halt, or after a backoff (look again)."""
+        run = self.run
+        if self.backoff:
+            self.record()
+            await run.wait(self.backoff)
+            self.backoff = 0.0
+            return False
+        wait = run.limiter.reserve()
+        if wait > SETTLE_BEFORE_WAIT:
+            self.record()
+        if wait > 0:
+            await run.wait(wait)
+        return not run.halt.is_set()
+
+    def _hand_out(self, row: LedgerRow) -> Outgoing | None:
+        run = self.run
+        try:
+            message = run.compose(Target(row.id, row.email, row.name, row.variant))
+        except Exception as exc:  # a bug or a template error: put the row back and stop
+            run.stop(error=exc)
+            self.settles.append(Settle(row.id, "queued", None, f"not sent: compose failed: {exc}"))
+            return None
+        self.out[row.id] = row
+        return Outgoing(row.id, run.envelope_from(row.id), row.email, message)
+
+    def done(self, outgoing: Outgoing, outcome: Outcome) -> None:
+        run = self.run
+        settle, reached = _settle(run, self.out.pop(outgoing.tag), outcome)
+        self.settles.append(settle)
+        run.report_progress()
+        if reached:
+            self.outages = 0
+            return
+        self.outages += 1  # the server is unreachable: record, then give it time
+        if self.outages >= run.retry.attempts:
+            run.stop(paused=f"the server stopped answering: {settle.reply}")
+        self.backoff = run.retry.delay(self.outages)
+
+    def record(self) -> None:
+        """Commit the outcomes known so far."""
+        if self.settles:
+            self.run.store.settle_ledger_many(self.settles)
+            self.settles = []
+
+    def close(self) -> None:
+        """The connection is done: record the outcomes and put back what was never sent."""
+        release = tuple(row.id for row in self.claimed)
+        self.claimed.clear()
+        if self.settles or release:
+            self.run.store.settle_ledger_many(self.settles, release)
+            self.settles = []
 
 
-async def _attempt(run: _Run, connection: Connection, row: LedgerRow) -> tuple[Settle, bool]:
-    """Send one claimed row; return its outcome and whether the server answered at all."""
-    try:
-        message = run.compose(Target(row.id, row.email, row.name, row.variant))
-    except Exception as exc:  # a bug or a template error: put the row back and stop
-        run.stop(error=exc)
-        return Settle(row.id, "queued", None, f"not sent: compose failed: {exc}"), True
-    try:
-        reply = await connection.send(run.envelope_from(row.id), row.email, message)
-    except TemporaryFailure as exc:
-        _pause_if_stalled(run, exc)
-        return _temporary(run, row, exc.reply), exc.reply.code != 0
-    except PermanentFailure as exc:
-        return _permanent(run, row, exc), True
-    except Unknown as exc:
-        _pause_if_stalled(run, exc)
-        run.counts["unknown"] += 1
-        return Settle(row.id, "unknown", None, exc.reply.text), True
-    run.counts["sent"] += 1
-    return Settle(row.id, "sent", reply.code, reply.text), True
+def _settle(run: _Run, row: LedgerRow, outcome: Outcome) -> tuple[Settle, bool]:
+    """What the ledger records for one message; and whether the server answered at all."""
+    if isinstance(outcome, Reply):
+        run.counts["sent"] += 1
+        return Settle(row.id, "sent", outcome.code, outcome.text), True
+    if isinstance(outcome, TemporaryFailure):
+        _pause_if_stalled(run, outcome)
+        return _temporary(run, row, outcome.reply), outcome.reply.code != 0
+    if isinstance(outcome, PermanentFailure):
+        return _permanent(run, row, outcome), True
+    _pause_if_stalled(run, outcome)
+    run.counts["unknown"] += 1
+    return Settle(row.id, "unknown", None, outcome.reply.text), True
 
 
 def _pause_if_stalled(run: _Run, failure: DeliveryFailure) -> None:

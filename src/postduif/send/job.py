@@ -135,4 +135,4 @@ async def deliver_job(ws: Workspace, job: SendJob, store: Store, *, resend_unkno
                          envelope_from=job.return_path.for_message,
                          resend_unknown=resend_unknown,
                          rate=RateLimit(smtp.rate_per_second, smtp.rate_per_hour),
-                         stop=stop, progress=progress)
+                         batch=smtp.batch, stop=stop, progress=progress)

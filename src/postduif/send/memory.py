@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from postduif.send.replies import failure_for
-from postduif.send.transport import Connection, Reply, Unknown
+from postduif.send.transport import Connection, Feed, Reply, Unknown, send_each
 
 #: A scripted outcome: a refusing reply, or ``"drop"`` (connection lost after DATA: unknown).
 Fault = Reply | str
@@ -59,6 +59,9 @@ class MemoryTransport:
 class _MemoryConnection:
     def __init__(self, transport: MemoryTransport) -> None:
         self._transport = transport
+
+    async def run(self, feed: Feed) -> None:
+        await send_each(self, feed)
 
     async def send(self, sender: str, recipient: str, message: bytes) -> Reply:
         # Always yield once, as a real server round trip would, so workers interleave.

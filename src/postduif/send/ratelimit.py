@@ -47,9 +47,14 @@ class RateLimiter:
         self._next = at + self._interval
         return at - now
 
+    @property
+    def limited(self) -> bool:
+        """Whether there is any limit at all."""
+        return bool(self._interval or self._per_hour)
+
     async def acquire(self) -> None:
         """Wait for the next free slot (returns at once when unlimited)."""
-        if self._interval or self._per_hour:
+        if self.limited:
             wait = self.reserve()
             if wait > 0:
                 await asyncio.sleep(wait)

@@ -53,6 +53,41 @@ class Unknown(DeliveryFailure):
         super().__init__(Reply(0, reason), stage="data", stalled=stalled)
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for a connection to deliver; ``tag`` is the caller's (a ledger row id).
+
+    ``message`` is the composed RFC 5322 message with CRLF line ends only: it goes on the wire
+    as it is (dot-stuffed), never normalised again.
+    """
+
+    tag: int
+    sender: str
+    recipient: str
+    message: bytes
+
+
+#: What became of one message: the server's acceptance, or the failure that explains it.
+Outcome = Reply | DeliveryFailure
+
+
+class Feed(Protocol):
+    """Where a connection takes its messages from, and where it reports each one's outcome."""
+
+    async def next(self, *, wait: bool) -> Outgoing | None:
+        """The next message, or None.
+
+        With ``wait`` the feed may sleep (rate limit, retry backoff) and None means there is
+        nothing more. Without it the connection asks for a message to send together with the
+        end of the one before (pipelining): None means "not right now", never a sleep.
+        """
+        ...
+
+    def done(self, outgoing: Outgoing, outcome: Outcome) -> None:
+        """Called exactly once for every message handed out, in the order handed out."""
+        ...
+
+
 class Connection(Protocol):
     """One open session to the server, owned by one worker and reused for many messages."""
 
@@ -62,6 +97,21 @@ class Connection(Protocol):
         Reconnects by itself on the next call after a drop or a 421.
         """
         ...
+
+    async def run(self, feed: Feed) -> None:
+        """Deliver everything ``feed`` hands out, reconnecting as needed, until it has no more."""
+        ...
+
+
+async def send_each(connection: Connection, feed: Feed) -> None:
+    """:meth:`Connection.run` for a connection that sends one message at a time."""
+    while (outgoing := await feed.next(wait=True)) is not None:
+        try:
+            reply = await connection.send(outgoing.sender, outgoing.recipient, outgoing.message)
+        except DeliveryFailure as failure:
+            feed.done(outgoing, failure)
+        else:
+            feed.done(outgoing, reply)
 
 
 class Transport(Protocol):

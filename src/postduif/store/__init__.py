@@ -18,6 +18,7 @@ from postduif.store.db import BUSY_TIMEOUT_S, Database, Migration, stamp
 from postduif.store.ledger import (
     LEDGER_SCHEMA,
     LEDGER_STATES,
+    Advance,
     CampaignRecord,
     Claim,
     LedgerEntry,
@@ -62,7 +63,7 @@ class Store(BounceStore):
 
 __all__ = [
     "BOUNCE_KINDS", "BUSY_TIMEOUT_S", "EVENTS", "LEDGER_STATES", "MIGRATIONS", "REFUSED",
-    "STATUSES", "SUPPRESSION_REASONS", "BounceEvent", "CampaignRecord", "Claim", "ConsentEvent",
-    "Database", "LedgerEntry", "LedgerRow", "Membership", "Migration", "Outcome", "Person",
-    "Settle", "Store", "Subscriber", "Suppression", "stamp",
+    "STATUSES", "SUPPRESSION_REASONS", "Advance", "BounceEvent", "CampaignRecord", "Claim",
+    "ConsentEvent", "Database", "LedgerEntry", "LedgerRow", "Membership", "Migration",
+    "Outcome", "Person", "Settle", "Store", "Subscriber", "Suppression", "stamp",
 ]

@@ -4,11 +4,12 @@
 ``sending -> queued`` (a temporary failure, with a ``not_before`` time). Why it is shaped so:
 
 * ``sending`` is committed before DATA starts. A crash (even SIGKILL) can therefore leave only
-  rows in ``sending``, at most one per connection, and the next run turns them into ``unknown``:
+  rows in ``sending``, at most ``batch`` per connection, and the next run turns them ``unknown``:
   they may have arrived, so they are resent only when the organiser says so.
-* The outcome of one message and the claim of the next are one transaction
-  (:meth:`LedgerStore.advance_ledger`): one commit per message instead of two, and fewer still
-  when several workers are ready together (:meth:`LedgerStore.advance_ledger_many`).
+* The outcomes of a worker's last messages and the claim of its next ones are one
+  transaction (:meth:`LedgerStore.advance_ledger_many`), shared by the workers that are ready
+  together: a worker claims up to ``[smtp] batch`` rows at a time, so a crash can leave at
+  most that many rows per connection ``sending``.
 * The recipient set is snapshotted when the campaign starts and never changes on resume; but the
   membership is checked again at each claim, so an unsubscribe that arrives mid-campaign is
   honoured (the row becomes ``skipped``).
@@ -101,16 +102,31 @@ class Settle:
 
 
 @dataclass(frozen=True)
+class Advance:
+    """One worker's part of a group commit: outcomes to record, claimed rows it did not send
+    (``release``: back to queued, the attempt not counted), and how many rows to claim."""
+
+    settles: tuple[Settle, ...] = ()
+    claim: int = 1
+    release: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Claim:
     """What :meth:`LedgerStore.advance_ledger` found.
 
-    ``row`` is None when nothing can be sent now: then ``wait_until`` is the earliest
+    ``rows`` is empty when nothing can be sent now: then ``wait_until`` is the earliest
     ``not_before`` of rows waiting for a retry, or None when no row is queued at all.
     """
 
-    row: LedgerRow | None
+    rows: tuple[LedgerRow, ...]
     skipped: int
     wait_until: float | None
+
+    @property
+    def row(self) -> LedgerRow | None:
+        """The first claimed row (a claim of one)."""
+        return self.rows[0] if self.rows else None
 
 
 _CLAIMABLE = """
@@ -119,7 +135,7 @@ SELECT l.id, l.email, l.name, l.variant, l.attempts + 1,
                 WHERE s.email = l.email AND m.list = l.list AND m.status = 'confirmed')
   FROM ledger AS l
  WHERE l.campaign = ? AND l.state = 'queued' AND l.not_before <= ?
- ORDER BY l.id LIMIT 1
+ ORDER BY l.id LIMIT ?
 """
 
 _SETTLE = """
@@ -206,33 +222,53 @@ class LedgerStore(SubscriberStore):
         Queued rows whose subscriber is no longer confirmed on the list are marked skipped on
         the way. ``now`` is wall-clock seconds, compared with each row's ``not_before``.
         """
-        return self.advance_ledger_many(campaign, [settle], now)[0]
+        settles = () if settle is None else (settle,)
+        return self.advance_ledger_many(campaign, [Advance(settles)], now)[0]
 
-    def advance_ledger_many(self, campaign: str, settles: Sequence[Settle | None],
+    def advance_ledger_many(self, campaign: str, advances: Sequence[Advance],
                             now: float) -> list[Claim]:
-        """:meth:`advance_ledger` for several workers at once, still in one commit (a group
-        commit: with ``synchronous = FULL`` the fsync, not the SQL, is what costs)."""
+        """Several workers' outcomes, releases and claims (up to ``claim`` rows each) in one
+        commit: a group commit, since with ``synchronous = FULL`` the fsync, not the SQL, is
+        what costs. Every claimed row is ``sending`` once this returns."""
         with self.transaction():
-            for settle in settles:
-                if settle is not None:
-                    self._settle(settle)
-            return [self._claim(campaign, now) for _ in settles]
+            for advance in advances:
+                self._record(advance.settles, advance.release)
+            return [self._claim(campaign, now, advance.claim) for advance in advances]
 
-    def _claim(self, campaign: str, now: float) -> Claim:
+    def _claim(self, campaign: str, now: float, wanted: int) -> Claim:
+        rows: list[LedgerRow] = []
         skipped = 0
         stamp = self._now()
-        while True:
-            found = self._conn.execute(_CLAIMABLE, (campaign, now)).fetchone()
-            if found is None:
-                return Claim(None, skipped, self._next_retry(campaign))
-            *fields, confirmed = found
-            state = "sending" if confirmed else "skipped"
-            self._conn.execute("UPDATE ledger SET state = ?, attempts = attempts + ?, "
-                               "updated_at = ? WHERE id = ?",
-                               (state, 1 if confirmed else 0, stamp, fields[0]))
-            if confirmed:
-                return Claim(LedgerRow(*fields), skipped, None)
-            skipped += 1
+        while len(rows) < wanted:
+            found = self._conn.execute(_CLAIMABLE, (campaign, now, wanted - len(rows))).fetchall()
+            if not found:
+                break
+            for *fields, confirmed in found:
+                state = "sending" if confirmed else "skipped"
+                self._conn.execute("UPDATE ledger SET state = ?, attempts = attempts + ?, "
+                                   "updated_at = ? WHERE id = ?",
+                                   (state, 1 if confirmed else 0, stamp, fields[0]))
+                if confirmed:
+                    rows.append(LedgerRow(*fields))
+                else:
+                    skipped += 1
+        wait_until = None if rows or wanted == 0 else self._next_retry(campaign)
+        return Claim(tuple(rows), skipped, wait_until)
+
+    def settle_ledger_many(self, settles: Sequence[Settle],
+                           release: Sequence[int] = ()) -> None:
+        """Record outcomes and put unsent claimed rows back, in one commit (a worker's last)."""
+        with self.transaction():
+            self._record(settles, release)
+
+    def _record(self, settles: Sequence[Settle], release: Sequence[int]) -> None:
+        for settle in settles:
+            self._settle(settle)
+        stamp = self._now()
+        for row_id in release:
+            self._conn.execute("UPDATE ledger SET state = 'queued', attempts = attempts - 1, "
+                               "updated_at = ? WHERE id = ? AND state = 'sending'",
+                               (stamp, row_id))
 
     def settle_ledger(self, settle: Settle) -> None:
         """Record one outcome on its own (the last message of a worker)."""
