@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from postduif.build import BuildFailed
 from postduif.cli._app import app, err, open_workspace, out, print_problems, relative
 from postduif.cli._json import status_json
 from postduif.cli._show import JsonOption, cells, print_json, say
 from postduif.errors import TokenError
-from postduif.lists import available_lists
-from postduif.send import DeliveryReport, LedgerStatus, ledger_status
-from postduif.send import Progress as SendProgress
-from postduif.send.job import (
-    SendJob,
-    deliver_job,
-    dry_run,
-    prepare_job,
-    review_send,
-    start,
-    transport_for,
-)
-from postduif.store import BOUNCE_KINDS, Store
-from postduif.tokens import token_key
-from postduif.verp import sending_return_path
-from postduif.welcome import Greeter, due, send_greetings, write_greetings
-from postduif.workspace import Workspace
+
+if TYPE_CHECKING:  # each command imports the sending it runs: --help loads no SMTP or DKIM
+    from postduif.send import DeliveryReport, LedgerStatus
+    from postduif.send.job import SendJob
+    from postduif.store import Store
+    from postduif.workspace import Workspace
 
 
 @app.command()
@@ -51,6 +36,12 @@ def send(
 
     Example: postduif send 2026-12-community-update --dry-run
     """
+    import asyncio
+
+    from postduif.build import BuildFailed
+    from postduif.send.job import prepare_job, review_send
+    from postduif.store import Store
+
     ws = open_workspace(ctx)
     with Store.open(ws.settings.database) as store:
         try:
@@ -69,6 +60,8 @@ def send(
 
 def _key(ws: Workspace, *, dry_run: bool) -> bytes:
     """The token key; a dry run without one signs with a throwaway key and says so."""
+    from postduif.tokens import token_key
+
     try:
         return token_key(ws.settings.token_key_env)
     except TokenError:
@@ -80,6 +73,8 @@ def _key(ws: Workspace, *, dry_run: bool) -> bytes:
 
 
 def _dry_run(ws: Workspace, job: SendJob, store: Store) -> None:
+    from postduif.send.job import dry_run
+
     report = dry_run(ws, job, store)
     table = Table("language", "messages")
     for variant, count in report.counts.items():
@@ -93,6 +88,11 @@ def _dry_run(ws: Workspace, job: SendJob, store: Store) -> None:
 
 def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
              resend_unknown: bool) -> None:
+    import asyncio
+
+    from postduif.send import ledger_status
+    from postduif.send.job import start
+
     start(job, store)
     before = ledger_status(store, job.name)
     _print_status(before)
@@ -113,6 +113,20 @@ def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
 
 async def _with_progress(ws: Workspace, job: SendJob, store: Store, resend_unknown: bool,
                          total: int) -> DeliveryReport:
+    import asyncio
+    import signal
+
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from postduif.send import Progress as SendProgress
+    from postduif.send.job import deliver_job
+
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
@@ -169,6 +183,9 @@ def status(
 
     Example: postduif status 2026-12-community-update
     """
+    from postduif.send import ledger_status
+    from postduif.store import Store
+
     ws = open_workspace(ctx)
     name = ws.campaign(campaign).name
     with Store.open(ws.settings.database) as store:
@@ -193,6 +210,8 @@ def status(
 
 def _print_bounces(bounces: list[tuple[str, str, int]]) -> None:
     """Reports read by ``postduif bounces`` about this campaign, per language."""
+    from postduif.store import BOUNCE_KINDS
+
     if not bounces:
         return
     table = Table("language", *(f"{kind} bounces" if kind != "complaint" else "complaints"
@@ -219,6 +238,14 @@ def welcome(
 
     Example: postduif welcome --verbose
     """
+    import asyncio
+
+    from postduif.lists import available_lists
+    from postduif.send.job import transport_for
+    from postduif.store import Store
+    from postduif.verp import sending_return_path
+    from postduif.welcome import Greeter, due, send_greetings, write_greetings
+
     ws = open_workspace(ctx)
     lists = {name: ws.list_def(name) for name in available_lists(ws.settings.lists_dir)}
     with Store.open(ws.settings.database) as store:
