@@ -62,7 +62,7 @@ def test_version_and_help_load_no_dependency(arguments: tuple[str, ...]) -> None
     assert not any(name.startswith("postduif.send") for name in modules)
 
 
-def test_help_is_plain_text_without_the_rich_renderer() -> None:
+def test_help_is_plain_text_without_typers_rich_renderer() -> None:
     """Typer's rich help imports Markdown, Syntax and Traceback rendering: half of --help."""
     assert "typer.rich_utils" not in modules_after(RUN_CLI, "--help")
 
@@ -85,3 +85,9 @@ def test_migrate_help_names_the_attributes_it_tries() -> None:
     """The help text is written out (so --help need not import the migration): it must still
     list what ``listmonk.LANGUAGE_ATTRIBUTES`` tries, in that order."""
     assert f"(default: {', '.join(LANGUAGE_ATTRIBUTES)})" in LANGUAGE_ATTRIBUTE_HELP
+
+
+def test_version_and_help_print_without_rich() -> None:
+    """rich's console, text and tables are a fifth of the start-up; plain lines need none."""
+    for arguments in (("--version",), ("--help",)):
+        assert "rich" not in modules_after(RUN_CLI, *arguments), arguments

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from postduif.cli._show import say
+from postduif.cli._show import Output, say
 
 if TYPE_CHECKING:  # imported where they are used: --version and --help load none of them
     from postduif.joins import ImportReport
@@ -23,8 +22,8 @@ if TYPE_CHECKING:  # imported where they are used: --version and --help load non
 # ``--help`` (bench/startup.py).
 app = typer.Typer(no_args_is_help=True, add_completion=True, rich_markup_mode=None,
                   help="Bilingual email campaigns from a Hugo site.")
-out = Console()
-err = Console(stderr=True)
+out = Output()
+err = Output(stderr=True)
 
 
 def group(name: str, help: str) -> typer.Typer:
@@ -38,7 +37,7 @@ def _version(value: bool) -> None:
     if value:
         from postduif import __version__
 
-        out.print(f"postduif {__version__}")
+        typer.echo(f"postduif {__version__}")
         raise typer.Exit()
 
 

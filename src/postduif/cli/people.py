@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from postduif.cli._app import group, out, print_import_report
 from postduif.cli._app import open_store as _store
@@ -96,6 +94,7 @@ def _request_panel(s: Subscriber) -> Panel:
     """What the organiser vets: every field as the person typed it, markup and all. The goals
     are the one multi-line field (only LF is stored there): each of its lines is a line here."""
     from rich.panel import Panel
+    from rich.text import Text
 
     first, *more = (s.goals or "-").split("\n")
     lines = [literal((f"{s.first_name} {s.last_name}", "bold"), f" <{s.email}>  ({s.language})"),
@@ -141,6 +140,8 @@ def lists_show(ctx: typer.Context, list_name: Annotated[str | None, typer.Argume
 
     Example: postduif lists show nieuwsbrief
     """
+    from rich.table import Table
+
     from postduif.lists import available_lists
 
     with _store(ctx) as (ws, store):
@@ -220,6 +221,8 @@ def subscribers_show(ctx: typer.Context, email: str) -> None:
 
     Example: postduif subscribers show sam@example.org
     """
+    from rich.table import Table
+
     from postduif.people import normalise_email
 
     with _store(ctx) as (_, store):
@@ -263,6 +266,8 @@ def subscribers_search(ctx: typer.Context, text: str) -> None:
 
     Example: postduif subscribers search devries
     """
+    from rich.table import Table
+
     with _store(ctx) as (_, store):
         found = store.search(text)
     table = Table("email", "name", "organisation", "lists")

@@ -6,7 +6,6 @@ import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from postduif.cli._app import app, err, open_workspace, out, print_problems, relative
 from postduif.cli._json import status_json
@@ -73,6 +72,8 @@ def _key(ws: Workspace, *, dry_run: bool) -> bytes:
 
 
 def _dry_run(ws: Workspace, job: SendJob, store: Store) -> None:
+    from rich.table import Table
+
     from postduif.send.job import dry_run
 
     report = dry_run(ws, job, store)
@@ -131,7 +132,7 @@ async def _with_progress(ws: Workspace, job: SendJob, store: Store, resend_unkno
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[detail]}"), TimeRemainingColumn())
-    with Progress(*columns, console=err) as bar:
+    with Progress(*columns, console=err.console) as bar:
         task = bar.add_task("sending", total=total, detail="")
 
         def update(p: SendProgress) -> None:
@@ -161,6 +162,8 @@ def _print_unknown_hint(campaign: str, unknown: int) -> None:
 
 
 def _print_status(status: LedgerStatus) -> None:
+    from rich.table import Table
+
     table = Table("language", "queued", "sent", "failed", "unknown", "skipped", "total")
     for v in (*status.variants, status.totals):
         table.add_row("all" if v.variant == "*" else v.variant, str(v.queued),
@@ -210,6 +213,8 @@ def status(
 
 def _print_bounces(bounces: list[tuple[str, str, int]]) -> None:
     """Reports read by ``postduif bounces`` about this campaign, per language."""
+    from rich.table import Table
+
     from postduif.store import BOUNCE_KINDS
 
     if not bounces:
