@@ -79,9 +79,10 @@ class Output:
             self._console = Console(stderr=self._stderr)
         return self._console
 
-    def print(self, *objects: object, highlight: bool | None = None,
-              soft_wrap: bool | None = None) -> None:
-        self.console.print(*objects, highlight=highlight, soft_wrap=soft_wrap)
+    def print(self, *objects: object, markup: bool | None = None,
+              highlight: bool | None = None, soft_wrap: bool | None = None) -> None:
+        """``Console.print`` with the options postduif's own lines use."""
+        self.console.print(*objects, markup=markup, highlight=highlight, soft_wrap=soft_wrap)
 
 
 def say(output: Output, *parts: Part) -> None:
