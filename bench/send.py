@@ -1,20 +1,26 @@
 """Sending throughput and memory, beside mailmerge and Postfix's smtp-source, in one run.
 
-What it does, all on 127.0.0.1:
+What it does, all on 127.0.0.1, against ``bench/smtp_sink.py`` (stdlib only, so this runs
+after README's install; it advertises PIPELINING and answers pipelined commands in order) in
+another process:
 1. A fresh copy of the sample workspace and a store with N generated confirmed subscribers
    (mixed Dutch and English, some without a name).
 2. postduif, in a child process, sends the sample campaign to all of them through the real
-   path (``prepare_job``, ledger snapshot, ``deliver`` with 4 SMTP connections, ledger commits)
-   to the fast sink of ``tests/smtp_sink.py`` in another process. The child reports its own
-   peak memory (VmHWM from /proc/self/status).
+   path (``prepare_job``, ledger snapshot, ``deliver`` with ``--connections`` SMTP connections,
+   ledger commits). The child reports its own peak memory (VmHWM from /proc/self/status).
 3. mailmerge (PyPI), given a Jinja template of the same two rendered messages, a CSV of the same
    list and a server config for the same sink. It opens one connection per message, so it is
    timed on a subset and extrapolated (printed as such).
-4. smtp-source (Postfix) sends N messages of the same size over 4 persistent sessions to the
-   same sink: the ceiling, since it does no per-recipient work at all.
-5. Unless ``--quick``: postduif again with 100,000 recipients, for its peak memory.
+4. smtp-source (Postfix) sends N messages of the same size over as many persistent sessions:
+   the ceiling, since it does no per-recipient work at all.
+5. The same three against the sink with ``--delay-ms`` (10): every reply comes 10 ms after its
+   command, as over a link with that round trip; there postduif also runs its plain path (the
+   sink does not advertise PIPELINING, and ``[smtp] pipelining = false`` is set when postduif
+   has that setting), and the pipelined bound connections / (round trips per message x delay)
+   is printed with postduif's share of it.
+6. Unless ``--quick``: postduif again with 100,000 recipients, for its peak memory.
 
-Run: .venv/bin/python bench/send.py [--quick] [--verp] [--count 10000]
+Run: .venv/bin/python bench/send.py [--quick] [--verp] [--count 10000] [--slow-count 2000]
 (installs ``mailmerge`` into the venv and the ``postfix`` Debian package when missing.)
 """
 
@@ -36,17 +42,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
+from postduif.config import DEFAULTS
 from postduif.render import Rendered
 from postduif.store import Person, Store
 from postduif.tokens import make_token
 from postduif.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
-SINK = REPO / "tests" / "smtp_sink.py"
+SINK = REPO / "bench" / "smtp_sink.py"
 CAMPAIGN = "2026-12-community-update"
 TOKEN_KEY = "bench-token-key-that-is-long-enough"
 CONNECTIONS = 4
@@ -54,6 +61,15 @@ MEMORY_RUN = 100_000
 TARGET_VS_MAILMERGE = 10.0
 TARGET_VS_CEILING = 0.5
 TARGET_MEMORY_MB = 150.0
+TARGET_VS_PLAIN = 3.0
+TARGET_OF_BOUND = 0.9
+# Round trips per message once a session runs. Pipelined (RFC 2920): the final "." goes out
+# with the next message's MAIL, RCPT and DATA, whose replies (with the 354) come back together,
+# then the body: one. Plain: MAIL, RCPT, DATA and the final "." each wait for their reply: four.
+ROUND_TRIPS = {"pipelined": 1, "plain": 4}
+# postduif's switch for its plain path, if it has one ([smtp] pipelining = false); without it
+# the sink's leaving PIPELINING out is what makes postduif take that path.
+PIPELINING_KEY = next((key for key in DEFAULTS["smtp"] if "pipelin" in key), None)
 WORKSPACE_PARTS = ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists")
 FIRST = ("Sanne", "Joël", "Ayşe", "Pieter", "Émilie", "Daan", "Noor", "Bram", "Fatima", "Kees")
 LAST = ("de Vries", "Öztürk", "van den Berg", "Janssen", "Müller", "Bakker", "El Amrani")
@@ -74,9 +90,22 @@ class Result:
 
 # -- setup ------------------------------------------------------------------------------------
 
-def copy_workspace(target: Path, port: int, *, verp: bool = False) -> Path:
-    """The sample workspace, pointed at the sink, with an empty store (and VERP on, if asked:
-    a return path signed per message)."""
+@dataclass(frozen=True)
+class Link:
+    """The sink a run sends to: its reply delay and whether postduif may pipeline."""
+
+    connections: int = CONNECTIONS
+    delay_ms: float = 0.0
+    pipelining: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"{self.delay_ms:g} ms" if self.delay_ms else "loopback"
+
+
+def copy_workspace(target: Path, port: int, link: Link, *, verp: bool = False) -> Path:
+    """The sample workspace, pointed at the sink with the link's connections, with an empty
+    store (and VERP on, if asked: a return path signed per message)."""
     target.mkdir(parents=True)
     for part in WORKSPACE_PARTS:
         source = REPO / part
@@ -87,10 +116,23 @@ def copy_workspace(target: Path, port: int, *, verp: bool = False) -> Path:
             shutil.copy2(source, target / part)
     config = target / "postduif.toml"
     text = re.sub(r"(?m)^port = \d+", f"port = {port}", config.read_text(encoding="utf-8"))
+    text = smtp_setting(text, "connections", str(link.connections))
+    if PIPELINING_KEY and not link.pipelining:
+        text = smtp_setting(text, PIPELINING_KEY, "false")
     if verp:
         text = re.sub(r"(?m)^verp = false", "verp = true", text)
     config.write_text(text, encoding="utf-8")
     return target
+
+
+def smtp_setting(text: str, key: str, value: str) -> str:
+    """``postduif.toml`` with ``key = value`` in its [smtp] table, replaced or added."""
+    table = re.search(r"(?ms)^\[smtp\]\n(.*?)(?=^\[|\Z)", text)
+    assert table, "the sample postduif.toml has an [smtp] table"
+    body, found = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", table.group(1))
+    if not found:
+        body = f"{key} = {value}\n" + body
+    return text[:table.start(1)] + body + text[table.end(1):]
 
 
 def people(count: int) -> Iterator[Person]:
@@ -111,13 +153,14 @@ def populate(ws: Workspace, count: int) -> None:
 
 
 class Sink:
-    """The fast sink of tests/smtp_sink.py in its own process, counting what it accepts."""
+    """bench/smtp_sink.py in its own process, counting what it accepts."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, link: Link) -> None:
         self.count_file = directory / f"sink-{time.monotonic_ns()}.json"
+        options = ["--delay-ms", str(link.delay_ms)] + ["--no-pipelining"] * (not link.pipelining)
         self.process = subprocess.Popen(
-            [sys.executable, str(SINK), "--sink", "--port", "0", "--count-file",
-             str(self.count_file)], stdout=subprocess.PIPE, text=True)
+            [sys.executable, str(SINK), "--port", "0", "--count-file", str(self.count_file),
+             *options], stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.port = int(self.process.stdout.readline().split()[1])
 
@@ -168,10 +211,11 @@ def vm_hwm_mb() -> float:
     return 0.0
 
 
-def run_postduif(tmp: Path, count: int, *, verp: bool = False) -> tuple[Result, float]:
+def run_postduif(tmp: Path, count: int, link: Link, *,
+                 verp: bool = False) -> tuple[Result, float]:
     """(result, mean message size in bytes) for ``count`` recipients."""
-    sink = Sink(tmp)
-    root = copy_workspace(tmp / f"ws-{count}{'-verp' * verp}", sink.port, verp=verp)
+    sink = Sink(tmp, link)
+    root = copy_workspace(tmp / f"ws-{time.monotonic_ns()}", sink.port, link, verp=verp)
     populate(Workspace.open(root), count)
     _, out = run_timed([sys.executable, __file__, "--child", str(root)])
     accepted = sink.stop()
@@ -180,9 +224,8 @@ def run_postduif(tmp: Path, count: int, *, verp: bool = False) -> tuple[Result, 
         raise RuntimeError(f"postduif sent {report['sent']}, the sink accepted {accepted}, "
                            f"expected {count}: {report}")
     size = mean_message_size(root)
-    note = (f"render once {report['render_s'] * 1000:.0f} ms; snapshot + delivery timed; "
-            "ledger committed per message")
-    name = "postduif+verp" if verp else "postduif"
+    note = f"render once {report['render_s'] * 1000:.0f} ms; snapshot + delivery timed"
+    name = "postduif" + "+verp" * verp + " (plain)" * (not link.pipelining)
     return Result(name, count, report["send_s"], report["peak_mb"], note), size
 
 
@@ -280,13 +323,13 @@ def mailmerge_child(peak_file: Path, arguments: list[str]) -> None:
     mailmerge_main(arguments)
 
 
-def run_mailmerge(tmp: Path, count: int, subset: int) -> Result:
+def run_mailmerge(tmp: Path, count: int, subset: int, link: Link) -> Result:
     ensure_mailmerge()
-    sink = Sink(tmp)
-    root = copy_workspace(tmp / "ws-mailmerge", sink.port)
+    sink = Sink(tmp, link)
+    root = copy_workspace(tmp / f"ws-{time.monotonic_ns()}", sink.port, link)
     ws = Workspace.open(root)
     rendered = ws.render(ws.plan(ws.campaign(CAMPAIGN)))
-    folder = tmp / "mailmerge"
+    folder = tmp / f"mailmerge-{time.monotonic_ns()}"
     folder.mkdir()
     (folder / "template.txt").write_text(
         mailmerge_template(rendered, ws.settings.sender.email), encoding="utf-8")
@@ -348,20 +391,21 @@ def stop_postfix_daemon() -> None:
     print("WARNING: something still listens on port 25 after stopping postfix")
 
 
-def run_smtp_source(tmp: Path, count: int, size: float) -> Result | None:
+def run_smtp_source(tmp: Path, count: int, size: float, link: Link) -> Result | None:
     binary = ensure_smtp_source()
     if binary is None:
         return None
-    sink = Sink(tmp)
+    sink = Sink(tmp, link)
     seconds, _ = run_timed(
-        [binary, "-d", "-m", str(count), "-s", str(CONNECTIONS), "-l", str(int(size)),
+        [binary, "-d", "-m", str(count), "-s", str(link.connections), "-l", str(int(size)),
          "-f", "nieuwsbrief@techwerkers.nl", "-t", "lid@example.test",
          f"127.0.0.1:{sink.port}"])
     accepted = sink.stop()
     if accepted != count:
         raise RuntimeError(f"smtp-source: the sink accepted {accepted} of {count}")
     return Result("smtp-source", count, seconds, None,
-                  f"{CONNECTIONS} persistent sessions, {int(size)}-byte messages")
+                  f"{link.connections} persistent sessions (no pipelining), "
+                  f"{int(size)}-byte messages")
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -370,12 +414,13 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
 
-def report(results: list[Result], size: float) -> None:
-    print(f"\nmessages: the sample campaign, mean size {size / 1024:.1f} KiB, "
-          f"{CONNECTIONS} connections, sink: tests/smtp_sink.py --sink (another process)")
+def report(results: list[Result], size: float, link: Link) -> None:
+    print(f"\n{link.label}: the sample campaign, mean size {size / 1024:.1f} KiB, "
+          f"{link.connections} connections, sink: bench/smtp_sink.py "
+          f"--delay-ms {link.delay_ms:g} (another process)")
     for r in results:
         peak = "     -" if r.peak_mb is None else f"{r.peak_mb:6.1f}"
-        print(f"{r.name:12s} {r.messages:7d} msgs {r.seconds:8.2f} s {r.rate:9.0f} msgs/s "
+        print(f"{r.name:18s} {r.messages:7d} msgs {r.seconds:8.2f} s {r.rate:9.0f} msgs/s "
               f"peak {peak} MB  {r.note}")
     by_name = {r.name: r for r in results}
     ours = by_name["postduif"]
@@ -385,8 +430,71 @@ def report(results: list[Result], size: float) -> None:
               f"{verdict(ratio >= TARGET_VS_MAILMERGE)})")
     if "smtp-source" in by_name:
         ratio = ours.rate / by_name["smtp-source"].rate
-        print(f"postduif / smtp-source = {ratio:6.2f}   (target >= {TARGET_VS_CEILING:g}: "
-              f"{verdict(ratio >= TARGET_VS_CEILING)})")
+        target = (f"  (target >= {TARGET_VS_CEILING:g}: {verdict(ratio >= TARGET_VS_CEILING)})"
+                  if not link.delay_ms else "  (smtp-source does not pipeline)")
+        print(f"postduif / smtp-source = {ratio:6.2f}x{target}")
+    if link.delay_ms:
+        report_bound(ours, by_name.get("postduif (plain)"), link)
+
+
+def report_bound(ours: Result, plain: Result | None, link: Link) -> None:
+    """At a delay: postduif against what the round trips allow, and against its plain path."""
+    for path, result in (("pipelined", ours), ("plain", plain)):
+        if result is None:
+            continue
+        bound = link.connections / (ROUND_TRIPS[path] * link.delay_ms / 1000)
+        share = result.rate / bound
+        target = (f"  (target >= {TARGET_OF_BOUND:.0%}: {verdict(share >= TARGET_OF_BOUND)})"
+                  if path == "pipelined" else "")
+        print(f"{path} bound: {link.connections} connections / ({ROUND_TRIPS[path]} round "
+              f"trip(s) x {link.delay_ms:g} ms) = {bound:.0f} msgs/s; {result.name} reaches "
+              f"{share:.0%}{target}")
+    if plain is not None:
+        ratio = ours.rate / plain.rate
+        how = (f"[smtp] {PIPELINING_KEY} = false and " if PIPELINING_KEY else "") + \
+            "a sink without PIPELINING"
+        print(f"postduif / postduif (plain) = {ratio:5.2f}x at {link.connections} connections "
+              f"each ({how}; target >= {TARGET_VS_PLAIN:g}x: "
+              f"{verdict(ratio >= TARGET_VS_PLAIN)})")
+
+
+def summary(fast: list[Result], slow: list[Result], slow_link: Link) -> None:
+    """The two runs beside each other, each as msgs/s and as a share of smtp-source's."""
+    print("\nside by side (msgs/s; x smtp-source at the same link):")
+    print(f"{'':18s} {'loopback':>20s} {slow_link.label:>20s}")
+    rates = [{r.name: r.rate for r in results} for results in (fast, slow)]
+    for name in dict.fromkeys([r.name for r in fast + slow]):
+        cells = []
+        for by_name in rates:
+            if name not in by_name:
+                cells.append(f"{'-':>20s}")
+                continue
+            ceiling = by_name.get("smtp-source")
+            share = f" ({by_name[name] / ceiling:5.2f}x)" if ceiling else ""
+            cells.append(f"{by_name[name]:>11.0f}{share:>9s}")
+        print(f"{name:18s} " + " ".join(cells))
+
+
+def run_link(tmp: Path, link: Link, count: int, subset: int, *, verp: bool = False,
+             plain: bool = False) -> tuple[list[Result], float]:
+    """postduif (with VERP and its plain path if asked), mailmerge and smtp-source at one
+    link, and the mean message size."""
+    print(f"{link.label}: postduif, {count} recipients ...", flush=True)
+    ours, size = run_postduif(tmp, count, link)
+    results = [ours]
+    if plain:
+        print(f"{link.label}: postduif's plain path ...", flush=True)
+        results.append(run_postduif(tmp, count, replace(link, pipelining=False))[0])
+    if verp:
+        print(f"{link.label}: postduif with VERP ...", flush=True)
+        results.append(run_postduif(tmp, count, link, verp=True)[0])
+    print(f"{link.label}: mailmerge ...", flush=True)
+    results.append(run_mailmerge(tmp, count, subset, link))
+    print(f"{link.label}: smtp-source ...", flush=True)
+    ceiling = run_smtp_source(tmp, count, size, link)
+    if ceiling:
+        results.append(ceiling)
+    return results, size
 
 
 def main() -> None:
@@ -395,6 +503,13 @@ def main() -> None:
     parser.add_argument("--mailmerge-subset", type=int, default=0,
                         help="time mailmerge on this many recipients and extrapolate "
                              "(default: the whole list; 2,000 with --quick)")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS,
+                        help="SMTP connections for postduif, sessions for smtp-source")
+    parser.add_argument("--delay-ms", type=float, default=10.0,
+                        help="the second run's reply delay (a link with this round trip; "
+                             "0 skips it)")
+    parser.add_argument("--slow-count", type=int, default=2_000,
+                        help="recipients in the delayed run (mailmerge: 200 of them)")
     parser.add_argument("--quick", action="store_true", help="skip the 100,000-recipient run")
     parser.add_argument("--verp", action="store_true",
                         help="also send with [bounces] verp = true (a signed return path each)")
@@ -407,25 +522,23 @@ def main() -> None:
         child(args.child)
         return
     subset = args.mailmerge_subset or (2_000 if args.quick else args.count)
+    fast = Link(args.connections)
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        print(f"postduif: {args.count} recipients ...", flush=True)
-        ours, size = run_postduif(tmp, args.count)
-        results = [ours]
-        if args.verp:
-            print("postduif with VERP ...", flush=True)
-            results.append(run_postduif(tmp, args.count, verp=True)[0])
-        print("mailmerge ...", flush=True)
-        results.append(run_mailmerge(tmp, args.count, subset))
-        print("smtp-source ...", flush=True)
-        ceiling = run_smtp_source(tmp, args.count, size)
-        if ceiling:
-            results.append(ceiling)
-        report(results, size)
-        print(f"peak memory, {args.count} recipients: {ours.peak_mb:.1f} MB")
+        results, size = run_link(tmp, fast, args.count, subset, verp=args.verp)
+        slow: list[Result] = []
+        if args.delay_ms:
+            link = Link(args.connections, args.delay_ms)
+            slow, _ = run_link(tmp, link, args.slow_count, min(200, args.slow_count),
+                               plain=True)
+        report(results, size, fast)
+        print(f"peak memory, {args.count} recipients: {results[0].peak_mb:.1f} MB")
+        if slow:
+            report(slow, size, link)
+            summary(results, slow, link)
         if not args.quick:
             print(f"\npostduif: {MEMORY_RUN} recipients (memory) ...", flush=True)
-            big, _ = run_postduif(tmp, MEMORY_RUN)
+            big, _ = run_postduif(tmp, MEMORY_RUN, fast)
             print(f"postduif {MEMORY_RUN} recipients: {big.rate:.0f} msgs/s, "
                   f"peak {big.peak_mb:.1f} MB (target < {TARGET_MEMORY_MB:g} MB: "
                   f"{verdict(big.peak_mb < TARGET_MEMORY_MB)})")

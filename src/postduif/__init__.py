@@ -4,33 +4,59 @@ The library API is what ``__all__`` lists (``tests/test_public_api.py`` keeps it
 CLI in ``postduif.cli`` is a thin layer over it. The pipeline, in order::
 
     Workspace -> load_site / plan -> Renderer -> MessageTemplate / Composer -> deliver
+
+Each name is imported when it is first used (PEP 562 ``__getattr__``), not with the package:
+every ``postduif`` command imports this package, and ``postduif --version`` should not pay for
+Jinja, MJML, DKIM and SMTP that only ``build`` and ``send`` need.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import typing as _typing
+from importlib import import_module as _import_module
 
-from postduif.build import build_campaign
-from postduif.check import check_plan, check_site
-from postduif.content import load_site
-from postduif.errors import PostduifError
-from postduif.joins import import_joins
-from postduif.listmonk import migrate_listmonk
-from postduif.message import MessageTemplate
-from postduif.render import Renderer
-from postduif.send import (
-    MemoryTransport,
-    SmtpTransport,
-    deliver,
-    ledger_status,
-    start_campaign,
-    write_outbox,
-)
-from postduif.store import Store
-from postduif.workspace import Workspace
+if _typing.TYPE_CHECKING:  # the same names, for type checkers and editors
+    from postduif.build import build_campaign
+    from postduif.check import check_plan, check_site
+    from postduif.content import load_site
+    from postduif.errors import PostduifError
+    from postduif.joins import import_joins
+    from postduif.listmonk import migrate_listmonk
+    from postduif.message import MessageTemplate
+    from postduif.render import Renderer
+    from postduif.send import (
+        MemoryTransport,
+        SmtpTransport,
+        deliver,
+        ledger_status,
+        start_campaign,
+        write_outbox,
+    )
+    from postduif.store import Store
+    from postduif.workspace import Workspace
 
-try:
-    __version__ = version("postduif")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
+# The one place the version is written: pyproject.toml reads it from here (setuptools' attr:),
+# and ``postduif --version`` prints it without importlib.metadata's cost.
+__version__ = "0.1.0"
+
+# Each public name and the module it comes from.
+_SOURCES = {
+    "MemoryTransport": "postduif.send",
+    "MessageTemplate": "postduif.message",
+    "PostduifError": "postduif.errors",
+    "Renderer": "postduif.render",
+    "SmtpTransport": "postduif.send",
+    "Store": "postduif.store",
+    "Workspace": "postduif.workspace",
+    "build_campaign": "postduif.build",
+    "check_plan": "postduif.check",
+    "check_site": "postduif.check",
+    "deliver": "postduif.send",
+    "import_joins": "postduif.joins",
+    "ledger_status": "postduif.send",
+    "load_site": "postduif.content",
+    "migrate_listmonk": "postduif.listmonk",
+    "start_campaign": "postduif.send",
+    "write_outbox": "postduif.send",
+}
 
 __all__ = [
     "MemoryTransport",
@@ -52,3 +78,17 @@ __all__ = [
     "start_campaign",
     "write_outbox",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name on first use and keep it, so the next lookup is a plain one."""
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'postduif' has no attribute {name!r}")
+    value = getattr(_import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+

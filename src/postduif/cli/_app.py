@@ -5,27 +5,39 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from postduif import __version__
-from postduif.cli._show import say
-from postduif.joins import ImportReport
-from postduif.problems import Problem, Severity
-from postduif.store import Store
-from postduif.workspace import Workspace
+from postduif.cli._show import Output, say
 
-app = typer.Typer(no_args_is_help=True, add_completion=True,
+if TYPE_CHECKING:  # imported where they are used: --version and --help load none of them
+    from postduif.joins import ImportReport
+    from postduif.problems import Problem
+    from postduif.store import Store
+    from postduif.workspace import Workspace
+
+# Help is click's plain text, not Typer's rich panels: rendering those imports rich's Markdown,
+# Syntax and Traceback (with markdown-it and Pygments), which doubled the time of every
+# ``--help`` (bench/startup.py).
+app = typer.Typer(no_args_is_help=True, add_completion=True, rich_markup_mode=None,
                   help="Bilingual email campaigns from a Hugo site.")
-out = Console()
-err = Console(stderr=True)
+out = Output()
+err = Output(stderr=True)
+
+
+def group(name: str, help: str) -> typer.Typer:
+    """A command group under ``postduif NAME``, with the same plain help as the app."""
+    sub = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help=help)
+    app.add_typer(sub, name=name)
+    return sub
 
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"postduif {__version__}")
+        from postduif import __version__
+
+        typer.echo(f"postduif {__version__}")
         raise typer.Exit()
 
 
@@ -42,12 +54,16 @@ def root(
 
 
 def open_workspace(ctx: typer.Context) -> Workspace:
+    from postduif.workspace import Workspace
+
     return Workspace.open(ctx.obj)
 
 
 @contextmanager
 def open_store(ctx: typer.Context) -> Iterator[tuple[Workspace, Store]]:
     """The workspace and its store, closed again when the command is done."""
+    from postduif.store import Store
+
     ws = open_workspace(ctx)
     with Store.open(ws.settings.database) as store:
         yield ws, store
@@ -84,6 +100,8 @@ def print_import_notes(report: ImportReport) -> None:
 
 def print_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:
     """Each problem on its line; its message may quote the content, so it is printed literally."""
+    from postduif.problems import Severity
+
     for problem in problems:
         style = "red" if problem.severity is Severity.ERROR else "yellow"
         say(out, problem.location(), ": ", (problem.severity.value, style), ": ",

@@ -6,11 +6,13 @@ never renamed or dropped, so a script written today keeps working.
 
 from __future__ import annotations
 
-from postduif.bounces.effects import BounceReport
-from postduif.lists import ListDef
-from postduif.problems import Problem, Severity
-from postduif.send import LedgerStatus, VariantCounts
-from postduif.store import BOUNCE_KINDS
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only the commands that print them load these
+    from postduif.bounces.effects import BounceReport
+    from postduif.lists import ListDef
+    from postduif.problems import Problem
+    from postduif.send import LedgerStatus, VariantCounts
 
 _STATES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
 
@@ -37,6 +39,8 @@ def status_json(campaign: str, report: LedgerStatus,
 
 
 def _bounce_counts(bounces: list[tuple[str, str, int]], variant: str | None) -> dict[str, int]:
+    from postduif.store import BOUNCE_KINDS
+
     return {kind: sum(n for v, k, n in bounces if k == kind and variant in (None, v))
             for kind in BOUNCE_KINDS}
 
@@ -47,6 +51,8 @@ def _counts(v: VariantCounts) -> dict[str, int]:
 
 def check_json(problems: list[Problem]) -> dict[str, object]:
     """``check --json``: the totals and each problem with its file and line (null if unknown)."""
+    from postduif.problems import Severity
+
     errors = sum(p.severity is Severity.ERROR for p in problems)
     return {
         "errors": errors,

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.text import Text
+
+if TYPE_CHECKING:  # rich is imported on the first line printed through it (see Output)
+    from rich.console import Console
+    from rich.text import Text
 
 # C0 and C1 controls, DEL, line and paragraph separators, and the bidi controls that reorder text.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
@@ -42,6 +44,8 @@ def _escape(match: re.Match[str]) -> str:
 def literal(*parts: Part) -> Text:
     """One line of output from parts: a ``(value, style)`` pair is postduif's own emphasis
     around a value; anything else is a value, shown as it is."""
+    from rich.text import Text
+
     text = Text()
     for part in parts:
         if isinstance(part, tuple):
@@ -56,9 +60,34 @@ def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def say(console: Console, *parts: Part) -> None:
+class Output:
+    """Standard output or standard error, through a rich ``Console`` made on first use.
+
+    ``postduif --version`` and ``--help`` print nothing through rich, so they need not import
+    it: rich's console, text and tables were a fifth of their start-up (bench/startup.py).
+    """
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr)
+        return self._console
+
+    def print(self, *objects: object, markup: bool | None = None,
+              highlight: bool | None = None, soft_wrap: bool | None = None) -> None:
+        """``Console.print`` with the options postduif's own lines use."""
+        self.console.print(*objects, markup=markup, highlight=highlight, soft_wrap=soft_wrap)
+
+
+def say(output: Output, *parts: Part) -> None:
     """Print one :func:`literal` line, never wrapped (a long address stays on its line)."""
-    console.print(literal(*parts), soft_wrap=True)
+    output.print(literal(*parts), soft_wrap=True)
 
 
 def cells(*values: object) -> list[Text]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from postduif.bounces.effects import BounceReport
 from postduif.cli._app import app, open_workspace, out
 from postduif.cli._json import bounces_json
 from postduif.cli._show import JsonOption, print_json, say
+
+if TYPE_CHECKING:
+    from postduif.bounces.effects import BounceReport
 
 
 @app.command()

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from postduif import problems as pr
-from postduif.build import BuildFailed, build_campaign
-from postduif.campaign import campaign_files
-from postduif.check import check_plan, check_site
 from postduif.cli._app import app, open_workspace, out, print_problems, relative
 from postduif.cli._json import check_json
 from postduif.cli._show import JsonOption, cells, literal, print_json
 from postduif.errors import PostduifError
-from postduif.lists import available_lists
-from postduif.problems import Problem, Severity, has_errors
-from postduif.workspace import Workspace
+
+if TYPE_CHECKING:  # each command imports what it runs: --help loads no renderer
+    from postduif.problems import Problem
+    from postduif.workspace import Workspace
 
 
 @app.command()
@@ -32,6 +28,11 @@ def build(
 
     Example: postduif build campaigns/2026-12-community-update.toml
     """
+    from rich.table import Table
+
+    from postduif.build import BuildFailed, build_campaign
+    from postduif.problems import Severity
+
     ws = open_workspace(ctx)
     try:
         result = build_campaign(ws, campaign)
@@ -61,6 +62,8 @@ def check(
 
     Example: postduif check 2026-12-community-update
     """
+    from postduif.problems import Severity, has_errors
+
     ws = open_workspace(ctx)
     problems = _check_one(ws, campaign) if campaign and not all_ else _check_all(ws)
     if as_json:
@@ -101,11 +104,16 @@ def preview(
 
 
 def _check_one(ws: Workspace, name: str) -> list[Problem]:
+    from postduif.check import check_plan
+
     plan = ws.plan(ws.campaign(name))
     return check_plan(ws.site, plan, ws.render(plan))
 
 
 def _check_all(ws: Workspace) -> list[Problem]:
+    from postduif.campaign import campaign_files
+    from postduif.check import check_site
+
     found = set(check_site(ws.site))
     for path in campaign_files(ws.settings.campaigns_dir):
         found.update(_campaign_or_its_error(ws, path))
@@ -115,6 +123,9 @@ def _check_all(ws: Workspace) -> list[Problem]:
 
 def _list_errors(ws: Workspace) -> list[Problem]:
     """A broken list file that no campaign names yet still breaks imports and sign-ups."""
+    from postduif import problems as pr
+    from postduif.lists import available_lists
+
     found = []
     for name in available_lists(ws.settings.lists_dir):
         try:
@@ -126,6 +137,8 @@ def _list_errors(ws: Workspace) -> list[Problem]:
 
 def _campaign_or_its_error(ws: Workspace, path: Path) -> list[Problem]:
     """One broken campaign file (or the list it names) must not hide the problems of the rest."""
+    from postduif import problems as pr
+
     try:
         return _check_one(ws, str(path))
     except PostduifError as exc:

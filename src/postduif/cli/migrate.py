@@ -7,11 +7,14 @@ from typing import Annotated
 
 import typer
 
-from postduif.cli._app import app, open_store, print_import_report
-from postduif.listmonk import LANGUAGE_ATTRIBUTES, migrate_listmonk
+from postduif.cli._app import group, open_store, print_import_report
 
-migrate_app = typer.Typer(no_args_is_help=True, help="Move subscribers over from another tool.")
-app.add_typer(migrate_app, name="migrate")
+# listmonk.LANGUAGE_ATTRIBUTES, written out so that --help need not import the migration
+# (tests/test_startup.py keeps the two the same).
+LANGUAGE_ATTRIBUTE_HELP = ("Attribute key holding the language; repeatable (default: lang, "
+                           "language, taal, locale).")
+
+migrate_app = group("migrate", "Move subscribers over from another tool.")
 
 
 @migrate_app.command("listmonk")
@@ -23,8 +26,7 @@ def listmonk(
         help="Everyone's language (one export per language); else from attributes.")] = "",
     language_attribute: Annotated[list[str] | None, typer.Option(
         "--language-attribute", metavar="KEY",
-        help=f"Attribute key holding the language; repeatable (default: "
-             f"{', '.join(LANGUAGE_ATTRIBUTES)}).")] = None,
+        help=LANGUAGE_ATTRIBUTE_HELP)] = None,
     unsubscribed: Annotated[bool, typer.Option(
         "--unsubscribed", help="FILE holds the list's unsubscribed subscriptions (listmonk's "
         "subscription status filter): nobody in it is mailed.")] = False,
@@ -39,6 +41,8 @@ def listmonk(
 
     Example: postduif migrate listmonk nieuwsbrief-nl.csv --list nieuwsbrief --language nl
     """
+    from postduif.listmonk import LANGUAGE_ATTRIBUTES, migrate_listmonk
+
     with open_store(ctx) as (ws, store):
         report = migrate_listmonk(store, file, ws.list_def(list_name), language=language,
                                   language_attributes=language_attribute or LANGUAGE_ATTRIBUTES,

@@ -6,33 +6,26 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
-from postduif import membership
-from postduif.cli._app import app, out, print_import_report
+from postduif.cli._app import group, out, print_import_report
 from postduif.cli._app import open_store as _store
 from postduif.cli._json import lists_json
 from postduif.cli._show import JsonOption, cells, literal, print_json, say
-from postduif.csv_out import SafeWriter
 from postduif.errors import StoreError
-from postduif.joins import import_joins, refusal
-from postduif.lists import ListDef, available_lists
-from postduif.people import lookalike_warning, normalise_email
-from postduif.store import BounceEvent, Outcome, Subscriber
-from postduif.tokens import token_key
-from postduif.workspace import Workspace
 
-joins_app = typer.Typer(no_args_is_help=True, help="Import and vet join requests.")
-lists_app = typer.Typer(no_args_is_help=True, help="Lists and their subscribers.")
-subscribers_app = typer.Typer(no_args_is_help=True, help="One person at a time.")
-app.add_typer(joins_app, name="joins")
-app.add_typer(lists_app, name="lists")
-app.add_typer(subscribers_app, name="subscribers")
+if TYPE_CHECKING:  # each command imports the library it calls: --help loads none of it
+    from rich.panel import Panel
+
+    from postduif.lists import ListDef
+    from postduif.store import BounceEvent, Outcome, Subscriber
+    from postduif.workspace import Workspace
+
+joins_app = group("joins", "Import and vet join requests.")
+lists_app = group("lists", "Lists and their subscribers.")
+subscribers_app = group("subscribers", "One person at a time.")
 
 ListOption = Annotated[str, typer.Option("--list", "-l", help="List name (lists/<name>.toml).")]
 
@@ -61,6 +54,8 @@ def joins_import(
 
     Example: postduif joins import webhook-log.jsonl --list leden --language nl
     """
+    from postduif.joins import import_joins
+
     with _store(ctx) as (ws, store):
         report = import_joins(store, file, ws.list_def(list_name), language=language,
                               dry_run=dry_run, allowed_languages=_languages(ws),
@@ -76,6 +71,8 @@ def joins_review(ctx: typer.Context, list_name: ListOption = "leden") -> None:
 
     Example: postduif joins review --list leden
     """
+    from postduif import membership
+
     if not sys.stdin.isatty():
         raise StoreError("joins review asks questions and needs a terminal",
                          hint="use postduif joins approve EMAIL / joins reject EMAIL in scripts")
@@ -99,6 +96,9 @@ def joins_review(ctx: typer.Context, list_name: ListOption = "leden") -> None:
 def _request_panel(s: Subscriber) -> Panel:
     """What the organiser vets: every field as the person typed it, markup and all. The goals
     are the one multi-line field (only LF is stored there): each of its lines is a line here."""
+    from rich.panel import Panel
+    from rich.text import Text
+
     first, *more = (s.goals or "-").split("\n")
     lines = [literal((f"{s.first_name} {s.last_name}", "bold"), f" <{s.email}>  ({s.language})"),
              literal("Organisation: ", s.organization or "-"),
@@ -126,6 +126,9 @@ def joins_reject(ctx: typer.Context, email: str, list_name: ListOption = "leden"
 
 
 def _decide(ctx: typer.Context, email: str, list_name: str, *, approve: bool) -> None:
+    from postduif import membership
+    from postduif.people import normalise_email
+
     verb = "approve" if approve else "reject"
     with _store(ctx) as (ws, store):
         list_def = ws.list_def(list_name)
@@ -141,6 +144,8 @@ def _also_lists(ws: Workspace, list_def: ListDef) -> dict[str, ListDef]:
 
 def _print_also(also: Mapping[str, Outcome]) -> None:
     """What approval did on the lists it also subscribes to (``also_subscribe``)."""
+    from postduif.store import Outcome
+
     for name, outcome in also.items():
         if outcome is Outcome.ADDED:
             say(out, "  also subscribed to ", name)
@@ -158,6 +163,10 @@ def lists_show(ctx: typer.Context, list_name: Annotated[str | None, typer.Argume
 
     Example: postduif lists show nieuwsbrief
     """
+    from rich.table import Table
+
+    from postduif.lists import available_lists
+
     with _store(ctx) as (ws, store):
         names = [list_name] if list_name else available_lists(ws.settings.lists_dir)
         defs = [ws.list_def(name) for name in names]
@@ -186,6 +195,8 @@ def lists_export(
 
     Example: postduif lists export nieuwsbrief --format csv > nieuwsbrief.csv
     """
+    from postduif.csv_out import SafeWriter
+
     if fmt != "csv":
         raise StoreError(f"unknown format {fmt!r}; only csv is supported")
     with _store(ctx) as (ws, store):
@@ -212,6 +223,10 @@ def subscribers_add(
 
     Example: postduif subscribers add sam@example.org --list nieuwsbrief --language en
     """
+    from postduif import membership
+    from postduif.joins import refusal
+    from postduif.people import normalise_email
+
     with _store(ctx) as (ws, store):
         outcome = membership.add_subscriber(store, ws.list_def(list_name), email=email,
                                             name=name, language=language,
@@ -229,6 +244,10 @@ def subscribers_show(ctx: typer.Context, email: str) -> None:
 
     Example: postduif subscribers show sam@example.org
     """
+    from rich.table import Table
+
+    from postduif.people import normalise_email
+
     with _store(ctx) as (_, store):
         subscriber = store.get(normalise_email(email))
         bounces = store.bounces_of(normalise_email(email))
@@ -270,6 +289,8 @@ def subscribers_search(ctx: typer.Context, text: str) -> None:
 
     Example: postduif subscribers search devries
     """
+    from rich.table import Table
+
     with _store(ctx) as (_, store):
         found = store.search(text)
     table = Table("email", "name", "organisation", "lists")
@@ -289,6 +310,8 @@ def subscribers_unsubscribe(
 
     Example: postduif subscribers unsubscribe sam@example.org --list nieuwsbrief
     """
+    from postduif import membership
+
     with _store(ctx) as (_, store):
         changed = membership.unsubscribe(store, email, [list_name] if list_name else None,
                                          source="command:subscribers unsubscribe")
@@ -301,6 +324,8 @@ def subscribers_export(ctx: typer.Context, email: str) -> None:
 
     Example: postduif subscribers export sam@example.org > sam.json
     """
+    from postduif.people import normalise_email
+
     with _store(ctx) as (_, store):
         data = store.export_person(normalise_email(email))
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
@@ -315,6 +340,8 @@ def subscribers_forget(
 
     Example: postduif subscribers forget sam@example.org --yes
     """
+    from postduif.people import normalise_email
+
     address = normalise_email(email)
     if not yes:
         typer.confirm(f"Erase everything about {address}?", abort=True)
@@ -329,6 +356,10 @@ def subscribers_confirm(ctx: typer.Context, token: str) -> None:
 
     Example: postduif subscribers confirm eyJ2Ijox...Qk
     """
+    from postduif import membership
+    from postduif.lists import available_lists
+    from postduif.tokens import token_key
+
     with _store(ctx) as (ws, store):
         lists: dict[str, ListDef] = {n: ws.list_def(n)
                                      for n in available_lists(ws.settings.lists_dir)}
@@ -340,6 +371,8 @@ def subscribers_confirm(ctx: typer.Context, token: str) -> None:
 def warn_lookalike(email: str) -> None:
     """Warn the organiser who added an address that may imitate another; it is added all the
     same (it may be real), as an import adds it with the same warning."""
+    from postduif.people import lookalike_warning
+
     warning = lookalike_warning(email)
     if warning:
         say(out, "warning: ", email, ": ", warning)

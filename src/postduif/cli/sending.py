@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from postduif.build import BuildFailed
 from postduif.cli._app import app, err, open_workspace, out, print_problems, relative
 from postduif.cli._json import status_json
 from postduif.cli._show import JsonOption, cells, print_json, say
-from postduif.config import SmtpSettings
 from postduif.errors import TokenError
-from postduif.lists import available_lists
-from postduif.send import DeliveryReport, LedgerStatus, ledger_status
-from postduif.send import Progress as SendProgress
-from postduif.send.job import (
-    SendJob,
-    deliver_job,
-    dry_run,
-    prepare_job,
-    review_send,
-    start,
-    transport_for,
-)
-from postduif.store import BOUNCE_KINDS, Store
-from postduif.tokens import token_key
-from postduif.verp import sending_return_path
-from postduif.welcome import Greeter, due, send_greetings, write_greetings
-from postduif.workspace import Workspace
+
+if TYPE_CHECKING:  # each command imports the sending it runs: --help loads no SMTP or DKIM
+    from postduif.config import SmtpSettings
+    from postduif.send import DeliveryReport, LedgerStatus
+    from postduif.send.job import SendJob
+    from postduif.store import Store
+    from postduif.workspace import Workspace
 
 
 @app.command()
@@ -52,6 +36,12 @@ def send(
 
     Example: postduif send 2026-12-community-update --dry-run
     """
+    import asyncio
+
+    from postduif.build import BuildFailed
+    from postduif.send.job import prepare_job, review_send
+    from postduif.store import Store
+
     ws = open_workspace(ctx)
     with Store.open(ws.settings.database) as store:
         try:
@@ -70,6 +60,8 @@ def send(
 
 def _key(ws: Workspace, *, dry_run: bool) -> bytes:
     """The token key; a dry run without one signs with a throwaway key and says so."""
+    from postduif.tokens import token_key
+
     try:
         return token_key(ws.settings.token_key_env)
     except TokenError:
@@ -81,6 +73,10 @@ def _key(ws: Workspace, *, dry_run: bool) -> bytes:
 
 
 def _dry_run(ws: Workspace, job: SendJob, store: Store) -> None:
+    from rich.table import Table
+
+    from postduif.send.job import dry_run
+
     report = dry_run(ws, job, store)
     table = Table("language", "messages")
     for variant, count in report.counts.items():
@@ -94,6 +90,11 @@ def _dry_run(ws: Workspace, job: SendJob, store: Store) -> None:
 
 def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
              resend_unknown: bool) -> None:
+    import asyncio
+
+    from postduif.send import ledger_status
+    from postduif.send.job import start
+
     start(job, store)
     before = ledger_status(store, job.name)
     _print_status(before, ws.settings.smtp)
@@ -114,11 +115,25 @@ def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
 
 async def _with_progress(ws: Workspace, job: SendJob, store: Store, resend_unknown: bool,
                          total: int) -> DeliveryReport:
+    import asyncio
+    import signal
+
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from postduif.send import Progress as SendProgress
+    from postduif.send.job import deliver_job
+
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[detail]}"), TimeRemainingColumn())
-    with Progress(*columns, console=err) as bar:
+    with Progress(*columns, console=err.console) as bar:
         task = bar.add_task("sending", total=total, detail="")
 
         def update(p: SendProgress) -> None:
@@ -148,6 +163,8 @@ def _print_unknown_hint(campaign: str, unknown: int) -> None:
 
 
 def _print_status(status: LedgerStatus, smtp: SmtpSettings) -> None:
+    from rich.table import Table
+
     table = Table("language", "queued", "sent", "failed", "unknown", "skipped", "total")
     for v in (*status.variants, status.totals):
         table.add_row("all" if v.variant == "*" else v.variant, str(v.queued),
@@ -159,9 +176,9 @@ def _print_status(status: LedgerStatus, smtp: SmtpSettings) -> None:
                   "claimed by a run that stopped (or one is running now), their data perhaps "
                   "on the way; the next send marks them unknown.", highlight=False)
     if status.totals.uncertain:
-        out.print(f"{status.totals.uncertain} unknown; a run that is killed leaves at most "
-                  f"{smtp.unknown_bound} ([smtp] batch {smtp.batch} x connections "
-                  f"{smtp.connections}).", markup=False, highlight=False)
+        say(out, f"{status.totals.uncertain} unknown; a run that is killed leaves at most "
+            f"{smtp.unknown_bound} ([smtp] batch {smtp.batch} x connections "
+            f"{smtp.connections}).")
 
 
 @app.command()
@@ -174,6 +191,9 @@ def status(
 
     Example: postduif status 2026-12-community-update
     """
+    from postduif.send import ledger_status
+    from postduif.store import Store
+
     ws = open_workspace(ctx)
     name = ws.campaign(campaign).name
     with Store.open(ws.settings.database) as store:
@@ -198,6 +218,10 @@ def status(
 
 def _print_bounces(bounces: list[tuple[str, str, int]]) -> None:
     """Reports read by ``postduif bounces`` about this campaign, per language."""
+    from rich.table import Table
+
+    from postduif.store import BOUNCE_KINDS
+
     if not bounces:
         return
     table = Table("language", *(f"{kind} bounces" if kind != "complaint" else "complaints"
@@ -224,6 +248,14 @@ def welcome(
 
     Example: postduif welcome --verbose
     """
+    import asyncio
+
+    from postduif.lists import available_lists
+    from postduif.send.job import transport_for
+    from postduif.store import Store
+    from postduif.verp import sending_return_path
+    from postduif.welcome import Greeter, due, send_greetings, write_greetings
+
     ws = open_workspace(ctx)
     lists = {name: ws.list_def(name) for name in available_lists(ws.settings.lists_dir)}
     with Store.open(ws.settings.database) as store:
