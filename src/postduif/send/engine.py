@@ -258,6 +258,9 @@ class _Lane:
         self.out[row.id] = row
         return Outgoing(row.id, run.envelope_from(row.id), row.email, message)
 
+    def unsent(self, outgoing: Outgoing) -> None:
+        self.claimed.appendleft(self.out.pop(outgoing.tag))
+
     def done(self, outgoing: Outgoing, outcome: Outcome) -> None:
         run = self.run
         settle, reached = _settle(run, self.out.pop(outgoing.tag), outcome)

@@ -291,11 +291,10 @@ class _SmtpConnection:
         outgoing = await feed.next(wait=True)
         while outgoing is not None:
             session = await self._connected(feed, outgoing)
-            ready = None if session is None else await self._round(session, feed, None,
-                                                                   outgoing)
+            ready, ahead = (None, None) if session is None else await self._round(
+                session, feed, None, outgoing)
             while ready is not None and session is not None:
-                following = await feed.next(wait=False) if session.pipelining else None
-                ready = await self._round(session, feed, ready, following)
+                ready, ahead = await self._round(session, feed, ready, ahead)
             outgoing = await feed.next(wait=True)
 
     async def _connected(self, feed: Feed, outgoing: Outgoing) -> _Session | None:
@@ -317,14 +316,25 @@ class _SmtpConnection:
         return self._session
 
     async def _round(self, session: _Session, feed: Feed, ending: Outgoing | None,
-                     opening: Outgoing | None) -> Outgoing | None:
+                     opening: Outgoing | None) -> tuple[Outgoing | None, Outgoing | None]:
         """The data of ``ending`` (its DATA got 354) and the envelope of ``opening``: one
         write when pipelining, else command by command. Every message's outcome goes to
-        ``feed``; returns ``opening`` when its DATA got 354 and its data is due next."""
+        ``feed``. Returns ``opening`` when its DATA got 354 and its data is due next, and,
+        when pipelining, the message after it, composed while this round's replies were on
+        their way (so composing is off the round trip's critical path)."""
+        ready, ahead = await self._exchange(session, feed, ending, opening)
+        if ready is None and ahead is not None:
+            feed.unsent(ahead)
+            ahead = None
+        return ready, ahead
+
+    async def _exchange(self, session: _Session, feed: Feed, ending: Outgoing | None,
+                        opening: Outgoing | None) -> tuple[Outgoing | None, Outgoing | None]:
         steps = _steps(session, feed, ending, opening)
         if opening is not None and (not steps or steps[-1].outgoing is not opening):
             opening = None  # an address SMTP cannot carry: already reported
         refused: DeliveryFailure | None = None  # the opening's first refusal
+        ahead: Outgoing | None = None
         written = 0  # steps[:written] are on the wire
         for index, step in enumerate(steps):
             if written <= index:
@@ -335,21 +345,23 @@ class _SmtpConnection:
                     session.write(b"".join(s.command for s in chunk))
                 except aiosmtplib.SMTPException as exc:  # closed before it went out
                     self._lost(feed, steps, index, exc, refused, sent=False)
-                    return None
+                    return None, ahead
                 written = index + len(chunk)
+                if session.pipelining and opening is not None and ahead is None:
+                    ahead = await feed.next(wait=False)
             try:
                 reply = await session.reply()
             except (aiosmtplib.SMTPException, OSError) as exc:
                 self._lost(feed, steps, index, exc, refused, sent=True)
-                return None
+                return None, ahead
             refused = self._answer(session, feed, step, reply, refused)
             if reply.code == 421:  # the server closes: nothing later in the round is answered
                 self._closing(feed, steps[index + 1:], reply, refused)
-                return None
+                return None, ahead
         if opening is not None and refused is not None:
             self._after_refusal(session, feed, refused, opening)
-            return None
-        return opening
+            return None, ahead
+        return opening, ahead
 
     def _answer(self, session: _Session, feed: Feed, step: _Step, reply: Reply,
                 refused: DeliveryFailure | None) -> DeliveryFailure | None:
@@ -457,6 +469,9 @@ class _One:
     async def next(self, *, wait: bool) -> Outgoing | None:
         outgoing, self._left = self._left, None
         return outgoing
+
+    def unsent(self, outgoing: Outgoing) -> None:
+        self._left = outgoing
 
     def done(self, outgoing: Outgoing, outcome: Outcome) -> None:
         self.outcome = outcome

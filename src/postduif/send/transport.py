@@ -84,7 +84,13 @@ class Feed(Protocol):
         ...
 
     def done(self, outgoing: Outgoing, outcome: Outcome) -> None:
-        """Called exactly once for every message handed out, in the order handed out."""
+        """Called exactly once for every message handed out and sent, in the order handed
+        out."""
+        ...
+
+    def unsent(self, outgoing: Outgoing) -> None:
+        """A message handed out ahead (composed while replies were awaited) that never went
+        on the wire: the feed hands it out again first."""
         ...
 
 
