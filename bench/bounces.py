@@ -25,7 +25,6 @@ import email
 import json
 import mailbox
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,21 +37,10 @@ from postduif.workspace import Workspace
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from sample import copy_workspace  # noqa: E402  (bench/sample.py)
 from tests.bounce_samples import CAMPAIGN, write_reports  # noqa: E402
 
 TOKEN_KEY = "bench-token-key-that-is-long-enough"
-WORKSPACE_PARTS = ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists")
-
-
-def copy_workspace(target: Path) -> Path:
-    target.mkdir(parents=True)
-    for part in WORKSPACE_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("*.sqlite3*"))
-        else:
-            shutil.copy2(source, target / part)
-    return target
 
 
 def populate(root: Path, count: int) -> None:

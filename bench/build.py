@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sample import copy_workspace  # bench/sample.py
+
 from postduif.build import build_campaign
 from postduif.content import load_site
 from postduif.workspace import Workspace
@@ -39,17 +41,6 @@ def median_ms(action: Callable[[], object], runs: int = 7) -> float:
         action()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
-
-
-def copy_workspace(target: Path) -> Path:
-    for part in ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists"):
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, target / part,
-                            ignore=shutil.ignore_patterns("*.sqlite3*", "*.lock"))
-        else:
-            shutil.copy2(source, target / part)
-    return target
 
 
 def full_build(root: Path) -> None:

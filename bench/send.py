@@ -46,6 +46,8 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
+from sample import copy_workspace as copy_sample  # bench/sample.py
+
 from postduif.config import DEFAULTS
 from postduif.render import Rendered
 from postduif.store import Person, Store
@@ -70,7 +72,6 @@ ROUND_TRIPS = {"pipelined": 1, "plain": 4}
 # postduif's switch for its plain path, if it has one ([smtp] pipelining = false); without it
 # the sink's leaving PIPELINING out is what makes postduif take that path.
 PIPELINING_KEY = next((key for key in DEFAULTS["smtp"] if "pipelin" in key), None)
-WORKSPACE_PARTS = ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists")
 FIRST = ("Sanne", "Joël", "Ayşe", "Pieter", "Émilie", "Daan", "Noor", "Bram", "Fatima", "Kees")
 LAST = ("de Vries", "Öztürk", "van den Berg", "Janssen", "Müller", "Bakker", "El Amrani")
 
@@ -106,14 +107,7 @@ class Link:
 def copy_workspace(target: Path, port: int, link: Link, *, verp: bool = False) -> Path:
     """The sample workspace, pointed at the sink with the link's connections, with an empty
     store (and VERP on, if asked: a return path signed per message)."""
-    target.mkdir(parents=True)
-    for part in WORKSPACE_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, target / part,
-                            ignore=shutil.ignore_patterns("*.sqlite3*"))
-        else:
-            shutil.copy2(source, target / part)
+    copy_sample(target)
     config = target / "postduif.toml"
     text = re.sub(r"(?m)^port = \d+", f"port = {port}", config.read_text(encoding="utf-8"))
     text = smtp_setting(text, "connections", str(link.connections))

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import re
-import shutil
 import socket
 import sqlite3
 import statistics
@@ -37,10 +36,10 @@ from pathlib import Path
 
 import aiosmtplib
 import httpx
+from sample import copy_workspace as copy_sample  # bench/sample.py
 
 REPO = Path(__file__).resolve().parents[1]
 SINK = REPO / "tests" / "smtp_sink.py"
-PARTS = ("postduif.toml", "hugo.toml", "content", "templates", "campaigns", "lists")
 KEY = "bench-token-key-of-sufficient-length"
 CONCURRENCY = 8
 SIGNED_UP = 303  # a plain form post is sent on to the "check your inbox" page
@@ -68,14 +67,7 @@ def free_port() -> int:
 
 def workspace(root: Path, smtp_port: int, **web: object) -> Path:
     """A copy of the sample workspace pointing at the sink, with ``[web]`` settings replaced."""
-    ws = root / f"ws{len(list(root.iterdir()))}"
-    ws.mkdir()
-    for part in PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, ws / part, ignore=shutil.ignore_patterns("*.sqlite3*"))
-        else:
-            shutil.copy2(source, ws / part)
+    ws = copy_sample(root / f"ws{len(list(root.iterdir()))}")
     config = ws / "postduif.toml"
     text = re.sub(r"(?m)^port = \d+", f"port = {smtp_port}", config.read_text(), count=1)
     for key, value in web.items():

@@ -25,7 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from build import CAMPAIGN, copy_workspace  # bench/build.py: a copy of the sample workspace
+from build import CAMPAIGN  # bench/build.py
+from sample import copy_workspace  # bench/sample.py: a copy of the sample workspace
 
 TARGET_S = 0.15
 
