@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import re
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -208,6 +210,44 @@ def test_a_connection_claims_batch_rows_per_commit(store: Store, batch: int) -> 
     assert 12 // batch <= commits <= 12 // batch + 3
 
 
+def test_a_row_is_sending_on_disk_before_its_message_is_composed(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commits wait for the disk off the event loop (a thread fsyncs the WAL): still, no
+    worker gets a row before the fsync that follows the commit making it ``sending``."""
+    events: list[tuple[str, int]] = []  # ("sending", row) / ("commit", 0) / ("fsync", 0) / ...
+    fsync = os.fsync
+
+    def observed_fsync(fd: int) -> None:
+        fsync(fd)
+        events.append(("fsync", 0))
+
+    def trace(sql: str) -> None:
+        if sql.strip().upper() == "COMMIT":
+            events.append(("commit", 0))
+        elif (found := re.search(r"SET state = 'sending'.* WHERE id = (\d+)", sql, re.S)):
+            events.append(("sending", int(found.group(1))))
+
+    def composing(target: Target) -> bytes:
+        events.append(("compose", target.id))
+        return compose(target)
+    monkeypatch.setattr(os, "fsync", observed_fsync)
+    store._conn.set_trace_callback(trace)
+    try:
+        report = run(store, MemoryTransport(connections=3, latency=0.001), compose=composing,
+                     batch=2)
+    finally:
+        store._conn.set_trace_callback(None)
+    assert report.sent == 12
+    composed = [index for index, (kind, _) in enumerate(events) if kind == "compose"]
+    assert len(composed) == 12
+    for index in composed:
+        row = events[index][1]
+        claimed = events.index(("sending", row))
+        committed = next(i for i in range(claimed, len(events)) if events[i][0] == "commit")
+        assert committed < index, f"row {row} composed before its claim was committed"
+        assert ("fsync", 0) in events[committed:index], f"row {row} composed before the fsync"
+
+
 def test_no_more_than_batch_rows_per_connection_are_ever_sending(store: Store) -> None:
     in_flight: list[int] = []
 
@@ -373,6 +413,13 @@ class Recorder:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.peers: set[Any] = set()
+        self.greeted: list[Any] = []  # every session's client port, at its EHLO
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        self.greeted.append(session.peer)
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.peers.add(session.peer)
@@ -403,17 +450,23 @@ def server() -> Iterator[tuple[Recorder, int]]:
         controller.stop()
 
 
-def test_twenty_messages_over_four_smtp_connections_arrive_intact(
-        tmp_path: Path, server: tuple[Recorder, int]) -> None:
-    recorder, port = server
+def send_to_recipients(tmp_path: Path, count: int, transport: SmtpTransport, *,
+                       batch: int) -> DeliveryReport:
+    """A new store with ``count`` confirmed recipients (ontvanger00, ...), sent to."""
     with Store.open(tmp_path / "smtp.sqlite3") as store:
-        for number in range(20):
+        for number in range(count):
             confirm(store, f"ontvanger{number:02d}@example.net", f"Ontvanger {number}")
         start_campaign(store, "juni", LIST,
                        ((m.email, m.first_name, "nl") for m in store.members(LIST)))
-        transport = SmtpTransport(smtp_settings(port), password=None, local_hostname="sender.test")
-        report = asyncio.run(deliver(store, "juni", LIST, transport, compose,
-                                     envelope_from=SENDER, batch=5))
+        return asyncio.run(deliver(store, "juni", LIST, transport, compose,
+                                   envelope_from=SENDER, batch=batch))
+
+
+def test_twenty_messages_over_four_smtp_connections_arrive_intact(
+        tmp_path: Path, server: tuple[Recorder, int]) -> None:
+    recorder, port = server
+    transport = SmtpTransport(smtp_settings(port), password=None, local_hostname="sender.test")
+    report = send_to_recipients(tmp_path, 20, transport, batch=5)
     assert (report.sent, report.failed, report.unknown) == (20, 0, 0)
     assert len(recorder.peers) == 4  # four sessions, each claiming five and sending them
     received = sorted(recorder.messages, key=lambda m: m[1])
@@ -423,6 +476,15 @@ def test_twenty_messages_over_four_smtp_connections_arrive_intact(
         parsed = message_from_bytes(content, policy=policy.default)
         assert mail_from == SENDER and rcpt in parsed["To"]
         assert "Dit is de nieuwsbrief van juni." in parsed.get_content()
+
+
+def test_the_session_that_checked_the_server_is_the_first_to_send(
+        tmp_path: Path, server: tuple[Recorder, int]) -> None:
+    """Connecting and greeting cost round trips: the check's session is not thrown away."""
+    recorder, port = server
+    transport = SmtpTransport(smtp_settings(port, connections=2), password=None)
+    assert send_to_recipients(tmp_path, 6, transport, batch=3).sent == 6
+    assert len(recorder.greeted) == 2 and set(recorder.greeted) == recorder.peers
 
 
 def test_a_closed_port_is_reported_with_host_and_port_before_anything_is_claimed(

@@ -2,14 +2,14 @@
 
 Why it is built this way:
 
-* Workers are tasks on one event loop and share one store connection. SQLite calls are made
-  synchronously from the loop: a claim is tens of microseconds, far less than an SMTP round
-  trip, and no transaction ever spans an ``await``, so tasks cannot interleave inside one.
+* Workers are tasks on one event loop. Their ledger writes go to one writer thread with its
+  own store connection (``commits.py``), so the loop never waits for an fsync; a transaction
+  is made in that thread alone, so workers cannot interleave inside one.
 * A worker claims up to ``batch`` rows in one commit and records their outcomes in the commit
-  of its next claim (workers ready together share one, see ``commits.py``), so commits cost a
-  fraction of a message each. Every claimed row is committed as ``sending`` before its DATA,
-  and a worker never holds more than ``batch`` rows claimed and unrecorded: a crash leaves at
-  most ``batch`` uncertain rows per connection.
+  of its next claim (what workers ask for while a commit is on its way shares the next one),
+  so commits cost a fraction of a message each. Every claimed row is committed as ``sending``
+  before its DATA, and a worker never holds more than ``batch`` rows claimed and unrecorded:
+  a crash leaves at most ``batch`` uncertain rows per connection.
 * The connection pulls its messages from the worker (:class:`_Lane`, a ``Feed``): with
   pipelining it asks for the next message while the current one's data is about to go out, and
   the worker hands one over only when it holds it already (or may claim it at once).
@@ -127,7 +127,7 @@ async def deliver(store: Store, campaign: str, list: str, transport: Transport, 
         run = _Run(store, campaign, compose, envelope_from, retry, rate, batch, progress)
         watcher = asyncio.create_task(_watch(stop, run)) if stop is not None else None
         try:
-            async with asyncio.TaskGroup() as group:
+            async with run.commits, asyncio.TaskGroup() as group:
                 for _ in range(max(transport.connections, 1)):
                     group.create_task(_worker(run, transport))
         finally:
@@ -188,7 +188,7 @@ async def _work(run: _Run, transport: Transport) -> None:
     async with transport.connection() as connection:
         lane = _Lane(run)
         await connection.run(lane)
-        lane.close()
+        await lane.close()
 
 
 class _Lane:
@@ -236,13 +236,13 @@ class _Lane:
         halt, or after a backoff (look again)."""
         run = self.run
         if self.backoff:
-            self.record()
+            await self.record()
             await run.wait(self.backoff)
             self.backoff = 0.0
             return False
         wait = run.limiter.reserve()
         if wait > SETTLE_BEFORE_WAIT:
-            self.record()
+            await self.record()
         if wait > 0:
             await run.wait(wait)
         return not run.halt.is_set()
@@ -274,19 +274,17 @@ class _Lane:
             run.stop(paused=f"the server stopped answering: {settle.reply}")
         self.backoff = run.retry.delay(self.outages)
 
-    def record(self) -> None:
+    async def record(self) -> None:
         """Commit the outcomes known so far."""
-        if self.settles:
-            self.run.store.settle_ledger_many(self.settles)
-            self.settles = []
+        settles, self.settles = self.settles, []
+        await self.run.commits.record(settles)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """The connection is done: record the outcomes and put back what was never sent."""
         release = tuple(row.id for row in self.claimed)
         self.claimed.clear()
-        if self.settles or release:
-            self.run.store.settle_ledger_many(self.settles, release)
-            self.settles = []
+        settles, self.settles = self.settles, []
+        await self.run.commits.record(settles, release)
 
 
 def _settle(run: _Run, row: LedgerRow, outcome: Outcome) -> tuple[Settle, bool]:

@@ -78,6 +78,7 @@ class SmtpTransport:
         # Pipeline when the server advertises PIPELINING; False sends one command per round
         # trip whatever it offers (to compare the two, or for a server that gets it wrong).
         self.pipelining = pipelining
+        self._checked: aiosmtplib.SMTP | None = None  # check()'s session, for a connection
 
     @property
     def where(self) -> str:
@@ -102,7 +103,11 @@ class SmtpTransport:
         return client
 
     async def check(self) -> None:
-        """Connect and log in once; a :class:`SendError` names the server and what failed."""
+        """Connect and log in once; a :class:`SendError` names the server and what failed.
+
+        The session stays open for the next :meth:`connection` to send on: connecting,
+        STARTTLS and AUTH cost several round trips, which over a slow link add up to more than
+        a message does."""
         s = self.settings
         if s.username and self._password is None:
             raise SendError(f"no SMTP password for {s.username} at {self.where}",
@@ -116,11 +121,14 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise SendError(f"cannot connect to {self.where} ({s.security}): {_describe(exc)}",
                             hint="check host, port and security in [smtp]") from None
-        await _quit(client)
+        if self._checked is not None:
+            await _quit(self._checked)
+        self._checked = client
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[_SmtpConnection]:
-        session = _SmtpConnection(self)
+        checked, self._checked = self._checked, None
+        session = _SmtpConnection(self, checked)
         try:
             yield session
         finally:
@@ -215,15 +223,19 @@ class _InOrder(SMTPProtocol):
         self._arrived.set()
 
     async def read_response(self, timeout: float | None = None) -> aiosmtplib.SMTPResponse:
-        """The oldest reply not yet read, waiting at most ``timeout`` seconds for it."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not self._replies and self._ended is None:
-                    self._arrived.clear()
-                    await self._arrived.wait()
-        except TimeoutError:
-            raise aiosmtplib.SMTPReadTimeoutError(
-                "Timed out waiting for server response") from None
+        """The oldest reply not yet read, waiting at most ``timeout`` seconds for it.
+
+        Replies to a pipelined round arrive together: only the first one is waited for (a
+        timer per reply would be most of the cost of reading the rest)."""
+        if not self._replies and self._ended is None:
+            try:
+                async with asyncio.timeout(timeout):
+                    while not self._replies and self._ended is None:
+                        self._arrived.clear()
+                        await self._arrived.wait()
+            except TimeoutError:
+                raise aiosmtplib.SMTPReadTimeoutError(
+                    "Timed out waiting for server response") from None
         if self._replies:
             return self._replies.popleft()
         assert self._ended is not None
@@ -244,6 +256,19 @@ def _take_over(client: aiosmtplib.SMTP) -> _InOrder:
 
 
 # -- one connection -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Ready:
+    """A message with the bytes that follow its DATA, prepared before its round: while the
+    previous round's replies are on their way, so that when they come only a write is left."""
+
+    outgoing: Outgoing
+    data: bytes
+
+    @classmethod
+    def of(cls, outgoing: Outgoing | None) -> _Ready | None:
+        return None if outgoing is None else cls(outgoing, wire_data(outgoing.message))
+
 
 @dataclass
 class _Step:
@@ -273,8 +298,9 @@ class _Session:
 
 
 class _SmtpConnection:
-    def __init__(self, transport: SmtpTransport) -> None:
+    def __init__(self, transport: SmtpTransport, checked: aiosmtplib.SMTP | None) -> None:
         self._transport = transport
+        self._checked = checked  # a session open already (the transport's check), if any
         self._session: _Session | None = None
 
     async def send(self, sender: str, recipient: str, message: bytes) -> Reply:
@@ -288,14 +314,14 @@ class _SmtpConnection:
     async def run(self, feed: Feed) -> None:
         """Each message opens a transaction; while its DATA is accepted, its data goes out
         with the next message's envelope (when the server pipelines), a round trip each."""
-        outgoing = await feed.next(wait=True)
+        outgoing = _Ready.of(await feed.next(wait=True))
         while outgoing is not None:
-            session = await self._connected(feed, outgoing)
+            session = await self._connected(feed, outgoing.outgoing)
             ready, ahead = (None, None) if session is None else await self._round(
                 session, feed, None, outgoing)
             while ready is not None and session is not None:
                 ready, ahead = await self._round(session, feed, ready, ahead)
-            outgoing = await feed.next(wait=True)
+            outgoing = _Ready.of(await feed.next(wait=True))
 
     async def _connected(self, feed: Feed, outgoing: Outgoing) -> _Session | None:
         """The open session, reconnecting if needed; a failure is ``outgoing``'s outcome."""
@@ -303,8 +329,11 @@ class _SmtpConnection:
         if session is not None and session.client.is_connected:
             return session
         self._drop()
+        checked, self._checked = self._checked, None
+        if checked is not None and not checked.is_connected:
+            checked = None
         try:
-            self._session = _Session(await self._transport.open(),
+            self._session = _Session(checked or await self._transport.open(),
                                      pipelining=self._transport.pipelining)
         except aiosmtplib.SMTPResponseException as exc:
             feed.done(outgoing, failure_for(Reply(exc.code, exc.message), stage="connect"))
@@ -315,8 +344,8 @@ class _SmtpConnection:
             return None
         return self._session
 
-    async def _round(self, session: _Session, feed: Feed, ending: Outgoing | None,
-                     opening: Outgoing | None) -> tuple[Outgoing | None, Outgoing | None]:
+    async def _round(self, session: _Session, feed: Feed, ending: _Ready | None,
+                     opening: _Ready | None) -> tuple[_Ready | None, _Ready | None]:
         """The data of ``ending`` (its DATA got 354) and the envelope of ``opening``: one
         write when pipelining, else command by command. Every message's outcome goes to
         ``feed``. Returns ``opening`` when its DATA got 354 and its data is due next, and,
@@ -324,17 +353,17 @@ class _SmtpConnection:
         their way (so composing is off the round trip's critical path)."""
         ready, ahead = await self._exchange(session, feed, ending, opening)
         if ready is None and ahead is not None:
-            feed.unsent(ahead)
+            feed.unsent(ahead.outgoing)
             ahead = None
         return ready, ahead
 
-    async def _exchange(self, session: _Session, feed: Feed, ending: Outgoing | None,
-                        opening: Outgoing | None) -> tuple[Outgoing | None, Outgoing | None]:
+    async def _exchange(self, session: _Session, feed: Feed, ending: _Ready | None,
+                        opening: _Ready | None) -> tuple[_Ready | None, _Ready | None]:
         steps = _steps(session, feed, ending, opening)
-        if opening is not None and (not steps or steps[-1].outgoing is not opening):
+        if opening is not None and (not steps or steps[-1].outgoing is not opening.outgoing):
             opening = None  # an address SMTP cannot carry: already reported
         refused: DeliveryFailure | None = None  # the opening's first refusal
-        ahead: Outgoing | None = None
+        ahead: _Ready | None = None
         written = 0  # steps[:written] are on the wire
         for index, step in enumerate(steps):
             if written <= index:
@@ -348,7 +377,7 @@ class _SmtpConnection:
                     return None, ahead
                 written = index + len(chunk)
                 if session.pipelining and opening is not None and ahead is None:
-                    ahead = await feed.next(wait=False)
+                    ahead = _Ready.of(await feed.next(wait=False))
             try:
                 reply = await session.reply()
             except (aiosmtplib.SMTPException, OSError) as exc:
@@ -383,11 +412,11 @@ class _SmtpConnection:
         return refused
 
     def _after_refusal(self, session: _Session, feed: Feed, refused: DeliveryFailure,
-                       opening: Outgoing) -> None:
+                       opening: _Ready) -> None:
         """A refused envelope; the next one starts with RSET. If its DATA still got 354
         (RFC 2920 allows that when every RCPT failed), or RSET was refused, the session is
         closed instead: a transaction left without its final "." delivers nothing."""
-        feed.done(opening, refused)
+        feed.done(opening.outgoing, refused)
         if session.broken:
             self._drop()
 
@@ -430,13 +459,15 @@ class _SmtpConnection:
             self._session = None
 
     async def close(self) -> None:
-        if self._session is not None and self._session.client.is_connected:
-            await _quit(self._session.client)
-        self._session = None
+        session = None if self._session is None else self._session.client
+        for client in (self._checked, session):
+            if client is not None and client.is_connected:
+                await _quit(client)
+        self._checked = self._session = None
 
 
-def _steps(session: _Session, feed: Feed, ending: Outgoing | None,
-           opening: Outgoing | None) -> list[_Step]:
+def _steps(session: _Session, feed: Feed, ending: _Ready | None,
+           opening: _Ready | None) -> list[_Step]:
     """The commands of one round, in the order their replies come back.
 
     An address that cannot go into a command (not ASCII, a control character) fails its
@@ -444,15 +475,16 @@ def _steps(session: _Session, feed: Feed, ending: Outgoing | None,
     """
     steps = []
     if ending is not None:
-        steps.append(_Step(ending, "end", wire_data(ending.message)))
+        steps.append(_Step(ending.outgoing, "end", ending.data))
     if opening is None:
         return steps
+    message = opening.outgoing
     try:
-        envelope = [_Step(opening, "mail", _command(b"MAIL FROM:", opening.sender)),
-                    _Step(opening, "rcpt", _command(b"RCPT TO:", opening.recipient)),
-                    _Step(opening, "data", b"DATA\r\n")]
+        envelope = [_Step(message, "mail", _command(b"MAIL FROM:", message.sender)),
+                    _Step(message, "rcpt", _command(b"RCPT TO:", message.recipient)),
+                    _Step(message, "data", b"DATA\r\n")]
     except ValueError as exc:
-        feed.done(opening, PermanentFailure(Reply(0, f"not sent: {exc}"), stage="rcpt"))
+        feed.done(message, PermanentFailure(Reply(0, f"not sent: {exc}"), stage="rcpt"))
         return steps
     if session.dirty:
         steps.append(_Step(None, "rset", b"RSET\r\n"))

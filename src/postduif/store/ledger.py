@@ -17,7 +17,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+import os
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -144,6 +145,8 @@ UPDATE ledger SET state = ?, last_code = ?, last_reply = ?, not_before = ?, upda
 RETURNING email, list, campaign
 """
 
+_SETTLE_PLAIN = _SETTLE.partition("RETURNING")[0]
+
 _ENTRY_COLUMNS = "id, email, name, variant, state, attempts, not_before, last_code, last_reply"
 
 
@@ -164,6 +167,37 @@ class LedgerStore(SubscriberStore):
             yield
         finally:
             self._conn.execute("PRAGMA synchronous = NORMAL")
+
+    @contextmanager
+    def deferred_sync(self) -> Iterator[Callable[[], None]]:
+        """Commit without waiting for the disk, and wait for it when the caller chooses.
+
+        Inside, commits use ``synchronous = NORMAL``: SQLite writes the WAL but does not fsync
+        it. The function this yields fsyncs the WAL, which is the wait ``FULL`` makes inside
+        every commit, so commits followed by it are as durable as under FULL. It may be called
+        from another thread: a delivery does, so that the wait is off its event loop. Leaving
+        syncs once more and restores the synchronous mode.
+        """
+        wal = self.path.with_name(self.path.name + "-wal")
+        previous = int(self._conn.execute("PRAGMA synchronous").fetchone()[0])
+        try:
+            fd = os.open(wal, os.O_RDONLY)  # exists while a connection in WAL mode is open
+        except OSError as exc:
+            raise StoreError(f"cannot open the store's log: {exc.strerror}", path=wal) from None
+
+        def sync() -> None:
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                raise StoreError(f"cannot write the store: {exc.strerror}",
+                                 path=self.path) from None
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        try:
+            yield sync
+            sync()
+        finally:
+            os.close(fd)
+            self._conn.execute(f"PRAGMA synchronous = {previous}")
 
     def start_ledger(self, campaign: str, list: str,
                      rows: Iterable[tuple[str, str, str]]) -> int:
@@ -243,11 +277,11 @@ class LedgerStore(SubscriberStore):
             found = self._conn.execute(_CLAIMABLE, (campaign, now, wanted - len(rows))).fetchall()
             if not found:
                 break
+            self._conn.executemany(
+                "UPDATE ledger SET state = ?, attempts = attempts + ?, updated_at = ? "
+                "WHERE id = ?", [("sending", 1, stamp, fields[0]) if confirmed else
+                                 ("skipped", 0, stamp, fields[0]) for *fields, confirmed in found])
             for *fields, confirmed in found:
-                state = "sending" if confirmed else "skipped"
-                self._conn.execute("UPDATE ledger SET state = ?, attempts = attempts + ?, "
-                                   "updated_at = ? WHERE id = ?",
-                                   (state, 1 if confirmed else 0, stamp, fields[0]))
                 if confirmed:
                     rows.append(LedgerRow(*fields))
                 else:
@@ -262,13 +296,22 @@ class LedgerStore(SubscriberStore):
             self._record(settles, release)
 
     def _record(self, settles: Sequence[Settle], release: Sequence[int]) -> None:
-        for settle in settles:
-            self._settle(settle)
+        """Outcomes, then releases: one statement each for all the plain outcomes (a bounce,
+        which also changes the membership, goes on its own)."""
         stamp = self._now()
-        for row_id in release:
-            self._conn.execute("UPDATE ledger SET state = 'queued', attempts = attempts - 1, "
+        plain = [(s.state, s.code, s.reply, s.not_before, stamp, s.id)
+                 for s in settles if not s.bounce]
+        if plain:
+            changed = self._conn.executemany(_SETTLE_PLAIN, plain).rowcount
+            if changed != len(plain):
+                raise RuntimeError(f"of the ledger rows {[row[-1] for row in plain]}, "
+                                   f"{len(plain) - changed} were not being sent")
+        for settle in settles:
+            if settle.bounce:
+                self._settle(settle)
+        self._conn.executemany("UPDATE ledger SET state = 'queued', attempts = attempts - 1, "
                                "updated_at = ? WHERE id = ? AND state = 'sending'",
-                               (stamp, row_id))
+                               [(stamp, row_id) for row_id in release])
 
     def settle_ledger(self, settle: Settle) -> None:
         """Record one outcome on its own (the last message of a worker)."""
