@@ -17,9 +17,10 @@ another process:
    command, as over a link with that round trip; there postduif also runs its plain path (the
    sink does not advertise PIPELINING, and ``[smtp] pipelining = false`` is set when postduif
    has that setting), and the pipelined bound connections / (round trips per message x delay)
-   is printed with postduif's share of it: over the whole run, and steady (a run of two
-   recipients per connection is timed too, and its messages and seconds are taken out, so
-   the set-up and wind-down that every run pays, whatever its size, do not count).
+   is printed with postduif's share of it: over the whole run, and steady (a run of one
+   claim, ``[smtp] batch`` recipients, per connection is timed too, and its messages and
+   seconds are taken out, so the set-up and wind-down that every run pays, whatever its size,
+   do not count).
 6. Unless ``--quick``: postduif again with 100,000 recipients, for its peak memory.
 
 Run: .venv/bin/python bench/send.py [--quick] [--verp] [--count 10000] [--slow-count 2000]
@@ -504,8 +505,8 @@ def run_link(tmp: Path, link: Link, count: int, subset: int, *, verp: bool = Fal
     if plain:
         print(f"{link.label}: postduif's plain path ...", flush=True)
         results.append(run_postduif(tmp, count, replace(link, pipelining=False))[0])
-    if link.delay_ms:  # two messages per connection: what a run costs whatever its size
-        few = 2 * link.connections
+    if link.delay_ms:  # one claim per connection, so that every connection sends
+        few = int(DEFAULTS["smtp"]["batch"]) * link.connections
         print(f"{link.label}: postduif, {few} recipients (the fixed cost of a run) ...",
               flush=True)
         results = [replace(r, fixed=run_postduif(tmp, few, replace(
