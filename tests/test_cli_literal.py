@@ -149,9 +149,14 @@ def test_status_json_carries_the_ledger(workspace: Path,
     reply = f"550 5.1.1 {LINK}"
     server = smtp_server(faults={"reject": {"lid010@example.org": reply}})
     prepare(workspace, server)
+    config = workspace / "postduif.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "connections = 10 ", "connections = 3 ").replace("batch = 8 ", "batch = 5 "),
+        encoding="utf-8")
     assert run(workspace, "send", CAMPAIGN, "--yes").returncode == 1
     data = json.loads(run(workspace, "status", CAMPAIGN, "--json").stdout)
     assert data["list"] == "nieuwsbrief" and data["campaign"] == CAMPAIGN
+    assert data["unknown_bound"] == {"messages": 15, "batch": 5, "connections": 3}
     assert data["totals"]["total"] == len(PEOPLE) and data["totals"]["failed"] == 1
     assert data["totals"]["sent"] == len(PEOPLE) - 1 and data["totals"]["queued"] == 0
     assert sum(v["total"] for v in data["languages"].values()) == len(PEOPLE)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only the commands that print them load these
     from postduif.bounces.effects import BounceReport
+    from postduif.config import SmtpSettings
     from postduif.lists import ListDef
     from postduif.problems import Problem
     from postduif.send import LedgerStatus, VariantCounts
@@ -17,8 +18,8 @@ if TYPE_CHECKING:  # only the commands that print them load these
 _STATES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
 
 
-def status_json(campaign: str, report: LedgerStatus,
-                bounces: list[tuple[str, str, int]]) -> dict[str, object]:
+def status_json(campaign: str, report: LedgerStatus, bounces: list[tuple[str, str, int]],
+                smtp: SmtpSettings) -> dict[str, object]:
     """``status --json``: one object; ``list`` is null when the campaign was never started.
     ``bounces`` are the store's ``(variant, kind, number)`` for the campaign."""
     return {
@@ -26,6 +27,8 @@ def status_json(campaign: str, report: LedgerStatus,
         "list": report.list,
         "started_at": report.started_at,
         "paused": report.paused,
+        "unknown_bound": {"messages": smtp.unknown_bound, "batch": smtp.batch,
+                          "connections": smtp.connections},
         "totals": _counts(report.totals),
         "languages": {v.variant: _counts(v) for v in report.variants},
         "failures": [{"email": f.email, "language": f.variant, "state": f.state,

@@ -200,7 +200,7 @@ def status(
         report = ledger_status(store, name)
         bounces = store.bounce_counts(name)
     if as_json:
-        print_json(status_json(name, report, bounces))
+        print_json(status_json(name, report, bounces, ws.settings.smtp))
         return
     if report.list is None:
         say(out, name, " has not been sent yet.")
