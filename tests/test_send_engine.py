@@ -154,6 +154,11 @@ def test_an_unknown_mailbox_bounces_and_is_suppressed(store: Store) -> None:
     assert member_status(store, "lid05@example.org") == "bounced"
     assert member_status(store, "lid06@example.org") == "bounced"
     assert member_status(store, "lid07@example.org") == "confirmed"
+    assert [store.suppression(f"lid0{n}@example.org") is not None for n in (5, 6, 7)] == [
+        True, True, False]
+    suppression = store.suppression("lid05@example.org")
+    assert suppression is not None and suppression.reason == "bounced"
+    assert suppression.source == "send juni: 5.1.1 no such user"
 
 
 def test_a_policy_refusal_pauses_the_campaign_with_the_rest_queued(store: Store) -> None:

@@ -251,9 +251,15 @@ def subscribers_show(ctx: typer.Context, email: str) -> None:
     with _store(ctx) as (_, store):
         subscriber = store.get(normalise_email(email))
         bounces = store.bounces_of(normalise_email(email))
+        suppression = store.suppression(normalise_email(email))
     if subscriber is None:
-        raise StoreError(f"no subscriber {normalise_email(email)}")
+        raise StoreError(f"no subscriber {normalise_email(email)}" + (
+            f" (the address is suppressed: {suppression.reason} since {suppression.at})"
+            if suppression else ""))
     out.print(_request_panel(subscriber))
+    if suppression is not None:
+        say(out, f"Suppressed ({suppression.reason}) since {suppression.at}: ",
+            suppression.source)
     table = Table("list", "status", "language", "changed")
     for m in subscriber.memberships:
         table.add_row(*cells(m.list, m.status, m.language, m.changed_at))
@@ -348,6 +354,42 @@ def subscribers_forget(
     with _store(ctx) as (_, store):
         found = store.forget(address, source="command:subscribers forget")
     say(out, address, " forgotten" if found else " was not in the store; suppressed anyway")
+
+
+@subscribers_app.command("unsuppress")
+def subscribers_unsuppress(
+    ctx: typer.Context, email: str,
+    reason: Annotated[str, typer.Option(
+        help="Why, for the consent log (e.g. 'asked by email, mailbox fixed').")],
+) -> None:
+    """Lift a suppression (hard bounce, complaint, forget, listmonk blocklist) and bounced or
+    complained memberships, for someone who asked to be mailed again; they then join again
+    through the site's form.
+
+    Example: postduif subscribers unsuppress sam@example.org --reason "asked by email"
+    """
+    from postduif.people import normalise_email
+
+    address = normalise_email(email)
+    if not reason.strip():
+        raise typer.BadParameter("say why, for the consent log", param_hint="--reason")
+    with _store(ctx) as (_, store):
+        lifted = store.unsuppress(
+            address, source=f"command:subscribers unsuppress: {reason.strip()}"[:500])
+    if lifted is None:
+        say(out, address, " is neither suppressed nor bounced or complained on a list; "
+            "nothing changed")
+        return
+    suppression, lists = lifted
+    if suppression is not None:
+        say(out, address, f": suppression lifted (was {suppression.reason} since "
+            f"{suppression.at}: ", suppression.source, ")")
+    else:
+        say(out, address, ": was not suppressed")
+    for list_name, status in lists:
+        say(out, "  ", list_name, f": {status} -> unsubscribed")
+    say(out, "They can join again through the site's form, which sends a new confirmation "
+        "email.")
 
 
 @subscribers_app.command("confirm")

@@ -324,10 +324,11 @@ class LedgerStore(SubscriberStore):
                                            settle.id)).fetchone()
         if row is None:
             raise RuntimeError(f"ledger row {settle.id} is not being sent")
-        if settle.bounce:
+        if settle.bounce:  # the mailbox does not exist: as a hard bounce report would
             email, list, campaign = row
-            self._set_status(email, list, "bounced", event="bounced",
-                             source=f"send {campaign}: {settle.reply}"[:500])
+            source = f"send {campaign}: {settle.reply}"[:500]
+            self._set_status(email, list, "bounced", event="bounced", source=source)
+            self.suppress(email, reason="bounced", source=source)
 
     def _next_retry(self, campaign: str) -> float | None:
         row = self._conn.execute("SELECT MIN(not_before) FROM ledger "

@@ -28,7 +28,7 @@ from postduif.store.db import Database, stamp
 
 STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained", "rejected")
 EVENTS = ("requested", "confirmed", "approved", "rejected", "unsubscribed", "bounced",
-          "complained", "forgotten", "language")
+          "complained", "forgotten", "language", "unsuppressed")
 #: Statuses after which an import must not put the person back on the list.
 REFUSED = frozenset({"unsubscribed", "bounced", "complained", "rejected"})
 #: Why an address is suppressed: erased on request (``forget``), blocklisted elsewhere and
@@ -497,6 +497,35 @@ class SubscriberStore(Database):
                 "INSERT OR IGNORE INTO suppressions (hash, at, source, reason) "
                 "VALUES (?, ?, ?, ?)", (self._hash(_key(email)), self._now(), source, reason))
         return cursor.rowcount > 0
+
+    def unsuppress(self, email: str, *, source: str
+                   ) -> tuple[Suppression | None, list[tuple[str, str]]] | None:
+        """Lift what keeps ``email`` from being mailed (the person asked to be mailed again):
+        its suppression, and every bounced or complained membership, which becomes
+        unsubscribed. Returns the suppression there was (or None) and each changed
+        ``(list, old status)``; None when nothing kept the address out.
+
+        Nothing puts them back on a list: like anyone who left, they join again through the
+        site's form and confirm by email, so the new consent is theirs. The event is logged
+        under the address's hash when nothing else is held about it (a forgotten address),
+        so lifting stores no address until they do join.
+        """
+        email = _key(email)
+        with self.transaction():
+            suppression = self.suppression(email)
+            subscriber = self.get(email)
+            lists = [(m.list, m.status) for m in (subscriber.memberships if subscriber else ())
+                     if m.status in ("bounced", "complained")]
+            if suppression is None and not lists:
+                return None
+            self._conn.execute("DELETE FROM suppressions WHERE hash = ?", (self._hash(email),))
+            for list_name, _ in lists:
+                self._set_status(email, list_name, "unsubscribed", event="unsuppressed",
+                                 source=source)
+            if not lists:
+                self._log(self._now(), email if subscriber else self._hash(email), "",
+                          "unsuppressed", source, "")
+        return suppression, lists
 
     def _log(self, at: str, email: str, list: str, event: str, source: str,
              consent_version: str) -> None:
