@@ -102,8 +102,8 @@ def write_inputs(rows: list[dict[str, str]], folder: Path) -> dict[str, Path]:
 
 def child_import(source: Path, store_path: Path) -> dict[str, float]:
     """Runs in the child: one import into a fresh store; returns its own measurements."""
-    from postduif.joins import import_joins
-    from postduif.listmonk import migrate_listmonk
+    from postduif.audience.joins import import_joins
+    from postduif.audience.listmonk import migrate_listmonk
     from postduif.lists import load_list
     from postduif.store import Store
 

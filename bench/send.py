@@ -51,10 +51,10 @@ from pathlib import Path
 
 from sample import copy_workspace as copy_sample  # bench/sample.py
 
+from postduif.audience.tokens import make_token
 from postduif.config import DEFAULTS
 from postduif.render import Rendered
 from postduif.store import Person, Store
-from postduif.tokens import make_token
 from postduif.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]

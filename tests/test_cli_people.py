@@ -10,8 +10,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from postduif.audience.tokens import make_token
 from postduif.store import Store
-from postduif.tokens import make_token
 
 KEY = "test-key-0123456789-abcdef"
 FORM = {"email": "Sam@Example.org", "firstName": "Sam", "lastName": "de Vries",

@@ -13,13 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import dkim
 import pytest
 
+from postduif.audience.greetings import Greeter, Greeting
+from postduif.audience.tokens import read_token
 from postduif.build import envelope
 from postduif.lists import available_lists
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import Rendered
 from postduif.send.compose import Composer, DkimKey
-from postduif.tokens import read_token
-from postduif.welcome import Greeter, Greeting
 from postduif.workspace import Workspace
 
 KEY = b"k" * 32

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from postduif.errors import JoinImportError
-from postduif.joins import (
+from postduif.audience.joins import (
     ImportReport,
     Rejected,
     Row,
@@ -22,6 +21,7 @@ from postduif.joins import (
     read_rows,
     rejects_path,
 )
+from postduif.errors import JoinImportError
 from postduif.lists import ListDef, load_list
 from postduif.store import Store
 
@@ -561,7 +561,7 @@ def test_dry_run_reports_but_writes_nothing(tmp_path: Path, store: Store, leden:
 CRASHING_IMPORT = """
 import sys
 from pathlib import Path
-from postduif.joins import import_joins
+from postduif.audience.joins import import_joins
 from postduif.lists import load_list
 from postduif.store import Store
 with Store.open(Path(sys.argv[1])) as store:

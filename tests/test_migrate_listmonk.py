@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from postduif.audience.joins import ImportReport, import_joins, rejects_path
+from postduif.audience.listmonk import COLUMNS, migrate_listmonk, parse_time
+from postduif.audience.records import InvalidField
 from postduif.errors import JoinImportError
-from postduif.joins import ImportReport, import_joins, rejects_path
-from postduif.listmonk import COLUMNS, migrate_listmonk, parse_time
 from postduif.lists import ListDef
-from postduif.people import InvalidField
 from postduif.store import Person, Store
 
 from .conftest import REPO

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from postduif.errors import PostduifError
-from postduif.people import (
+from postduif.audience.records import (
     LIMITS,
     InvalidField,
     clean_field,
@@ -16,6 +15,7 @@ from postduif.people import (
     refuse_lookalike,
     split_name,
 )
+from postduif.errors import PostduifError
 
 OFFERED = ("nl", "en")
 

@@ -19,14 +19,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from starlette.testclient import TestClient
 
+from postduif.audience.greetings import Greeter, Greeting
+from postduif.audience.tokens import make_token, read_token
 from postduif.build import envelope
 from postduif.errors import ConfigError, StoreError
 from postduif.lists import available_lists
 from postduif.send.compose import Composer
 from postduif.store import Person, Store
-from postduif.tokens import make_token, read_token
 from postduif.web import create_app
-from postduif.welcome import Greeter, Greeting
 from postduif.workspace import Workspace
 
 KEY = "a-test-key-that-is-long-enough"

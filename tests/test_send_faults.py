@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from postduif.audience.tokens import read_token
 from postduif.errors import SendError
 from postduif.message import message_id
 from postduif.send import (
@@ -34,7 +35,6 @@ from postduif.send import (
     start_campaign,
 )
 from postduif.store import Person, Store
-from postduif.tokens import read_token
 
 from .conftest_smtp import Received, SmtpServer
 from .send_child import (

@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
+from postduif.audience.listmonk import LANGUAGE_ATTRIBUTES
 from postduif.cli.migrate import LANGUAGE_ATTRIBUTE_HELP
-from postduif.listmonk import LANGUAGE_ATTRIBUTES
 
 # The heavy dependencies (and the stdlib parts only sending and the store use).
 HEAVY = ("aiosmtplib", "asyncio", "babel", "css_inline", "cryptography", "dkim", "dns",

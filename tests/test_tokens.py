@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from postduif.audience.tokens import ACTIONS, make_token, read_token, token_key
 from postduif.errors import TokenError
-from postduif.tokens import ACTIONS, make_token, read_token, token_key
 
 KEY = b"a-test-key-that-is-long-enough"
 NOW = datetime(2025, 3, 8, 12, 0, tzinfo=UTC)

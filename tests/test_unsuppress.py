@@ -7,8 +7,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from postduif.audience.membership import sign_up
 from postduif.lists import ListDef
-from postduif.membership import sign_up
 from postduif.store import Person, Store
 
 from .conftest_smtp import SmtpServer

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from postduif.audience.tokens import make_token
 from postduif.errors import PostduifError
 from postduif.store import Person, Store
-from postduif.tokens import make_token
 from postduif.web import MAX_BODY_BYTES, create_app
 from postduif.web.app import MAX_JSON_DEPTH
 from postduif.workspace import Workspace

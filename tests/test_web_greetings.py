@@ -17,10 +17,10 @@ from pathlib import Path
 
 import httpx
 
+from postduif.audience.greetings import due
+from postduif.audience.membership import add_subscriber, sign_up
 from postduif.lists import available_lists
-from postduif.membership import add_subscriber, sign_up
 from postduif.store import Person, Store
-from postduif.welcome import due
 from postduif.workspace import Workspace
 
 from .conftest_smtp import SmtpServer

@@ -8,11 +8,11 @@ from email import policy
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from postduif.audience.greetings import Greeter, WelcomeReport, due, send_greetings
+from postduif.audience.membership import add_subscriber, confirm, decide
 from postduif.lists import ListDef, available_lists
-from postduif.membership import add_subscriber, confirm, decide
 from postduif.send import MemoryTransport, Reply
 from postduif.store import Store
-from postduif.welcome import Greeter, WelcomeReport, due, send_greetings
 from postduif.workspace import Workspace
 
 KEY = b"welcome-test-key-0123456789"

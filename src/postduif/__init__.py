@@ -14,12 +14,12 @@ import typing as _typing
 from importlib import import_module as _import_module
 
 if _typing.TYPE_CHECKING:  # the same names, for type checkers and editors
+    from postduif.audience.joins import import_joins
+    from postduif.audience.listmonk import migrate_listmonk
     from postduif.build import build_campaign
     from postduif.check import check_plan, check_site
     from postduif.content import load_site
     from postduif.errors import PostduifError
-    from postduif.joins import import_joins
-    from postduif.listmonk import migrate_listmonk
     from postduif.message import MessageTemplate
     from postduif.render import Renderer
     from postduif.send import (
@@ -50,10 +50,10 @@ _SOURCES = {
     "check_plan": "postduif.check",
     "check_site": "postduif.check",
     "deliver": "postduif.send",
-    "import_joins": "postduif.joins",
+    "import_joins": "postduif.audience.joins",
     "ledger_status": "postduif.send",
     "load_site": "postduif.content",
-    "migrate_listmonk": "postduif.listmonk",
+    "migrate_listmonk": "postduif.audience.listmonk",
     "start_campaign": "postduif.send",
     "write_outbox": "postduif.send",
 }

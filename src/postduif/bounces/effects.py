@@ -24,11 +24,11 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from postduif.audience.membership import stop_mailing
 from postduif.bounces.mailbox import Mailbox
 from postduif.bounces.match import Match, Matcher
 from postduif.bounces.model import Item, Kind, Notice
 from postduif.config import BounceSettings
-from postduif.membership import stop_mailing
 from postduif.store import BounceEvent, Store, stamp
 
 SOURCE_LIMIT = 500  # characters of a consent event's source

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from postduif.audience.tokens import token_key
 from postduif.bounces.classify import classify
 from postduif.bounces.effects import BounceReport, process
 from postduif.bounces.mailbox import open_mailbox
@@ -19,7 +20,6 @@ from postduif.bounces.match import Matcher
 from postduif.errors import TokenError
 from postduif.lists import available_lists
 from postduif.store import Store
-from postduif.tokens import token_key
 from postduif.verp import ReturnPath
 from postduif.workspace import Workspace
 

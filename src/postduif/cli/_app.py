@@ -12,7 +12,7 @@ import typer
 from postduif.cli._show import Output, say
 
 if TYPE_CHECKING:  # imported where they are used: --version and --help load none of them
-    from postduif.joins import ImportReport
+    from postduif.audience.joins import ImportReport
     from postduif.problems import Problem
     from postduif.store import Store
     from postduif.workspace import Workspace

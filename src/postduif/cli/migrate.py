@@ -41,7 +41,7 @@ def listmonk(
 
     Example: postduif migrate listmonk nieuwsbrief-nl.csv --list nieuwsbrief --language nl
     """
-    from postduif.listmonk import LANGUAGE_ATTRIBUTES, migrate_listmonk
+    from postduif.audience.listmonk import LANGUAGE_ATTRIBUTES, migrate_listmonk
 
     with open_store(ctx) as (ws, store):
         report = migrate_listmonk(store, file, ws.list_def(list_name), language=language,

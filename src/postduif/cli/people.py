@@ -54,7 +54,7 @@ def joins_import(
 
     Example: postduif joins import webhook-log.jsonl --list leden --language nl
     """
-    from postduif.joins import import_joins
+    from postduif.audience.joins import import_joins
 
     with _store(ctx) as (ws, store):
         report = import_joins(store, file, ws.list_def(list_name), language=language,
@@ -71,7 +71,7 @@ def joins_review(ctx: typer.Context, list_name: ListOption = "leden") -> None:
 
     Example: postduif joins review --list leden
     """
-    from postduif import membership
+    from postduif.audience import membership
 
     if not sys.stdin.isatty():
         raise StoreError("joins review asks questions and needs a terminal",
@@ -126,8 +126,8 @@ def joins_reject(ctx: typer.Context, email: str, list_name: ListOption = "leden"
 
 
 def _decide(ctx: typer.Context, email: str, list_name: str, *, approve: bool) -> None:
-    from postduif import membership
-    from postduif.people import normalise_email
+    from postduif.audience import membership
+    from postduif.audience.records import normalise_email
 
     verb = "approve" if approve else "reject"
     with _store(ctx) as (ws, store):
@@ -223,9 +223,9 @@ def subscribers_add(
 
     Example: postduif subscribers add sam@example.org --list nieuwsbrief --language en
     """
-    from postduif import membership
-    from postduif.joins import refusal
-    from postduif.people import normalise_email
+    from postduif.audience import membership
+    from postduif.audience.joins import refusal
+    from postduif.audience.records import normalise_email
 
     with _store(ctx) as (ws, store):
         outcome = membership.add_subscriber(store, ws.list_def(list_name), email=email,
@@ -246,7 +246,7 @@ def subscribers_show(ctx: typer.Context, email: str) -> None:
     """
     from rich.table import Table
 
-    from postduif.people import normalise_email
+    from postduif.audience.records import normalise_email
 
     with _store(ctx) as (_, store):
         subscriber = store.get(normalise_email(email))
@@ -316,7 +316,7 @@ def subscribers_unsubscribe(
 
     Example: postduif subscribers unsubscribe sam@example.org --list nieuwsbrief
     """
-    from postduif import membership
+    from postduif.audience import membership
 
     with _store(ctx) as (_, store):
         changed = membership.unsubscribe(store, email, [list_name] if list_name else None,
@@ -330,7 +330,7 @@ def subscribers_export(ctx: typer.Context, email: str) -> None:
 
     Example: postduif subscribers export sam@example.org > sam.json
     """
-    from postduif.people import normalise_email
+    from postduif.audience.records import normalise_email
 
     with _store(ctx) as (_, store):
         data = store.export_person(normalise_email(email))
@@ -346,7 +346,7 @@ def subscribers_forget(
 
     Example: postduif subscribers forget sam@example.org --yes
     """
-    from postduif.people import normalise_email
+    from postduif.audience.records import normalise_email
 
     address = normalise_email(email)
     if not yes:
@@ -368,7 +368,7 @@ def subscribers_unsuppress(
 
     Example: postduif subscribers unsuppress sam@example.org --reason "asked by email"
     """
-    from postduif.people import normalise_email
+    from postduif.audience.records import normalise_email
 
     address = normalise_email(email)
     if not reason.strip():
@@ -398,9 +398,9 @@ def subscribers_confirm(ctx: typer.Context, token: str) -> None:
 
     Example: postduif subscribers confirm eyJ2Ijox...Qk
     """
-    from postduif import membership
+    from postduif.audience import membership
+    from postduif.audience.tokens import token_key
     from postduif.lists import available_lists
-    from postduif.tokens import token_key
 
     with _store(ctx) as (ws, store):
         lists: dict[str, ListDef] = {n: ws.list_def(n)
@@ -413,7 +413,7 @@ def subscribers_confirm(ctx: typer.Context, token: str) -> None:
 def warn_lookalike(email: str) -> None:
     """Warn the organiser who added an address that may imitate another; it is added all the
     same (it may be real), as an import adds it with the same warning."""
-    from postduif.people import lookalike_warning
+    from postduif.audience.records import lookalike_warning
 
     warning = lookalike_warning(email)
     if warning:

@@ -60,7 +60,7 @@ def send(
 
 def _key(ws: Workspace, *, dry_run: bool) -> bytes:
     """The token key; a dry run without one signs with a throwaway key and says so."""
-    from postduif.tokens import token_key
+    from postduif.audience.tokens import token_key
 
     try:
         return token_key(ws.settings.token_key_env)
@@ -250,11 +250,11 @@ def welcome(
     """
     import asyncio
 
+    from postduif.audience.greetings import Greeter, due, send_greetings, write_greetings
     from postduif.lists import available_lists
     from postduif.send.job import transport_for
     from postduif.store import Store
     from postduif.verp import sending_return_path
-    from postduif.welcome import Greeter, due, send_greetings, write_greetings
 
     ws = open_workspace(ctx)
     lists = {name: ws.list_def(name) for name in available_lists(ws.settings.lists_dir)}

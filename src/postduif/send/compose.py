@@ -17,10 +17,10 @@ from typing import Protocol
 
 import dkim
 
+from postduif.audience.tokens import signed_link
 from postduif.errors import SendError
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import Rendered
-from postduif.tokens import signed_link
 
 UNSUBSCRIBE_TTL = timedelta(days=365 * 2)  # old newsletters stay in inboxes for a long time
 PREFERENCES_TTL = UNSUBSCRIBE_TTL  # the two links sit side by side in the footer

@@ -12,11 +12,11 @@ import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from postduif.audience.records import InvalidField, normalise_email
 from postduif.build import checked_render, envelope
 from postduif.campaign import Plan
 from postduif.errors import SendError
 from postduif.lists import ListDef
-from postduif.people import InvalidField, normalise_email
 from postduif.problems import Problem
 from postduif.send.compose import Composer, DkimKey
 from postduif.send.engine import deliver

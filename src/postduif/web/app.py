@@ -24,7 +24,8 @@ The token travels in the query string on the POST too, because that is where RFC
 clients put it (they POST to the List-Unsubscribe URL with a body we need not read).
 
 Sign-ups answer the same whatever the address's history, so the forms cannot be used to find
-out who is on a list; what a sign-up changes is :func:`postduif.membership.sign_up`'s business.
+out who is on a list; what a sign-up changes is
+:func:`postduif.audience.membership.sign_up`'s business.
 When ``web.send_greetings`` is on, a :class:`~postduif.web.greetings.GreetingWorker` sends the
 confirmation email within seconds of the sign-up (see :mod:`postduif.web.greetings`).
 """
@@ -50,15 +51,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from postduif.audience.joins import join_request
+from postduif.audience.membership import confirm, sign_up, unsubscribe
+from postduif.audience.records import InvalidField, normalise_email, refuse_lookalike
+from postduif.audience.tokens import read_token, token_key
 from postduif.errors import ConfigError, StoreError, TokenError
-from postduif.joins import join_request
 from postduif.lists import ListDef, available_lists
-from postduif.membership import confirm, sign_up, unsubscribe
-from postduif.people import InvalidField, normalise_email, refuse_lookalike
 from postduif.render.strings import Strings, load_strings
 from postduif.send.smtp import SmtpTransport
 from postduif.store import Membership, Person, Store
-from postduif.tokens import read_token, token_key
 from postduif.web.greetings import GreetingWorker, log
 from postduif.web.guard import (
     Clock,
@@ -476,7 +477,7 @@ def _see_other(url: str) -> Response:
 
 
 def _sign_up(site: WebState, list_def: ListDef, person: Person, source: str) -> None:
-    """Record the sign-up (see :func:`postduif.membership.sign_up`), then wake the sender.
+    """Record the sign-up (see :func:`postduif.audience.membership.sign_up`), then wake the sender.
 
     The form answers "success" whatever happened; the organisers' log says when a sign-up was
     kept out, without the address (serve's log is no place for people's addresses).

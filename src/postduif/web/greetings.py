@@ -5,7 +5,7 @@ next cron run. The app wakes a :class:`GreetingWorker` after every sign-up and c
 the worker also wakes every ``web.greetings_retry_seconds`` to retry what could not go out
 (the mail server was down) and to greet members an organiser approved meanwhile.
 
-It sends through :func:`postduif.welcome.send_greetings`, the same at-most-once record as
+It sends through :func:`postduif.audience.greetings.send_greetings`, the same at-most-once record as
 ``postduif welcome`` (each email is claimed in the store before its DATA), so a cron job may
 keep running beside it. A failing mail server never reaches the form: the sign-up is committed
 before the worker is woken, and the email simply goes out on a later round.
@@ -22,12 +22,12 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 
+from postduif.audience.greetings import Greeter, WelcomeReport, due, send_greetings
 from postduif.errors import PostduifError
 from postduif.lists import ListDef
 from postduif.send.transport import Transport
 from postduif.store import Store
 from postduif.verp import sending_return_path
-from postduif.welcome import Greeter, WelcomeReport, due, send_greetings
 from postduif.workspace import Workspace
 
 log = logging.getLogger("postduif.serve")

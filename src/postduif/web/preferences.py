@@ -13,9 +13,9 @@ emails, a GET never changes anything (mail scanners fetch every link) and the to
 the query string; the form fields come in the body.
 
 What a change may do (who may re-tick a list, what "everything" covers) is decided in
-:mod:`postduif.membership`, and every change reaches the consent log through the store. This
-module knows the app only through the :class:`Site` it is handed and the two page helpers
-``create_app`` passes in (so both share one look and one set of headers), and so imports
+:mod:`postduif.audience.membership`, and every change reaches the consent log through the
+store. This module knows the app only through the :class:`Site` it is handed and the two page
+helpers ``create_app`` passes in (so both share one look and one set of headers), and so imports
 nothing from :mod:`postduif.web.app`: no import cycle.
 """
 
@@ -33,12 +33,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from postduif.audience.membership import (
+    choices,
+    current_language,
+    save_preferences,
+    unsubscribe_all,
+)
+from postduif.audience.tokens import read_token
 from postduif.errors import TokenError
 from postduif.lists import ListDef
-from postduif.membership import choices, current_language, save_preferences, unsubscribe_all
 from postduif.render.strings import Strings
 from postduif.store import Store
-from postduif.tokens import read_token
 from postduif.web.guard import TooLarge, capped_body
 
 #: Every interface string these pages use; ``create_app`` checks them when it starts.

@@ -6,9 +6,10 @@ all, a JSON ``attributes`` object where the language hides, the time the person 
 and one free-text name. Read as join requests, blocklisted and disabled people became confirmed
 (they would have been mailed), the language and the subscription time were lost and "Jansen,
 Eva" was greeted as "Jansen,". The file handling itself is not repeated here: rows are read by
-:func:`postduif.joins.read_export`, people validated by :class:`~postduif.joins.PersonMaker`
-and the import run, reported and its rejects written by :func:`postduif.joins.import_rows`, so
-``migrate listmonk`` reports exactly as ``joins import`` does.
+:func:`postduif.audience.joins.read_export`, people validated by
+:class:`~postduif.audience.joins.PersonMaker` and the import run, reported and its rejects written
+by :func:`postduif.audience.joins.import_rows`, so ``migrate listmonk`` reports exactly as
+``joins import`` does.
 
 What each status becomes, on the list ``L`` the export is imported into (listmonk exports one
 list at a time):
@@ -44,10 +45,10 @@ like any other (``EN``, ``en-GB``, ``Nederlands``); one that is not offered (``d
 the row, naming the key and the value, rather than being mapped to something else. Other
 attributes are not kept: postduif has no use for them.
 
-Names and times: ``name`` is split by :func:`~postduif.people.split_name` ("Jansen, Eva" is
-Eva Jansen, greeted as Eva). ``created_at`` and ``updated_at`` must be in the form listmonk
-writes (:func:`parse_time`); anything else rejects the row, because the time becomes a consent
-record's date and a guess there would be a false record.
+Names and times: ``name`` is split by :func:`~postduif.audience.records.split_name`
+("Jansen, Eva" is Eva Jansen, greeted as Eva). ``created_at`` and ``updated_at`` must be in
+the form listmonk writes (:func:`parse_time`); anything else rejects the row, because the time
+becomes a consent record's date and a guess there would be a false record.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from postduif.joins import (
+from postduif.audience.joins import (
     LISTMONK_COLUMNS,
     MAX_JSON_DEPTH,
     ImportReport,
@@ -74,8 +75,8 @@ from postduif.joins import (
     read_export,
     refusal,
 )
+from postduif.audience.records import InvalidField
 from postduif.lists import ListDef
-from postduif.people import InvalidField
 from postduif.store import Outcome, Person, Store
 
 #: The header of listmonk's subscriber export (Subscribers -> Export), in its order.
@@ -247,7 +248,8 @@ class _Migrator:
 
 
 class _Refused(Exception):
-    """The store refused the row (see :func:`postduif.joins.refusal`); it becomes rejected."""
+    """The store refused the row (see :func:`postduif.audience.joins.refusal`); it becomes
+    rejected."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from postduif.audience.tokens import signed_link
 from postduif.lists import ListDef
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import EmailContext, Rendered
@@ -28,7 +29,6 @@ from postduif.send.outbox import OutboxReport, write_outbox
 from postduif.send.replies import Verdict, judge
 from postduif.send.transport import DeliveryFailure, PermanentFailure, Transport, Unknown
 from postduif.store import Store
-from postduif.tokens import signed_link
 from postduif.verp import ReturnPath
 from postduif.workspace import Workspace
 

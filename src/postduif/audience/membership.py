@@ -12,18 +12,18 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from postduif.errors import StoreError
-from postduif.joins import join_status
-from postduif.lists import ListDef
-from postduif.people import (
+from postduif.audience.joins import join_status
+from postduif.audience.records import (
     LIMITS,
     clean_field,
     normalise_email,
     normalise_language,
     split_name,
 )
+from postduif.audience.tokens import read_token
+from postduif.errors import StoreError
+from postduif.lists import ListDef
 from postduif.store import Membership, Outcome, Person, Store, Subscriber, stamp
-from postduif.tokens import read_token
 
 #: Statuses an unsubscribe changes: those that get (or are about to get) emails.
 STILL_MAILED = ("pending", "confirmed")

@@ -4,9 +4,9 @@ Organisers get join requests in whatever shape the tool of the day produced: the
 posts one JSON object, a webhook logs one object per line, a spreadsheet is exported as CSV with
 Dutch or English headers and ``,`` or ``;`` between the columns. :func:`read_rows` turns any of
 these into :class:`Row` records that keep the line they started on, so every problem can be
-reported as ``file:line``. :func:`import_joins` validates each row through :mod:`postduif.people`
-and writes them through the :class:`~postduif.store.Store` in one transaction: a file is imported
-completely or not at all.
+reported as ``file:line``. :func:`import_joins` validates each row through
+:mod:`postduif.audience.records` and writes them through the :class:`~postduif.store.Store`
+in one transaction: a file is imported completely or not at all.
 
 A row that cannot be used (a bad address, a control character, a malformed CSV row, a JSON line
 that does not parse) never stops the import: it becomes a :class:`Rejected` entry, reported and
@@ -19,7 +19,7 @@ costs time, not memory. A JSON document (an array or a pretty-printed object) is
 Other importers build on the same parts rather than repeating them: :func:`read_export` reads a
 CSV file another tool wrote with a fixed header (a listmonk export), :class:`PersonMaker`
 validates a person, and :func:`import_rows` runs any per-row step in one transaction with the
-same report and rejects file (:mod:`postduif.listmonk` is such an importer).
+same report and rejects file (:mod:`postduif.audience.listmonk` is such an importer).
 """
 
 from __future__ import annotations
@@ -38,10 +38,7 @@ from itertools import chain
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from postduif.csv_out import SafeWriter
-from postduif.errors import JoinImportError
-from postduif.lists import ListDef
-from postduif.people import (
+from postduif.audience.records import (
     LIMITS,
     InvalidField,
     clean_field,
@@ -52,6 +49,9 @@ from postduif.people import (
     refuse_lookalike,
     split_name,
 )
+from postduif.csv_out import SafeWriter
+from postduif.errors import JoinImportError
+from postduif.lists import ListDef
 from postduif.store import Outcome, Person, Store
 
 #: Longest line read from a CSV or JSON Lines file. The longest valid record (a 5,000-character
@@ -73,7 +73,8 @@ MAX_JSON_DEPTH = 32
 #: A JSON string (skipped whole: brackets inside it do not nest) or one bracket.
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 #: The header of listmonk's subscriber export (Subscribers -> Export), in its order. Read by
-#: :mod:`postduif.listmonk`; :func:`read_rows` refuses such a file (see ``_refuse_listmonk``).
+#: :mod:`postduif.audience.listmonk`; :func:`read_rows` refuses such a file (see
+#: ``_refuse_listmonk``).
 LISTMONK_COLUMNS = ("uuid", "email", "name", "attributes", "status", "created_at", "updated_at")
 
 _ALIASES: Mapping[str, tuple[str, ...]] = {
@@ -675,7 +676,7 @@ class PersonMaker:
     """Turns rows into validated :class:`Person` values; caches language lookups (Babel is slow).
 
     A full name (``name``, used only when there is no first or last name) is split by
-    :func:`~postduif.people.split_name`, which knows "Last, First".
+    :func:`~postduif.audience.records.split_name`, which knows "Last, First".
     """
 
     def __init__(self, allowed_languages: Sequence[str], fallback_language: str) -> None:
@@ -773,7 +774,7 @@ def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str =
     ``confirmed`` is for moving a list whose people already confirmed elsewhere: they join as
     confirmed, and the consent log says where that came from; they are not new, so
     ``postduif welcome`` does not greet them. (A listmonk export is refused: it has its own
-    importer, :func:`postduif.listmonk.migrate_listmonk`, which honours its statuses.)
+    importer, :func:`postduif.audience.listmonk.migrate_listmonk`, which honours its statuses.)
     """
     make_person = PersonMaker(allowed_languages, option_language(language, allowed_languages))
     status = ("confirmed", "confirmed") if confirmed else join_status(list_def)
