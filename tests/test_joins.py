@@ -13,14 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from postduif.audience.joins import (
-    ImportReport,
-    Rejected,
-    Row,
-    import_joins,
-    read_rows,
-    rejects_path,
-)
+from postduif.audience.formats import Rejected, Row, read_rows
+from postduif.audience.joins import ImportReport, import_joins, rejects_path
 from postduif.errors import JoinImportError
 from postduif.lists import ListDef, load_list
 from postduif.store import Store

@@ -4,6 +4,8 @@ Beside the pipeline (content -> campaign -> message -> SMTP) this package keeps 
 
 * :mod:`~postduif.audience.records`: a person's fields, normalised and checked (addresses,
   names, languages), the same rules for every way in.
+* :mod:`~postduif.audience.formats`: reading JSON, JSON Lines and CSV (the form's posts, a
+  webhook log, a spreadsheet, a listmonk export) into rows that keep their line.
 * :mod:`~postduif.audience.joins`: join requests from the site's form or a file, imported with
   a report per line, and vetted.
 * :mod:`~postduif.audience.listmonk`: moving a listmonk export over (memberships, consent,

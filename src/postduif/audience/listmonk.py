@@ -6,7 +6,7 @@ all, a JSON ``attributes`` object where the language hides, the time the person 
 and one free-text name. Read as join requests, blocklisted and disabled people became confirmed
 (they would have been mailed), the language and the subscription time were lost and "Jansen,
 Eva" was greeted as "Jansen,". The file handling itself is not repeated here: rows are read by
-:func:`postduif.audience.joins.read_export`, people validated by
+:func:`postduif.audience.formats.read_export`, people validated by
 :class:`~postduif.audience.joins.PersonMaker` and the import run, reported and its rejects written
 by :func:`postduif.audience.joins.import_rows`, so ``migrate listmonk`` reports exactly as
 ``joins import`` does.
@@ -61,18 +61,20 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from postduif.audience.joins import (
+from postduif.audience.formats import (
     LISTMONK_COLUMNS,
     MAX_JSON_DEPTH,
-    ImportReport,
-    PersonMaker,
     Rejected,
     Row,
-    import_rows,
     json_kind,
     json_too_deep,
-    option_language,
     read_export,
+)
+from postduif.audience.joins import (
+    ImportReport,
+    PersonMaker,
+    import_rows,
+    option_language,
     refusal,
 )
 from postduif.audience.records import InvalidField
