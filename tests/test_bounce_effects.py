@@ -174,6 +174,27 @@ def test_the_third_soft_bounce_within_the_window_is_hard(store: Store, clock: Cl
     assert fourth.soft_to_hard == 0, "already bounced: not escalated twice"
 
 
+def test_soft_bounces_from_before_a_lifted_suppression_do_not_count_again(
+        store: Store, clock: Clock, rules: BounceSettings) -> None:
+    """The mailbox was full, three soft bounces made it hard; the person emptied it and asked
+    to be mailed again. One more soft bounce is then one, not the fourth."""
+    soft = notice(Kind.SOFT, "amal@example.com", status="4.2.2", reason="452 4.2.2 mailbox full")
+    for n in range(3):
+        run(store, replace(soft, key=f"<s{n}>", date=(
+            clock.now - timedelta(days=3 - n)).timestamp()), rules)
+    assert statuses(store, "amal@example.com")["nieuwsbrief"] == "bounced"
+    assert store.unsuppress("amal@example.com", source="test: mailbox emptied") is not None
+    for n in (3, 4):
+        later = run(store, replace(soft, key=f"<s{n}>", date=(
+            clock.now + timedelta(hours=n)).timestamp()), rules)
+        assert later.soft_to_hard == 0
+    assert not store.is_suppressed("amal@example.com")
+    third = run(store, replace(soft, key="<s5>", date=(
+        clock.now + timedelta(hours=5)).timestamp()), rules)
+    assert third.soft_to_hard == 1, "the third since the lift is hard again"
+    assert store.is_suppressed("amal@example.com")
+
+
 def test_a_complaint_leaves_every_list_with_a_consent_event(store: Store,
                                                            rules: BounceSettings) -> None:
     original = message_id(CAMPAIGN, "joris@example.net", DOMAIN)

@@ -151,7 +151,7 @@ def _escalate(store: Store, match: Match, key: str, when: datetime, rules: Bounc
               report: BounceReport) -> None:
     """The ``soft_limit``-th soft bounce within ``soft_days`` days is a hard bounce."""
     assert match.subscriber_id is not None
-    since = when - timedelta(days=rules.soft_days)
+    since = max(when - timedelta(days=rules.soft_days), _lifted(store, match.email))
     count = store.soft_bounces(match.subscriber_id, since, when)
     suppression = store.suppression(match.email)
     if count < rules.soft_limit or (suppression is not None and suppression.reason == "bounced"):
@@ -163,6 +163,15 @@ def _escalate(store: Store, match: Match, key: str, when: datetime, rules: Bounc
     _stop(store, match, "bounced",
           f"bounces: report {key}: {count} soft bounces in {rules.soft_days:g} days"
           [:SOURCE_LIMIT])
+
+
+def _lifted(store: Store, email: str) -> datetime:
+    """When an organiser last lifted the address's suppression (``subscribers unsuppress``),
+    else the beginning of time: soft bounces from before that were about a mailbox they have
+    since said works, and counting them again would make the next soft bounce a hard one."""
+    lifted = [e.at for e in store.consent_log(email) if e.event == "unsuppressed"]
+    return max((datetime.fromisoformat(at) for at in lifted),
+               default=datetime.min.replace(tzinfo=UTC))
 
 
 def _stop(store: Store, match: Match, status: str, source: str) -> None:
