@@ -195,6 +195,23 @@ def test_soft_bounces_from_before_a_lifted_suppression_do_not_count_again(
     assert store.is_suppressed("amal@example.com")
 
 
+def test_a_hard_bounce_reported_before_the_lift_is_recorded_not_applied(
+        store: Store, clock: Clock, rules: BounceSettings) -> None:
+    """The relay's report of an old campaign arrives after the organiser lifted the block."""
+    hard = notice(Kind.HARD, "eva@example.org", key="<h1>")
+    run(store, replace(hard, date=(clock.now - timedelta(hours=2)).timestamp()), rules)
+    assert store.unsuppress("eva@example.org", source="test: mailbox works") is not None
+    late = run(store, replace(hard, key="<h2>", date=(
+        clock.now - timedelta(hours=1)).timestamp()), rules)
+    assert (late.hard, late.before_lift) == (1, 1)
+    assert not store.is_suppressed("eva@example.org")
+    assert [e.kind for e in store.bounces_of("eva@example.org")] == ["hard", "hard"]
+    clock.now += timedelta(days=1)  # a later campaign bounces too
+    after = run(store, replace(hard, key="<h3>", date=clock.now.timestamp()), rules)
+    assert (after.hard, after.before_lift) == (1, 0)
+    assert store.is_suppressed("eva@example.org")
+
+
 def test_a_complaint_leaves_every_list_with_a_consent_event(store: Store,
                                                            rules: BounceSettings) -> None:
     original = message_id(CAMPAIGN, "joris@example.net", DOMAIN)

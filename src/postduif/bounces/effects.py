@@ -58,6 +58,9 @@ class BounceReport:
     soft_to_hard: int = 0  # of the soft ones: the limit reached, treated as hard
     complaints: int = 0
     by_address: int = 0  # of the above: matched by the address alone
+    #: of the hard bounces and complaints: reported before an organiser lifted the address's
+    #: suppression (``subscribers unsuppress``), so recorded but not applied
+    before_lift: int = 0
     auto_replies: int = 0
     not_ours: int = 0
     already_handled: int = 0
@@ -136,15 +139,20 @@ def _effect(store: Store, match: Match, key: str, when: datetime, rules: BounceS
     assert match.subscriber_id is not None
     store.record_bounce(match.subscriber_id, _event(match, key, when, kind, failure.reason))
     source = f"bounces: report {key}: {failure.status or kind}"[:SOURCE_LIMIT]
-    if failure.kind is Kind.COMPLAINT:
-        report.complaints += 1
-        _stop(store, match, "complained", source)
-    elif failure.kind is Kind.HARD:
-        report.hard += 1
-        _stop(store, match, "bounced", source)
-    elif failure.kind is Kind.SOFT:
+    if failure.kind is Kind.SOFT:
         report.soft += 1
         _escalate(store, match, key, when, rules, report)
+        return
+    if failure.kind is Kind.COMPLAINT:
+        report.complaints += 1
+    elif failure.kind is Kind.HARD:
+        report.hard += 1
+    else:
+        return
+    if when <= _lifted(store, match.email):  # about the mailbox as it was before the lift
+        report.before_lift += 1
+        return
+    _stop(store, match, "complained" if failure.kind is Kind.COMPLAINT else "bounced", source)
 
 
 def _escalate(store: Store, match: Match, key: str, when: datetime, rules: BounceSettings,

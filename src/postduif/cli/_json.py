@@ -83,6 +83,7 @@ def bounces_json(report: BounceReport) -> dict[str, object]:
         "mailbox": report.mailbox, "dry_run": report.dry_run, "messages": report.messages,
         "hard": report.hard, "soft": report.soft, "soft_to_hard": report.soft_to_hard,
         "complaints": report.complaints, "by_address": report.by_address,
+        "before_lift": report.before_lift,
         "auto_replies": report.auto_replies, "not_ours": report.not_ours,
         "already_handled": report.already_handled,
         "not_understood": [{"handle": u.handle, "subject": u.subject, "why": u.why}

@@ -51,6 +51,9 @@ def _print(report: BounceReport) -> None:
     if report.soft_to_hard:
         say(out, f"{report.soft_to_hard} of the soft bounces reached bounces.soft_limit and "
             "count as hard")
+    if report.before_lift:
+        say(out, f"{report.before_lift} of the hard bounces and complaints were reported before "
+            "an organiser lifted the address's suppression: recorded, not applied")
     say(out, f"auto-replies ignored {report.auto_replies}, not ours {report.not_ours}, "
         f"already handled {report.already_handled}")
     if report.by_address:
