@@ -171,6 +171,7 @@ class Sink:
              *options], stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.port = int(self.process.stdout.readline().split()[1])
+        self.late = ""  # set by stop()
 
     def stop(self) -> int:
         """Stop it and return how many messages it accepted; ``late`` is then how late its

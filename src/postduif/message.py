@@ -154,7 +154,7 @@ class MessageTemplate:
                  date: datetime | None = None) -> None:
         self.rendered = rendered
         self.envelope = envelope
-        self.date = date
+        self._fixed_date = None if date is None else _header("Date", format_datetime(date))
         self._clock: tuple[int, bytes] = (-1, b"")  # (second, its Date header line)
         self.boundary = "=_postduif_" + hashlib.sha256(
             (envelope.campaign + rendered.lang).encode()).hexdigest()[:20]
@@ -197,8 +197,8 @@ class MessageTemplate:
     def _date(self) -> bytes:
         """The Date header: the template's date, or now (made once a second, not once a
         message: formatting a date is a tenth of the cost of composing)."""
-        if self.date is not None:
-            return _header("Date", format_datetime(self.date))
+        if self._fixed_date is not None:
+            return self._fixed_date
         second = int(time.time())
         if self._clock[0] != second:
             now = datetime.fromtimestamp(second).astimezone()

@@ -15,6 +15,7 @@ next fsync (the slower the disk, the more each one covers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ class LedgerCommits:
         self._store = store
         self._campaign = campaign
         self._sync: Callable[[], None] | None = None  # set inside ``async with``
+        self._deferred = contextlib.ExitStack()  # the store's deferred_sync, while inside
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-fsync")
         self._asked: list[tuple[Advance, asyncio.Future[Claim]]] = []  # not yet committed
         self._unsynced: _Waiting = []  # committed, not yet on disk
@@ -41,8 +43,7 @@ class LedgerCommits:
         self._synced.set()
 
     async def __aenter__(self) -> LedgerCommits:
-        self._deferred = self._store.deferred_sync()
-        self._sync = self._deferred.__enter__()
+        self._sync = self._deferred.enter_context(self._store.deferred_sync())
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -52,7 +53,7 @@ class LedgerCommits:
                 await asyncio.sleep(0)  # a commit asked for in this turn
         finally:
             self._executor.shutdown()
-            self._deferred.__exit__(None, None, None)
+            self._deferred.close()
 
     async def advance(self, advance: Advance) -> Claim:
         """Record ``advance`` and claim its rows (on disk when this returns), together with
@@ -76,7 +77,8 @@ class LedgerCommits:
                 self._campaign, [advance for advance, _ in asked], time.time())
         except Exception as exc:  # every waiting worker sees the failure
             for _, future in asked:
-                future.set_exception(exc)
+                if not future.done():  # not a cancelled worker
+                    future.set_exception(exc)
             return
         self._unsynced.extend(zip(claims, (future for _, future in asked), strict=True))
         if self._synced.is_set():

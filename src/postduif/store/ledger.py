@@ -289,12 +289,6 @@ class LedgerStore(SubscriberStore):
         wait_until = None if rows or wanted == 0 else self._next_retry(campaign)
         return Claim(tuple(rows), skipped, wait_until)
 
-    def settle_ledger_many(self, settles: Sequence[Settle],
-                           release: Sequence[int] = ()) -> None:
-        """Record outcomes and put unsent claimed rows back, in one commit (a worker's last)."""
-        with self.transaction():
-            self._record(settles, release)
-
     def _record(self, settles: Sequence[Settle], release: Sequence[int]) -> None:
         """Outcomes, then releases: one statement each for all the plain outcomes (a bounce,
         which also changes the membership, goes on its own)."""
