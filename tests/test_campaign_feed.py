@@ -75,6 +75,42 @@ def test_gancio_places_show_their_address(workspace: Path, server: FeedServer) -
     assert "woensdag 28 oktober 2026, 19:30\n" in text  # Gancio gave no end
 
 
+def _web_page_at(server: FeedServer, tmp_path: Path, *paths: str) -> None:
+    """Make the server answer ``paths`` as a host does that serves its web page for every
+    path, with 200: the answer at /feed/json is then no Gancio JSON."""
+    page = tmp_path / "page.html"
+    page.write_text("<!doctype html><title>Agenda</title><p>Our events</p>", "utf-8")
+    for path in paths:
+        server.files[path] = page
+
+
+def test_a_feed_whose_json_is_a_web_page_is_read_as_the_ics_it_gave(
+        workspace: Path, server: FeedServer, tmp_path: Path) -> None:
+    _web_page_at(server, tmp_path, "/feed/json")
+    server.files["/feed/ics"] = server.files[NEXTCLOUD]  # a calendar, but from no Gancio
+    _campaign(workspace, f'feed = "{server.url("/feed/ics")}"\nfrom = 2026-10-01\ndays = 45')
+    result = build_campaign(Workspace.open(workspace), "feed")
+    text = (result.directory / "nl.txt").read_text(encoding="utf-8")
+    assert "[Oproep] Landelijke stakingsdag" in text  # a plain calendar keeps its brackets
+    warned = [p for p in result.problems if p.code == "agenda-feed" and "JSON" in p.message]
+    assert len(warned) == 1 and warned[0].line == 5
+    assert (f"{server.url('/feed/json')} is not the JSON Gancio serves (it answered a web "
+            f"page); read {server.url('/feed/ics')} as an ordinary iCalendar feed instead"
+            ) in warned[0].message
+
+
+def test_a_feed_that_is_neither_gancio_json_nor_a_calendar_fails_naming_both(
+        workspace: Path, server: FeedServer, tmp_path: Path) -> None:
+    _web_page_at(server, tmp_path, "/feed/json", "/feed/ics")
+    _campaign(workspace, f'feed = "{server.url("/feed/ics")}"')
+    with pytest.raises(BuildFailed) as failed:
+        build_campaign(Workspace.open(workspace), "feed")
+    errors = [p for p in failed.value.problems if p.code == "agenda-feed"]
+    assert len(errors) == 1 and errors[0].line == 5
+    assert server.url("/feed/json") in errors[0].message
+    assert f"{server.url('/feed/ics')} as given is no calendar either" in errors[0].message
+
+
 def test_an_offline_rebuild_uses_the_copy_with_a_warning(workspace: Path) -> None:
     server = FeedServer()
     _campaign(workspace, f'feed = "{server.url(NEXTCLOUD)}"\nfrom = 2026-10-01')

@@ -59,19 +59,45 @@ def feed_events(source: FeedSource, start: datetime, end: datetime, zone: tzinfo
 
 
 def _gancio(source: FeedSource, start: datetime, end: datetime, zone: tzinfo) -> FeedEvents:
-    """Gancio's JSON (place, address and online links apart); its ICS only if JSON fails."""
+    """Gancio's JSON (place, address and online links apart); its ICS if the JSON cannot be
+    fetched, and the URL as given, read as plain ICS, if the JSON is not Gancio's (a host that
+    answers every path with a web page is no Gancio instance)."""
     try:
         fetched = _fetch(source, feed_url(source.feed, "json"))
     except FeedError as json_error:
-        try:
-            fetched = _fetch(source, feed_url(source.feed, "ics"))
-        except FeedError:
-            raise json_error from None
-        events = parse_ics(fetched.data, fetched.url, start, end, zone, gancio=True)
-        return _result(events, [f"{json_error.message}; read {fetched.url} instead "
-                                f"(no addresses apart from place names)", fetched.warning])
-    events = parse_gancio_json(fetched.data, fetched.url, start, end)
+        return _gancio_ics(source, start, end, zone, json_error)
+    try:
+        events = parse_gancio_json(fetched.data, fetched.url, start, end)
+    except FeedError as not_gancio:
+        return _as_plain_ics(source, start, end, zone, not_gancio)
     return _result(events, [fetched.warning])
+
+
+def _gancio_ics(source: FeedSource, start: datetime, end: datetime, zone: tzinfo,
+                json_error: FeedError) -> FeedEvents:
+    """The instance's own ICS, when its JSON feed could not be fetched."""
+    try:
+        fetched = _fetch(source, feed_url(source.feed, "ics"))
+    except FeedError:
+        raise json_error from None
+    events = parse_ics(fetched.data, fetched.url, start, end, zone, gancio=True)
+    return _result(events, [f"{json_error.message}; read {fetched.url} instead "
+                            f"(no addresses apart from place names)", fetched.warning])
+
+
+def _as_plain_ics(source: FeedSource, start: datetime, end: datetime, zone: tzinfo,
+                  not_gancio: FeedError) -> FeedEvents:
+    """The URL the campaign gives, read as an ordinary calendar: its titles keep any bracketed
+    prefix, since no Gancio instance put one there."""
+    fetched = _fetch(source, source.feed)
+    try:
+        events = parse_ics(fetched.data, fetched.url, start, end, zone)
+    except FeedError as not_ics:
+        raise FeedError(f"{not_gancio.message}; and {source.feed} as given is no calendar "
+                        f"either: {not_ics.message}",
+                        hint="check agenda.feed in the campaign file") from None
+    return _result(events, [f"{not_gancio.message}; read {source.feed} as an ordinary "
+                            f"iCalendar feed instead", fetched.warning])
 
 
 def _fetch(source: FeedSource, url: str) -> Fetched:

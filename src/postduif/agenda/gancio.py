@@ -33,6 +33,9 @@ def feed_url(url: str, kind: str) -> str:
 
 def parse_gancio_json(data: bytes, url: str, start: datetime, end: datetime) -> list[Event]:
     """The events starting in ``[start, end)``, oldest first."""
+    if data.lstrip()[:1] == b"<":
+        raise FeedError(f"Gancio feed {url} is not the JSON Gancio serves (it answered a web "
+                        f"page)")
     try:
         items = json.loads(data)
         if not isinstance(items, list):
