@@ -6,10 +6,16 @@ placeholders, makes two tokens (unsubscribe, and the preference page, each good 
 only, so a leaked preference link cannot unsubscribe by one-click POST and vice versa), builds
 the MIME message and, when configured, adds a DKIM signature that covers the list headers, so a
 receiver can trust List-Unsubscribe.
+
+The signature is ``relaxed/relaxed`` (survives a relay that refolds headers or trims trailing
+space) and oversigns the headers a reader trusts: each is listed once more than it occurs, so a
+copy added on the way (a second Subject or List-Unsubscribe, which many clients show instead of
+the first) breaks the signature instead of riding on it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,9 +30,15 @@ from postduif.render import Rendered
 
 UNSUBSCRIBE_TTL = timedelta(days=365 * 2)  # old newsletters stay in inboxes for a long time
 PREFERENCES_TTL = UNSUBSCRIBE_TTL  # the two links sit side by side in the footer
-DKIM_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"content-language",
-                b"list-id", b"list-unsubscribe", b"list-unsubscribe-post", b"mime-version",
-                b"content-type")
+#: Signed where present: the headers a reader or a receiver's filter acts on.
+DKIM_HEADERS = (b"from", b"reply-to", b"to", b"subject", b"date", b"message-id",
+                b"content-language", b"list-id", b"list-unsubscribe", b"list-unsubscribe-post",
+                b"mime-version", b"content-type")
+#: Oversigned: listed once more than they occur, so an added copy fails verification.
+DKIM_OVERSIGNED = frozenset({b"from", b"subject", b"to", b"date", b"reply-to",
+                             b"list-unsubscribe", b"list-unsubscribe-post"})
+DKIM_CANONICALIZE = (b"relaxed", b"relaxed")
+_HEADER_NAME = re.compile(rb"^([!-9;-~]+):", re.MULTILINE)
 
 
 class Addressee(Protocol):
@@ -86,9 +98,19 @@ class Composer:
         assert key is not None
         try:
             signature = dkim.sign(raw, key.selector.encode(), key.domain.encode(),
-                                  key.private_key, include_headers=list(DKIM_HEADERS))
+                                  key.private_key, canonicalize=DKIM_CANONICALIZE,
+                                  include_headers=signed_headers(raw))
         except dkim.DKIMException as exc:
             raise SendError(f"DKIM signing failed: {exc}",
                             hint="check the key in the environment variable named by "
                                  "dkim.key_env") from None
         return bytes(signature) + raw
+
+
+def signed_headers(raw: bytes) -> list[bytes]:
+    """The DKIM ``h=`` list for ``raw``: each of :data:`DKIM_HEADERS` as often as it occurs,
+    the oversigned ones once more (also when absent, so none can be added later)."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    names = [name.lower() for name in _HEADER_NAME.findall(head)]
+    return [name for name in DKIM_HEADERS
+            for _ in range(names.count(name) + (name in DKIM_OVERSIGNED))]
