@@ -1,0 +1,168 @@
+"""Deliverability as receivers measure it: SpamAssassin scores the messages postduif sends.
+
+Debian's ``spamassassin -t -L`` (local rules only, no network) reads the exact bytes
+postduif would hand to the SMTP server, DKIM-signed, for the sample campaign and for a campaign
+made of each post of the real Techwerkers site, in both languages. Each must score 0.0; a
+failure names the rules that fired. One ``spamassassin --mbox`` process per half of the
+messages: starting SpamAssassin (loading its rules) costs more than scoring a message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from postduif.send.job import prepare_job
+from postduif.send.model import Target
+from postduif.workspace import Workspace
+
+from .conftest import CORPUS, LOCAL_FILES, REPO, WORKSPACE_PARTS, require_tool
+from .dkim_support import DOMAIN, SELECTOR, make_key
+
+SAMPLE = "2026-12-community-update"
+POSTS = sorted(path.name for path in (CORPUS / "techwerkers/content/posts").iterdir()
+               if path.is_dir())
+LANGUAGES = ("nl", "en")
+DKIM_ENV = "POSTDUIF_DKIM_KEY"
+DKIM_SETTINGS = f'\n[dkim]\nselector = "{SELECTOR}"\ndomain = "{DOMAIN}"\nkey_env = "{DKIM_ENV}"\n'
+SENDER = ('[sender]\nname = "Techwerkers"\nemail = "nieuwsbrief@techwerkers.nl"\n'
+          'reply_to = "hey@techwerkers.nl"\n'
+          'postal_address = "Techwerkers, p/a Voorbeeldstraat 1, 1000 AA Amsterdam"\n')
+#: A message whose text is coloured like its background: SpamAssassin must notice it, or
+#: the 0.0 of the real messages proves nothing.
+CONTROL = "control/low-contrast"
+_SEPARATOR = re.compile(rb"^From postduif-check-(\d+) .*\n", re.MULTILINE)
+_SCORE = re.compile(rb"Content analysis details:\s+\((-?\d+\.\d+) points")
+_RULE = re.compile(rb"^\s*(-?\d+\.\d+) ([A-Z0-9_]+)\s", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Report:
+    score: float
+    rules: tuple[tuple[str, float], ...]  # the rules that fired with points
+
+    def __str__(self) -> str:
+        fired = ", ".join(f"{name} {points:+.1f}" for name, points in self.rules)
+        return f"score {self.score:.1f} ({fired or 'no scoring rules'})"
+
+
+def sample_workspace(root: Path) -> Path:
+    root.mkdir()
+    for part in WORKSPACE_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, root / part, ignore=LOCAL_FILES)
+        else:
+            shutil.copy2(source, root / part)
+    with (root / "postduif.toml").open("a", encoding="utf-8") as settings:
+        settings.write(DKIM_SETTINGS)
+    return root
+
+
+def corpus_workspace(root: Path) -> Path:
+    """A copy of the real site with one campaign per post (Dutch where English is missing)."""
+    shutil.copytree(CORPUS / "techwerkers", root / "site")
+    (root / "campaigns").mkdir()
+    (root / "postduif.toml").write_text(
+        f'[site]\npath = "site"\n[paths]\ntemplates = "{REPO / "templates"}"\n'
+        f'lists = "{REPO / "lists"}"\n{SENDER}{DKIM_SETTINGS}', encoding="utf-8")
+    for post in POSTS:
+        (root / "campaigns" / f"{post}.toml").write_text(
+            f'page = "posts/{post}"\nlist = "nieuwsbrief"\nfallback = "nl"\n', encoding="utf-8")
+    return root
+
+
+def composed(root: Path, campaigns: list[str], names: list[str]) -> Iterator[tuple[str, bytes]]:
+    """Each campaign's message per language, exactly as ``send`` hands it to SMTP."""
+    ws = Workspace.open(root)
+    for campaign, name in zip(campaigns, names, strict=True):
+        job = prepare_job(ws, campaign, token_key=b"deliverability-test-key-0123456789")
+        for lang in LANGUAGES:
+            target = Target(1, "anna@example.org", "Anna de Vries", job.variant_for(lang))
+            raw = job.compose(target)
+            assert raw.startswith(b"DKIM-Signature:"), "sent signed, so scored signed"
+            yield f"{name}/{lang}", raw
+
+
+def control_message() -> bytes:
+    message = EmailMessage()
+    message["From"] = "Techwerkers <nieuwsbrief@techwerkers.nl>"
+    message["To"] = "anna@example.org"
+    message["Subject"] = "Nieuws"
+    message.set_content("Het laatste nieuws.\n")
+    message.add_alternative(
+        '<html><body style="background-color:#f3f2ee"><div style="color:#f3f2ee">verborgen '
+        'tekst</div><p>Het laatste nieuws.</p></body></html>', subtype="html")
+    return bytes(message)
+
+
+def mbox(messages: list[tuple[int, bytes]]) -> bytes:
+    """An mboxrd file, each message behind a numbered separator line to find its report by."""
+    parts = []
+    for number, raw in messages:
+        body = re.sub(rb"^(>*From )", rb">\1", raw.replace(b"\r\n", b"\n"), flags=re.MULTILINE)
+        parts.append(b"From postduif-check-%d Mon Dec  7 00:00:00 2026\n%s\n" % (number, body))
+    return b"".join(parts)
+
+
+def spamassassin(messages: list[tuple[int, bytes]], home: Path) -> dict[int, Report]:
+    """Score ``messages`` in one process; the report of each, by its number."""
+    done = subprocess.run(["spamassassin", "-x", "-t", "-L", "--mbox"], input=mbox(messages),
+                          capture_output=True, timeout=300, check=False,
+                          env={**os.environ, "HOME": str(home)})
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    pieces = _SEPARATOR.split(done.stdout)
+    reports = {int(number): parse_report(text)
+               for number, text in zip(pieces[1::2], pieces[2::2], strict=True)}
+    assert sorted(reports) == sorted(n for n, _ in messages), done.stderr.decode()
+    return reports
+
+
+def parse_report(text: bytes) -> Report:
+    score = _SCORE.search(text)
+    assert score is not None, text[-2000:].decode(errors="replace")
+    table = text[score.end():]
+    rules = tuple((name.decode(), float(points)) for points, name in _RULE.findall(table)
+                  if float(points) != 0.0)
+    return Report(float(score.group(1)), rules)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
+    """Every message scored once: the sample, each corpus post, the control."""
+    require_tool(shutil.which("spamassassin") is not None, "spamassassin (Debian package)")
+    folder = tmp_path_factory.mktemp("deliverability")
+    key = make_key(folder)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(DKIM_ENV, key.private.decode())
+        messages = [*composed(sample_workspace(folder / "sample"), [SAMPLE], ["sample"]),
+                    *composed(corpus_workspace(folder / "corpus"), POSTS, POSTS),
+                    (CONTROL, control_message())]
+    (folder / "home").mkdir()
+    numbered = list(enumerate(raw for _, raw in messages))
+    halves = [numbered[0::2], numbered[1::2]]  # two processes: the machine's two cores
+    with ThreadPoolExecutor(len(halves)) as pool:
+        scored = {n: report for part in pool.map(
+            lambda half: spamassassin(half, folder / "home"), halves) for n, report in part.items()}
+    return {name: scored[n] for n, (name, _) in enumerate(messages)}
+
+
+def test_spamassassin_sees_low_contrast_text(reports: dict[str, Report]) -> None:
+    assert "HTML_FONT_LOW_CONTRAST" in dict(reports[CONTROL].rules), reports[CONTROL]
+    assert reports[CONTROL].score > 0
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", ["sample", *POSTS])
+def test_every_message_scores_zero(reports: dict[str, Report], name: str, lang: str) -> None:
+    report = reports[f"{name}/{lang}"]
+    assert report.score == 0.0 and not report.rules, f"{name} ({lang}): {report}"
