@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,62 @@ def test_spamassassin_sees_low_contrast_text(reports: dict[str, Report]) -> None
 def test_every_message_scores_zero(reports: dict[str, Report], name: str, lang: str) -> None:
     report = reports[f"{name}/{lang}"]
     assert report.score == 0.0 and not report.rules, f"{name} ({lang}): {report}"
+
+
+# -- content buttons: drawn by desktop Outlook, which ignores padding and background on a link --
+
+class _Buttons(HTMLParser):
+    """The inline style of each ``td.button`` and of the link inside it."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cells: list[dict[str, str]] = []
+        self.links: list[dict[str, str]] = []
+        self._in_cell = False
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = {name: value or "" for name, value in attrs}
+        if tag == "td" and attr.get("class") == "button":
+            self.cells.append(attr)
+            self._in_cell = True
+        elif tag == "a" and self._in_cell:
+            self.links.append(attr)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._in_cell = False
+
+
+def declarations(style: str) -> dict[str, str]:
+    pairs = (part.split(":", 1) for part in style.split(";") if ":" in part)
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def test_content_buttons_are_table_cells(tmp_path: Path) -> None:
+    ws = Workspace.open(sample_workspace(tmp_path / "ws"))
+    rendered = ws.render(ws.plan(ws.campaign(SAMPLE)))
+    for lang, variant in rendered.items():
+        buttons = _Buttons(variant.html)
+        join = ws.site.get("join", lang)
+        assert join is not None and len(buttons.cells) == len(buttons.links) >= 1, lang
+        assert [link["href"] for link in buttons.links] == [join.url]
+        for cell, link in zip(buttons.cells, buttons.links, strict=True):
+            cell_style, link_style = declarations(cell["style"]), declarations(link["style"])
+            assert cell_style["padding"] and cell_style["background-color"], cell
+            assert not {"padding", "background-color", "background"} & set(link_style), link
+            assert link_style["color"] == cell_style["color"]
+
+
+def test_the_sanitiser_keeps_the_button_table_and_nothing_like_it() -> None:
+    from postduif.content.sanitize import sanitize
+
+    button = ('<table class="button" role="presentation" border="0" cellpadding="0" '
+              'cellspacing="0"><tbody><tr><td class="button"><a class="button" '
+              'href="https://example.org/">Go</a></td></tr></tbody></table>')
+    assert sanitize(button) == button
+    page_table = ('<table class="wide" role="grid" border="1" cellpadding="4"><tbody><tr>'
+                  '<td class="x" bgcolor="red">1</td></tr></tbody></table>')
+    cleaned = sanitize(page_table)
+    for dropped in ("wide", "role", "border", "cellpadding", "bgcolor", '"x"'):
+        assert dropped not in cleaned, cleaned
