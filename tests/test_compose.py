@@ -127,6 +127,19 @@ def test_relaxed_canonicalisation_survives_a_relay_refolding_headers(
     assert relayed != raw and dkim.verify(relayed, dnsfunc=rsa_key.dns())
 
 
+def test_confirmation_and_welcome_emails_are_signed_too(
+        workspace: Path, rsa_key: KeyPair, monkeypatch: pytest.MonkeyPatch) -> None:
+    with (workspace / "postduif.toml").open("a", encoding="utf-8") as settings:
+        settings.write(f'\n[dkim]\nselector = "{SELECTOR}"\ndomain = "{DOMAIN}"\n')
+    monkeypatch.setenv("POSTDUIF_DKIM_KEY", rsa_key.private.decode())
+    ws = Workspace.open(workspace)
+    greeter = Greeter(ws, {"nieuwsbrief": ws.list_def("nieuwsbrief")}, KEY)
+    for kind in ("confirmation", "welcome"):
+        raw = greeter.compose(Greeting(kind, "sam@example.org", "Sam", "nieuwsbrief", "nl"))
+        assert dkim.verify(raw, dnsfunc=rsa_key.dns()), kind
+        assert signature_tags(raw)["h"].lower().split(":").count("subject") == 2
+
+
 def test_encoded_parts_decode_to_exactly_the_filled_in_email(workspace: Path) -> None:
     """The per-piece quoted-printable encoding loses or adds nothing, at any value length."""
     from postduif.message import Recipient, personal_values

@@ -1,8 +1,9 @@
 """Deliverability as receivers measure it: SpamAssassin scores the messages postduif sends.
 
 Debian's ``spamassassin -t -L`` (local rules only, no network) reads the exact bytes
-postduif would hand to the SMTP server, DKIM-signed, for the sample campaign and for a campaign
-made of each post of the real Techwerkers site, in both languages. Each must score 0.0; a
+postduif would hand to the SMTP server, DKIM-signed, for the sample campaign, its confirmation
+and welcome emails and a campaign made of each post of the real Techwerkers site, in both
+languages. Each must score 0.0; a
 failure names the rules that fired. One ``spamassassin --mbox`` process per half of the
 messages: starting SpamAssassin (loading its rules) costs more than scoring a message.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from postduif.audience.greetings import KINDS, Greeter, Greeting
 from postduif.send.job import prepare_job
 from postduif.send.model import Target
 from postduif.workspace import Workspace
@@ -97,6 +99,18 @@ def composed(root: Path, campaigns: list[str], names: list[str]) -> Iterator[tup
             yield f"{name}/{lang}", raw
 
 
+def greetings(root: Path) -> Iterator[tuple[str, bytes]]:
+    """The confirmation and welcome emails of the newsletter list, as ``serve`` sends them."""
+    ws = Workspace.open(root)
+    greeter = Greeter(ws, {"nieuwsbrief": ws.list_def("nieuwsbrief")}, b"greeting-key-0123456789")
+    for kind in KINDS:
+        for lang in LANGUAGES:
+            raw = greeter.compose(Greeting(kind, "anna@example.org", "Anna de Vries",
+                                           "nieuwsbrief", lang))
+            assert raw.startswith(b"DKIM-Signature:"), "sent signed, so scored signed"
+            yield f"{kind}/{lang}", raw
+
+
 def control_message() -> bytes:
     message = EmailMessage()
     message["From"] = "Techwerkers <nieuwsbrief@techwerkers.nl>"
@@ -143,13 +157,14 @@ def parse_report(text: bytes) -> Report:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
-    """Every message scored once: the sample, each corpus post, the control."""
+    """Every message scored once: the sample, the greetings, each corpus post, the control."""
     require_tool(shutil.which("spamassassin") is not None, "spamassassin (Debian package)")
     folder = tmp_path_factory.mktemp("deliverability")
     key = make_key(folder)
     with pytest.MonkeyPatch.context() as env:
         env.setenv(DKIM_ENV, key.private.decode())
-        messages = [*composed(sample_workspace(folder / "sample"), [SAMPLE], ["sample"]),
+        sample = sample_workspace(folder / "sample")
+        messages = [*composed(sample, [SAMPLE], ["sample"]), *greetings(sample),
                     *composed(corpus_workspace(folder / "corpus"), POSTS, POSTS),
                     (CONTROL, control_message())]
     (folder / "home").mkdir()
@@ -167,7 +182,7 @@ def test_spamassassin_sees_low_contrast_text(reports: dict[str, Report]) -> None
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-@pytest.mark.parametrize("name", ["sample", *POSTS])
+@pytest.mark.parametrize("name", ["sample", *KINDS, *POSTS])
 def test_every_message_scores_zero(reports: dict[str, Report], name: str, lang: str) -> None:
     report = reports[f"{name}/{lang}"]
     assert report.score == 0.0 and not report.rules, f"{name} ({lang}): {report}"

@@ -24,6 +24,7 @@ from typing import Protocol
 import dkim
 
 from postduif.audience.tokens import signed_link
+from postduif.config import Settings
 from postduif.errors import SendError
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import Rendered
@@ -58,6 +59,19 @@ class DkimKey:
     domain: str
     private_key: bytes
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DkimKey | None:
+        """The workspace's signing key; ``None`` when ``[dkim]`` has no selector."""
+        dkim_settings = settings.dkim
+        if not dkim_settings.selector:
+            return None
+        key = dkim_settings.private_key()
+        if key is None:
+            raise SendError(f"DKIM is configured (selector {dkim_settings.selector!r}) but "
+                            f"{dkim_settings.key_env} is not set",
+                            hint="put the PEM private key in it")
+        return cls(dkim_settings.selector, dkim_settings.domain or settings.sender.domain, key)
+
 
 class Composer:
     """Builds each recipient's message from the campaign's rendered variants."""
@@ -91,20 +105,20 @@ class Composer:
             Recipient(target.email, target.name, target.variant),
             unsubscribe_url=self.unsubscribe_link(target.email, target.variant),
             preferences_url=self.preferences_link(target.email, target.variant))
-        return self._signed(raw) if self.dkim_key else raw
+        return dkim_signed(raw, self.dkim_key) if self.dkim_key else raw
 
-    def _signed(self, raw: bytes) -> bytes:
-        key = self.dkim_key
-        assert key is not None
-        try:
-            signature = dkim.sign(raw, key.selector.encode(), key.domain.encode(),
-                                  key.private_key, canonicalize=DKIM_CANONICALIZE,
-                                  include_headers=signed_headers(raw))
-        except dkim.DKIMException as exc:
-            raise SendError(f"DKIM signing failed: {exc}",
-                            hint="check the key in the environment variable named by "
-                                 "dkim.key_env") from None
-        return bytes(signature) + raw
+
+def dkim_signed(raw: bytes, key: DkimKey) -> bytes:
+    """``raw`` with a DKIM-Signature header in front (campaigns and greetings alike)."""
+    try:
+        signature = dkim.sign(raw, key.selector.encode(), key.domain.encode(),
+                              key.private_key, canonicalize=DKIM_CANONICALIZE,
+                              include_headers=signed_headers(raw))
+    except dkim.DKIMException as exc:
+        raise SendError(f"DKIM signing failed: {exc}",
+                        hint="check the key in the environment variable named by "
+                             "dkim.key_env") from None
+    return bytes(signature) + raw
 
 
 def signed_headers(raw: bytes) -> list[bytes]:
