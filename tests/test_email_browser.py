@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from postduif.render import Rendered
+from postduif.render import Rendered, Renderer
+from postduif.render.sample import sample_context
 from postduif.workspace import Workspace
+
+from .conftest import REPO
 
 CAMPAIGN = "2026-12-community-update"
 MIN_CONTRAST = 4.5  # WCAG AA for body text
@@ -94,6 +97,15 @@ def test_every_text_reads_against_its_background(
     assert not faint, f"{scheme} mode, text below {MIN_CONTRAST}:1: {faint}"
     body = [float(c) for c in canvas[canvas.index("(") + 1:canvas.index(")")].split(",")[:3]]
     assert (luminance(body) < 0.05) == (scheme == "dark"), f"{scheme} mode background {canvas}"
+
+
+@pytest.mark.parametrize("template", ["welcome", "confirm"])
+def test_greetings_read_in_dark_mode(browser: Browser, template: str) -> None:
+    html = Renderer(REPO / "templates").render(sample_context(template, ("nl",))).html
+    with opened(browser, html, "dark") as page:
+        texts = page.evaluate(TEXT_COLOURS)
+    faint = [t["text"] for t in texts if contrast(t["colour"], t["background"]) < MIN_CONTRAST]
+    assert texts and not faint, faint
 
 
 def test_the_email_declares_both_colour_schemes(rendered: dict[str, Rendered]) -> None:
