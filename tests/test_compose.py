@@ -15,10 +15,12 @@ import pytest
 from postduif.audience.greetings import Greeter, Greeting
 from postduif.audience.tokens import read_token
 from postduif.build import envelope
+from postduif.errors import SendError
 from postduif.lists import available_lists
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import Rendered
 from postduif.send.compose import Composer, DkimKey
+from postduif.send.job import prepare_job
 from postduif.workspace import Workspace
 
 from .dkim_support import DOMAIN, SELECTOR, KeyPair, make_key
@@ -138,6 +140,18 @@ def test_confirmation_and_welcome_emails_are_signed_too(
         raw = greeter.compose(Greeting(kind, "sam@example.org", "Sam", "nieuwsbrief", "nl"))
         assert dkim.verify(raw, dnsfunc=rsa_key.dns()), kind
         assert signature_tags(raw)["h"].lower().split(":").count("subject") == 2
+
+
+def test_dkim_configured_without_its_key_is_refused_by_name(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with (workspace / "postduif.toml").open("a", encoding="utf-8") as settings:
+        settings.write(f'\n[dkim]\nselector = "{SELECTOR}"\n')
+    monkeypatch.delenv("POSTDUIF_DKIM_KEY", raising=False)
+    ws = Workspace.open(workspace)
+    with pytest.raises(SendError, match="POSTDUIF_DKIM_KEY is not set"):
+        Greeter(ws, {"nieuwsbrief": ws.list_def("nieuwsbrief")}, KEY)
+    with pytest.raises(SendError, match="POSTDUIF_DKIM_KEY is not set"):
+        prepare_job(ws, "2026-12-community-update", token_key=KEY)
 
 
 def test_encoded_parts_decode_to_exactly_the_filled_in_email(workspace: Path) -> None:
