@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import email
-import subprocess
+from collections import Counter
 from dataclasses import dataclass
 from email import policy
 from pathlib import Path
@@ -16,11 +15,15 @@ import pytest
 from postduif.audience.greetings import Greeter, Greeting
 from postduif.audience.tokens import read_token
 from postduif.build import envelope
+from postduif.errors import SendError
 from postduif.lists import available_lists
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import Rendered
 from postduif.send.compose import Composer, DkimKey
+from postduif.send.job import prepare_job
 from postduif.workspace import Workspace
+
+from .dkim_support import DOMAIN, SELECTOR, KeyPair, make_key
 
 KEY = b"k" * 32
 
@@ -58,31 +61,97 @@ def test_each_recipient_gets_their_variant_and_their_own_unsubscribe_token(
 
 
 @pytest.fixture(scope="module")
-def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
-    folder = tmp_path_factory.mktemp("dkim")
-    private = folder / "private.pem"
-    subprocess.run(["openssl", "genrsa", "-traditional", "-out", str(private), "2048"],
-                   check=True, capture_output=True)
-    public = subprocess.run(["openssl", "rsa", "-in", str(private), "-pubout", "-outform", "DER"],
-                            check=True, capture_output=True).stdout
-    return private.read_bytes(), base64.b64encode(public)
+def rsa_key(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
+    return make_key(tmp_path_factory.mktemp("dkim"))
+
+
+def signed_message(workspace: Path, key: KeyPair) -> bytes:
+    compose, _ = composer(workspace, DkimKey(SELECTOR, DOMAIN, key.private))
+    return compose(Target("sam@example.org", "Sam de Vries", "nl"))
+
+
+def signature_tags(raw: bytes) -> dict[str, str]:
+    signature = email.message_from_bytes(raw, policy=policy.default)["DKIM-Signature"]
+    pairs = (tag.split("=", 1) for tag in str(signature).replace(" ", "").split(";") if tag)
+    return {name: value for name, value in pairs}
 
 
 def test_dkim_signature_verifies_and_covers_the_list_headers(
-        workspace: Path, rsa_key: tuple[bytes, bytes]) -> None:
-    private, public = rsa_key
-    compose, _ = composer(workspace, DkimKey("pd2026", "techwerkers.nl", private))
-    raw = compose(Target("sam@example.org", "Sam de Vries", "nl"))
+        workspace: Path, rsa_key: KeyPair) -> None:
+    raw = signed_message(workspace, rsa_key)
+    assert dkim.verify(raw, dnsfunc=rsa_key.dns())
+    tags = signature_tags(raw)
+    assert tags["c"] == "relaxed/relaxed"
+    covered = Counter(tags["h"].lower().split(":"))
+    head = email.message_from_bytes(raw, policy=policy.default)
+    present = Counter(name.lower() for name in head)
+    for name in ("list-id", "content-type", "message-id"):
+        assert covered[name] == present[name] == 1, name
+    for name in ("from", "subject", "to", "date", "reply-to", "list-unsubscribe",
+                 "list-unsubscribe-post"):
+        assert present[name] == 1 and covered[name] == 2, f"{name} is not oversigned"
 
-    def dns(name: bytes, timeout: int = 5) -> bytes:
-        assert name == b"pd2026._domainkey.techwerkers.nl."
-        return b"v=DKIM1; k=rsa; p=" + public
 
-    assert dkim.verify(raw, dnsfunc=dns)
-    signed = email.message_from_bytes(raw, policy=policy.default)["DKIM-Signature"]
-    covered = signed.split("h=", 1)[1].split(";", 1)[0].replace(" ", "").lower()
-    assert {"list-unsubscribe", "list-unsubscribe-post", "list-id"} <= set(covered.split(":"))
-    assert not dkim.verify(raw.replace(b"Sam de Vries", b"Sam de Vriez"), dnsfunc=dns)
+def _add_header(raw: bytes, line: bytes, *, at_top: bool) -> bytes:
+    if at_top:
+        return line + b"\r\n" + raw
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return head + b"\r\n" + line + b"\r\n\r\n" + body
+
+
+TAMPERED = {
+    "second Subject on top": lambda raw: _add_header(
+        raw, b"Subject: You won a prize", at_top=True),
+    "second Subject below": lambda raw: _add_header(
+        raw, b"Subject: You won a prize", at_top=False),
+    "added List-Unsubscribe": lambda raw: _add_header(
+        raw, b"List-Unsubscribe: <https://evil.example/u>", at_top=True),
+    "added Reply-To": lambda raw: _add_header(raw, b"Reply-To: x@evil.example", at_top=True),
+    "changed body": lambda raw: raw.replace(b"Sam de Vries", b"Sam de Vriez"),
+    "changed name in To": lambda raw: raw.replace(b"To: Sam de Vries", b"To: Sam de Vriez"),
+}
+
+
+@pytest.mark.parametrize("change", TAMPERED, ids=list(TAMPERED))
+def test_a_tampered_copy_fails_dkim(workspace: Path, rsa_key: KeyPair, change: str) -> None:
+    raw = signed_message(workspace, rsa_key)
+    tampered = TAMPERED[change](raw)
+    assert tampered != raw
+    assert not dkim.verify(tampered, dnsfunc=rsa_key.dns())
+
+
+def test_relaxed_canonicalisation_survives_a_relay_refolding_headers(
+        workspace: Path, rsa_key: KeyPair) -> None:
+    """A relay that refolds a header or pads the body's end keeps the signature valid."""
+    raw = signed_message(workspace, rsa_key)
+    relayed = raw.replace(b"\r\nFrom: Techwerkers", b"\r\nFrom:  Techwerkers\r\n   ")
+    relayed = relayed.removesuffix(b"\r\n") + b"  \r\n\r\n"  # padded last line, blank line
+    assert relayed != raw and dkim.verify(relayed, dnsfunc=rsa_key.dns())
+
+
+def test_confirmation_and_welcome_emails_are_signed_too(
+        workspace: Path, rsa_key: KeyPair, monkeypatch: pytest.MonkeyPatch) -> None:
+    with (workspace / "postduif.toml").open("a", encoding="utf-8") as settings:
+        settings.write(f'\n[dkim]\nselector = "{SELECTOR}"\ndomain = "{DOMAIN}"\n')
+    monkeypatch.setenv("POSTDUIF_DKIM_KEY", rsa_key.private.decode())
+    ws = Workspace.open(workspace)
+    greeter = Greeter(ws, {"nieuwsbrief": ws.list_def("nieuwsbrief")}, KEY)
+    for kind in ("confirmation", "welcome"):
+        raw = greeter.compose(Greeting(kind, "sam@example.org", "Sam", "nieuwsbrief", "nl"))
+        assert dkim.verify(raw, dnsfunc=rsa_key.dns()), kind
+        assert signature_tags(raw)["h"].lower().split(":").count("subject") == 2
+
+
+def test_dkim_configured_without_its_key_is_refused_by_name(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with (workspace / "postduif.toml").open("a", encoding="utf-8") as settings:
+        settings.write(f'\n[dkim]\nselector = "{SELECTOR}"\n')
+    monkeypatch.delenv("POSTDUIF_DKIM_KEY", raising=False)
+    ws = Workspace.open(workspace)
+    with pytest.raises(SendError, match="POSTDUIF_DKIM_KEY is not set"):
+        Greeter(ws, {"nieuwsbrief": ws.list_def("nieuwsbrief")}, KEY)
+    with pytest.raises(SendError, match="POSTDUIF_DKIM_KEY is not set"):
+        prepare_job(ws, "2026-12-community-update", token_key=KEY)
 
 
 def test_encoded_parts_decode_to_exactly_the_filled_in_email(workspace: Path) -> None:
@@ -124,13 +193,13 @@ NAMES = ("Sam de Vries", "Zoë", "")  # with a name, a one-word name, and withou
 
 @pytest.mark.parametrize("mode", ["per-subscriber", "bilingual"])
 def test_every_campaign_variant_has_crlf_line_ends_only(
-        workspace: Path, rsa_key: tuple[bytes, bytes], mode: str) -> None:
+        workspace: Path, rsa_key: KeyPair, mode: str) -> None:
     campaign_file = workspace / "campaigns" / "2026-12-community-update.toml"
     text = campaign_file.read_text(encoding="utf-8")
     campaign_file.write_text(text.replace('mode = "per-subscriber"', f'mode = "{mode}"'),
                              encoding="utf-8")
     plain, _ = composer(workspace)
-    signed, _ = composer(workspace, DkimKey("pd2026", "techwerkers.nl", rsa_key[0]))
+    signed, _ = composer(workspace, DkimKey(SELECTOR, DOMAIN, rsa_key.private))
     variants = set(plain.templates)
     assert variants == ({"nl", "en"} if mode == "per-subscriber" else {"nl+en"})
     for compose in (plain, signed):

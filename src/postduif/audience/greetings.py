@@ -23,7 +23,7 @@ from postduif.audience.tokens import signed_link
 from postduif.lists import ListDef
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import EmailContext, Rendered
-from postduif.send.compose import PREFERENCES_TTL, UNSUBSCRIBE_TTL
+from postduif.send.compose import PREFERENCES_TTL, UNSUBSCRIBE_TTL, DkimKey, dkim_signed
 from postduif.send.model import Target
 from postduif.send.outbox import OutboxReport, write_outbox
 from postduif.send.replies import Verdict, judge
@@ -89,6 +89,7 @@ class Greeter:
         self.ws = ws
         self.lists = lists
         self.token_key = token_key
+        self.dkim_key = DkimKey.from_settings(ws.settings)  # signed like the campaigns
         self._templates: dict[tuple[str, str, str], MessageTemplate] = {}
 
     def compose(self, greeting: Greeting) -> bytes:
@@ -105,10 +106,11 @@ class Greeter:
         confirm = link(settings.confirm_url, "confirm", CONFIRM_TTL) if confirmation else ""
         preferences = ("" if confirmation
                        else link(settings.preferences_url, "preferences", PREFERENCES_TTL))
-        return self._template(greeting).render(
+        raw = self._template(greeting).render(
             Recipient(greeting.email, greeting.name, greeting.lang),
             unsubscribe_url=link(settings.unsubscribe_url, "unsubscribe", UNSUBSCRIBE_TTL),
             confirm_url=confirm, preferences_url=preferences)
+        return dkim_signed(raw, self.dkim_key) if self.dkim_key else raw
 
     def _template(self, g: Greeting) -> MessageTemplate:
         key = (g.kind, g.list, g.lang)

@@ -102,7 +102,16 @@ def _one_line(call: Call, ctx: Context) -> str:
 def button(call: Call, ctx: Context) -> list[Piece]:
     href = call.param("href", 0)
     label = _one_line(call, ctx) if call.inner_text() else html.escape(call.param("text") or href)
-    return [f'<a class="button" href="{_attr(href)}">{label}</a>']
+    return [button_html(href, label)]
+
+
+def button_html(href: str, label: str) -> str:
+    """A button desktop Outlook draws: its colour and padding on a table cell, as MJML's own
+    ``mj-button`` does (Outlook ignores padding and background on a link). The template's
+    ``td.button`` and ``a.button`` styles colour it; sanitize.py lets exactly this through."""
+    return ('<table class="button" role="presentation" border="0" cellpadding="0" '
+            f'cellspacing="0"><tr><td class="button"><a class="button" href="{_attr(href)}">'
+            f"{label}</a></td></tr></table>")
 
 
 def alert(call: Call, ctx: Context) -> list[Piece]:
@@ -168,8 +177,7 @@ def _form_link(form: str, lang: str, call: Call, ctx: Context) -> list[Piece]:
     url = ctx.page_url(form, lang) or f"{ctx.home_url(lang)}{form}/"
     labels = FORM_LINKS[form]
     label = labels.get(ctx.lang) or labels["en"]
-    return [call.inner or "", f'\n\n<p><a class="button" href="{_attr(url)}">'
-            f"{html.escape(label)}</a></p>\n\n"]
+    return [call.inner or "", f"\n\n{button_html(url, html.escape(label))}\n\n"]
 
 
 def join_form(call: Call, ctx: Context) -> list[Piece]:

@@ -6,10 +6,16 @@ placeholders, makes two tokens (unsubscribe, and the preference page, each good 
 only, so a leaked preference link cannot unsubscribe by one-click POST and vice versa), builds
 the MIME message and, when configured, adds a DKIM signature that covers the list headers, so a
 receiver can trust List-Unsubscribe.
+
+The signature is ``relaxed/relaxed`` (survives a relay that refolds headers or trims trailing
+space) and oversigns the headers a reader trusts: each is listed once more than it occurs, so a
+copy added on the way (a second Subject or List-Unsubscribe, which many clients show instead of
+the first) breaks the signature instead of riding on it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,15 +24,22 @@ from typing import Protocol
 import dkim
 
 from postduif.audience.tokens import signed_link
+from postduif.config import Settings
 from postduif.errors import SendError
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import Rendered
 
 UNSUBSCRIBE_TTL = timedelta(days=365 * 2)  # old newsletters stay in inboxes for a long time
 PREFERENCES_TTL = UNSUBSCRIBE_TTL  # the two links sit side by side in the footer
-DKIM_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"content-language",
-                b"list-id", b"list-unsubscribe", b"list-unsubscribe-post", b"mime-version",
-                b"content-type")
+#: Signed where present: the headers a reader or a receiver's filter acts on.
+DKIM_HEADERS = (b"from", b"reply-to", b"to", b"subject", b"date", b"message-id",
+                b"content-language", b"list-id", b"list-unsubscribe", b"list-unsubscribe-post",
+                b"mime-version", b"content-type")
+#: Oversigned: listed once more than they occur, so an added copy fails verification.
+DKIM_OVERSIGNED = frozenset({b"from", b"subject", b"to", b"date", b"reply-to",
+                             b"list-unsubscribe", b"list-unsubscribe-post"})
+DKIM_CANONICALIZE = (b"relaxed", b"relaxed")
+_HEADER_NAME = re.compile(rb"^([!-9;-~]+):", re.MULTILINE)
 
 
 class Addressee(Protocol):
@@ -45,6 +58,19 @@ class DkimKey:
     selector: str
     domain: str
     private_key: bytes
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DkimKey | None:
+        """The workspace's signing key; ``None`` when ``[dkim]`` has no selector."""
+        dkim_settings = settings.dkim
+        if not dkim_settings.selector:
+            return None
+        key = dkim_settings.private_key()
+        if key is None:
+            raise SendError(f"DKIM is configured (selector {dkim_settings.selector!r}) but "
+                            f"{dkim_settings.key_env} is not set",
+                            hint="put the PEM private key in it")
+        return cls(dkim_settings.selector, dkim_settings.domain or settings.sender.domain, key)
 
 
 class Composer:
@@ -79,16 +105,26 @@ class Composer:
             Recipient(target.email, target.name, target.variant),
             unsubscribe_url=self.unsubscribe_link(target.email, target.variant),
             preferences_url=self.preferences_link(target.email, target.variant))
-        return self._signed(raw) if self.dkim_key else raw
+        return dkim_signed(raw, self.dkim_key) if self.dkim_key else raw
 
-    def _signed(self, raw: bytes) -> bytes:
-        key = self.dkim_key
-        assert key is not None
-        try:
-            signature = dkim.sign(raw, key.selector.encode(), key.domain.encode(),
-                                  key.private_key, include_headers=list(DKIM_HEADERS))
-        except dkim.DKIMException as exc:
-            raise SendError(f"DKIM signing failed: {exc}",
-                            hint="check the key in the environment variable named by "
-                                 "dkim.key_env") from None
-        return bytes(signature) + raw
+
+def dkim_signed(raw: bytes, key: DkimKey) -> bytes:
+    """``raw`` with a DKIM-Signature header in front (campaigns and greetings alike)."""
+    try:
+        signature = dkim.sign(raw, key.selector.encode(), key.domain.encode(),
+                              key.private_key, canonicalize=DKIM_CANONICALIZE,
+                              include_headers=signed_headers(raw))
+    except dkim.DKIMException as exc:
+        raise SendError(f"DKIM signing failed: {exc}",
+                        hint="check the key in the environment variable named by "
+                             "dkim.key_env") from None
+    return bytes(signature) + raw
+
+
+def signed_headers(raw: bytes) -> list[bytes]:
+    """The DKIM ``h=`` list for ``raw``: each of :data:`DKIM_HEADERS` as often as it occurs,
+    the oversigned ones once more (also when absent, so none can be added later)."""
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    names = [name.lower() for name in _HEADER_NAME.findall(head)]
+    return [name for name in DKIM_HEADERS
+            for _ in range(names.count(name) + (name in DKIM_OVERSIGNED))]

@@ -68,21 +68,10 @@ def prepare_job(ws: Workspace, campaign: str, *, token_key: bytes) -> SendJob:
                        unsubscribe_url=ws.settings.unsubscribe_url,
                        preferences_url=ws.settings.preferences_url,
                        base_url=ws.site.config.base_url, token_key=token_key,
-                       dkim_key=_dkim_key(ws))
+                       dkim_key=DkimKey.from_settings(ws.settings))
     return_path = sending_return_path(ws.settings, token_key)
     return SendJob(plan.campaign.name, plan, list_def, compose, return_path.address,
                    return_path, problems)
-
-
-def _dkim_key(ws: Workspace) -> DkimKey | None:
-    settings = ws.settings.dkim
-    if not settings.selector:
-        return None
-    key = settings.private_key()
-    if key is None:
-        raise SendError(f"DKIM is configured (selector {settings.selector!r}) but "
-                        f"{settings.key_env} is not set", hint="put the PEM private key in it")
-    return DkimKey(settings.selector, settings.domain or ws.settings.sender.domain, key)
 
 
 def transport_for(ws: Workspace) -> SmtpTransport:
