@@ -96,6 +96,11 @@ class Sender:
     def domain(self) -> str:
         return self.email.rpartition("@")[2]
 
+    @property
+    def contact(self) -> str:
+        """Where readers write to: the reply address, else the sender's."""
+        return self.reply_to or self.email
+
 
 @dataclass(frozen=True)
 class SmtpSettings:
