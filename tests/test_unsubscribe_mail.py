@@ -287,3 +287,67 @@ def _emails(workspace: Path) -> list[bytes]:
 
     return [compose(Target()), *(greeter.compose(Greeting(kind, JO, "Jo", "nieuwsbrief", lang))
                                  for kind in ("confirmation", "welcome") for lang in ("nl", "en"))]
+
+
+def _link_warnings(workspace: Path, *args: str) -> list[dict[str, object]]:
+    result = run(workspace, "check", *args, "--json")
+    assert result.returncode == 0, result.stderr  # warnings alone do not fail
+    return [p for p in json.loads(result.stdout)["problems"]
+            if p["code"] == "links-on-static-site"]
+
+
+def test_check_is_silent_when_the_links_go_to_serve(workspace: Path) -> None:
+    """The sample: [links] at {public_url}, [web] public_url serve's own host."""
+    assert _link_warnings(workspace, CAMPAIGN) == []
+    assert _link_warnings(workspace, "--all") == []
+
+
+def test_check_warns_when_a_link_points_at_the_static_site(workspace: Path) -> None:
+    config = workspace / "postduif.toml"
+    sample = config.read_text("utf-8")
+    lines = sample.splitlines()
+    number = next(n for n, line in enumerate(lines, 1) if line.startswith("unsubscribe = "))
+    config.write_text(sample.replace(
+        'unsubscribe = "{public_url}', 'unsubscribe = "{base_url}', 1), "utf-8")
+    [warning] = _link_warnings(workspace, CAMPAIGN)
+    assert warning["severity"] == "warning" and warning["line"] == number
+    assert warning["path"] == str(config.resolve()) or warning["path"] == str(config)
+    message = str(warning["message"])
+    assert message.startswith("links.unsubscribe points at www.techwerkers.nl")
+    assert "public_url" in message
+
+    # No public_url: {public_url} is the site's URL, so every link is on the static site.
+    config.write_text(sample.replace('public_url = "https://lists.techwerkers.nl/"',
+                                     'public_url = ""', 1), "utf-8")
+    assert sorted(str(w["message"]).split()[0] for w in _link_warnings(workspace, "--all")) == [
+        "links.confirm", "links.preferences", "links.unsubscribe"]
+
+    # The site's host forwards serve's paths, and public_url says so: nothing to warn about.
+    config.write_text(sample.replace('public_url = "https://lists.techwerkers.nl/"',
+                                     'public_url = "https://www.techwerkers.nl/"', 1), "utf-8")
+    assert _link_warnings(workspace, CAMPAIGN) == []
+
+
+def test_public_url_fills_the_links_and_bad_links_are_refused(workspace: Path) -> None:
+    from postduif.config import load_settings
+    from postduif.errors import ConfigError
+
+    settings = load_settings(workspace)
+    assert settings.unsubscribe_url == (
+        "https://lists.techwerkers.nl/{lang}/newsletter/unsubscribe/?token={token}")
+    config = workspace / "postduif.toml"
+    sample = config.read_text("utf-8")
+    for old, new, words in (
+            ("{public_url}{lang}/newsletter/confirm/?token={token}",
+             "{public_url}{lang}/newsletter/confirm/", "has no {token}"),
+            ("{public_url}{lang}/newsletter/confirm/", "{site}{lang}/newsletter/confirm/",
+             "may use only"),
+            ('public_url = "https://lists.techwerkers.nl/"', 'public_url = "lists.nl"',
+             "web.public_url")):
+        config.write_text(sample.replace(old, new, 1), "utf-8")
+        try:
+            load_settings(workspace)
+        except ConfigError as exc:
+            assert words in exc.message and exc.line is not None, exc
+        else:
+            raise AssertionError(f"{new!r} was accepted")
