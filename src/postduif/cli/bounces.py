@@ -66,5 +66,6 @@ def _print(report: BounceReport) -> None:
     if report.not_understood:
         say(out, f"{len(report.not_understood)} not understood, left in the mailbox:")
     for unread in report.not_understood:
-        say(out, "  ", unread.handle, ": ", unread.subject or "(no subject)",
-            *((" (from ", unread.sender, ")") if unread.sender else ()), ": ", unread.why)
+        sender = ("; from: ", unread.sender) if unread.sender else ()
+        say(out, "  ", unread.handle, ": ", unread.subject or "(no subject)", ": ", unread.why,
+            *sender)
