@@ -32,7 +32,7 @@ def check_link_hosts(settings: Settings, site_url: str) -> list[Problem]:
     found = []
     for key in LINK_KEYS:
         pattern = str(getattr(settings, f"{key}_url"))
-        link = pattern.format(base_url=site_url, lang="nl", token="TOKEN")
+        link = pattern.format(base_url=site_url, lang="lang", token="token")
         if _host(link) == site_host:
             found.append(pr.warning(
                 "links-on-static-site",

@@ -95,11 +95,11 @@ def _classify(raw: bytes, fallback_key: str) -> Notice:
 def _request_or_unknown(msg: Message, key: str) -> Notice:
     """A reader's unsubscribe mail (List-Unsubscribe's mailto), else not understood; one
     that asks to unsubscribe without a token says so, for the organiser who reads it."""
-    subject, texts = _header(msg, "Subject"), _text(msg)
-    tokens = unsubscribe.tokens_in(subject, [texts], [_text(msg, "html")])
+    subject, text = _header(msg, "Subject"), _text(msg)
+    tokens = unsubscribe.tokens_in(subject, [text], [_text(msg, "html")])
     if tokens:
         return _notice(msg, key, Kind.UNSUBSCRIBE, (), tokens=tokens)
-    if unsubscribe.asks_to_unsubscribe(subject, [texts]):
+    if unsubscribe.asks_to_unsubscribe(subject, [text]):
         return _notice(msg, key, Kind.UNKNOWN, (), why=unsubscribe.NO_TOKEN)
     return _notice(msg, key, Kind.UNKNOWN, (),
                    why="no delivery-status part, no feedback report, no bounce text found")
