@@ -55,7 +55,7 @@ def test_each_recipient_gets_their_variant_and_their_own_unsubscribe_token(
         assert page is not None
         assert page.url in msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
         link = msg["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
-        assert link.startswith(f"{ws.site.config.base_url}{target.variant}/")
+        assert link.startswith(f"{ws.settings.web.public_url}{target.variant}/")
         token = parse_qs(urlsplit(link).query)["token"][0]
         assert read_token(KEY, token, action="unsubscribe") == (target.email, "nieuwsbrief")
 

@@ -443,7 +443,7 @@ def test_a_newsletters_footer_links_to_a_working_preference_page(
         msg = _parse(compose(_Target(address, "", variant)))
         link, same = _preferences_links(msg, label)
         assert link == same
-        assert link.startswith(f"{ws.site.config.base_url}{variant}/newsletter/preferences/")
+        assert link.startswith(f"{ws.settings.web.public_url}{variant}/newsletter/preferences/")
         token = parse_qs(urlsplit(link).query)["token"][0]
         assert read_token(KEY.encode(), token, action="preferences") == (address,
                                                                          "nieuwsbrief")
@@ -464,7 +464,7 @@ def test_welcome_emails_link_to_preferences_and_confirmations_do_not(ws: Workspa
     greeter = Greeter(ws, lists, KEY.encode())
     welcome = _parse(greeter.compose(Greeting("welcome", ANN, "Ann", "nieuwsbrief", "en")))
     link, _ = _preferences_links(welcome, "Manage preferences")
-    assert link.startswith(f"{ws.site.config.base_url}en/newsletter/preferences/?token=")
+    assert link.startswith(f"{ws.settings.web.public_url}en/newsletter/preferences/?token=")
     token = parse_qs(urlsplit(link).query)["token"][0]
     assert read_token(KEY.encode(), token, action="preferences") == (ANN, "nieuwsbrief")
     confirmation = greeter.compose(Greeting("confirmation", ANN, "Ann", "nieuwsbrief", "nl"))

@@ -124,6 +124,7 @@ def context(*sections: Section, template: str = "newsletter", **changes: object)
         sections=sections,
         sender_name="Techwerkers",
         sender_email="nieuwsbrief@techwerkers.nl",
+        contact_email="hey@techwerkers.nl",
         postal_address="Postbus 123, 1000 AA Amsterdam",
         site_title="Techwerkers",
         site_url="https://www.techwerkers.nl/nl/",

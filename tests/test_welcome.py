@@ -51,7 +51,7 @@ def test_confirmation_then_welcome_each_once_in_their_language(workspace: Path) 
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
     link = next(part.split('"', 1)[0] for part in html.split('href="')[1:]
                 if "/confirm/" in part.split('"', 1)[0])
-    assert link.startswith(f"{ws.site.config.base_url}en/")
+    assert link.startswith(f"{ws.settings.web.public_url}en/")
 
     assert run(ws, store, lists, MemoryTransport(1)).sent == {"confirmation": 0, "welcome": 0}
 

@@ -23,6 +23,7 @@ from postduif.problems import Problem, Severity, has_errors
 from postduif.render import Rendered, personalise
 from postduif.workspace import Workspace
 
+SAMPLE_TOKEN = "SAMPLE-TOKEN"  # stands in for the signed token in samples and previews
 SAMPLE_RECIPIENTS = {
     "named": Recipient(email="sam.devries@example.org", name="Sam de Vries"),
     "anonymous": Recipient(email="anoniem@example.org", name=""),
@@ -48,14 +49,15 @@ class BuildResult:
 
 def envelope(ws: Workspace, plan: Plan) -> Envelope:
     return Envelope.for_list(plan.campaign.name, ws.settings.sender,
-                             ws.list_def(plan.campaign.list), ws.site.config.default_language)
+                             ws.list_def(plan.campaign.list), ws.site.config.default_language,
+                             unsubscribe_mailbox=ws.settings.return_path)
 
 
 def _sample_links(ws: Workspace, rendered: Rendered) -> dict[str, str]:
     """The sample recipient's unsubscribe and preference links (with a stand-in token)."""
     lang = rendered.lang.split("+")[0]
     base_url = ws.site.config.base_url
-    return {name: pattern.format(base_url=base_url, lang=lang, token="SAMPLE-TOKEN")
+    return {name: pattern.format(base_url=base_url, lang=lang, token=SAMPLE_TOKEN)
             for name, pattern in (("unsubscribe_url", ws.settings.unsubscribe_url),
                                   ("preferences_url", ws.settings.preferences_url))}
 
@@ -64,7 +66,7 @@ def sample_message(ws: Workspace, plan: Plan, rendered: Rendered, persona: str =
                    date: datetime | None = None) -> bytes:
     """The message one sample recipient would get, as the bytes that go over SMTP."""
     return build_message(rendered, SAMPLE_RECIPIENTS[persona], envelope(ws, plan), date=date,
-                         **_sample_links(ws, rendered))
+                         unsubscribe_token=SAMPLE_TOKEN, **_sample_links(ws, rendered))
 
 
 def sample_parts(ws: Workspace, rendered: Rendered, persona: str = "named") -> tuple[str, str]:

@@ -381,6 +381,7 @@ class _ContextBuilder:
             sections=tuple(p.section for p in parts),
             sender_name=self.settings.sender.name,
             sender_email=self.settings.sender.email,
+            contact_email=self.settings.sender.contact,
             postal_address=self.settings.sender.postal_address,
             site_title=self.site.config.titles.get(lang, ""),
             site_url=self.site.config.base_url + lang + "/",

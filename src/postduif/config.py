@@ -50,12 +50,13 @@ DEFAULTS: dict[str, Any] = {
     },
     "dkim": {"selector": "", "domain": "", "key_env": "POSTDUIF_DKIM_KEY"},
     "links": {
-        "unsubscribe": "{base_url}{lang}/newsletter/unsubscribe/?token={token}",
-        "confirm": "{base_url}{lang}/newsletter/confirm/?token={token}",
-        "preferences": "{base_url}{lang}/newsletter/preferences/?token={token}",
+        "unsubscribe": "{public_url}{lang}/newsletter/unsubscribe/?token={token}",
+        "confirm": "{public_url}{lang}/newsletter/confirm/?token={token}",
+        "preferences": "{public_url}{lang}/newsletter/preferences/?token={token}",
         "token_key_env": "POSTDUIF_TOKEN_KEY",
     },
     "web": {
+        "public_url": "",
         "origins": [],
         "join_success": "{base_url}{lang}/join/success/",
         "subscribe_success": "",
@@ -95,6 +96,11 @@ class Sender:
     @property
     def domain(self) -> str:
         return self.email.rpartition("@")[2]
+
+    @property
+    def contact(self) -> str:
+        """Where readers write to: the reply address, else the sender's."""
+        return self.reply_to or self.email
 
 
 @dataclass(frozen=True)
@@ -144,6 +150,9 @@ class WebSettings:
     Limits of 0 switch that limit off.
     """
 
+    #: Where ``postduif serve`` is reached from outside, ending in "/" (``{public_url}`` in
+    #: ``[links]``); empty: the site's base URL, right only if its host forwards serve's paths.
+    public_url: str
     origins: tuple[str, ...]
     join_success: str  # a ``{base_url}{lang}`` pattern: where a plain join form post goes
     subscribe_success: str  # "" : postduif's own "check your inbox" page
@@ -316,6 +325,8 @@ def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
     base_url = str(s["site"]["base_url"])
     if base_url and not base_url.endswith("/"):
         base_url += "/"
+    web = _web(s["web"], path)
+    links = _links(s["links"], web.public_url, path)
     return Settings(
         root=root,
         site_dir=resolve(s["site"]["path"]),
@@ -341,14 +352,55 @@ def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
         build_dir=resolve(s["paths"]["build"]),
         outbox_dir=resolve(s["paths"]["outbox"]),
         database=resolve(s["store"]["path"]),
-        unsubscribe_url=str(s["links"]["unsubscribe"]),
-        confirm_url=str(s["links"]["confirm"]),
-        preferences_url=str(s["links"]["preferences"]),
+        unsubscribe_url=links["unsubscribe"],
+        confirm_url=links["confirm"],
+        preferences_url=links["preferences"],
         token_key_env=str(s["links"]["token_key_env"]),
         dkim=DkimSettings(**{k: str(v) for k, v in s["dkim"].items()}),
-        web=_web(s["web"], path),
+        web=web,
         bounces=_bounces(root, s["bounces"], path),
     )
+
+
+#: The ``[links]`` that carry a token, and the placeholders they may use.
+LINK_KEYS = ("unsubscribe", "confirm", "preferences")
+_LINK_SLOTS = {"public_url": "", "base_url": "", "lang": "", "token": ""}
+
+
+def _links(links: dict[str, Any], public_url: str, path: Path) -> dict[str, str]:
+    """Each link pattern, checked, with ``{public_url}`` filled in: ``web.public_url``, or
+    ``{base_url}`` (the site's URL, known once the Hugo config is read) when that is empty."""
+    resolved = {}
+    for key in LINK_KEYS:
+        pattern = str(links[key])
+        try:
+            pattern.format(**_LINK_SLOTS)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(f"links.{key}: {pattern!r} may use only {{public_url}}, "
+                              f"{{base_url}}, {{lang}} and {{token}} ({exc})", path=path,
+                              line=_line(path, f"links.{key}")) from None
+        if "{token}" not in pattern:
+            raise ConfigError(f"links.{key}: {pattern!r} has no {{token}}: the link could not "
+                              "say whose it is", path=path, line=_line(path, f"links.{key}"))
+        resolved[key] = pattern.replace("{public_url}", public_url or "{base_url}")
+    return resolved
+
+
+def _public_url(value: object, path: Path) -> str:
+    url = str(value)
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+            or parts.fragment or "{" in url or "}" in url):
+        raise ConfigError(f"web.public_url: {url!r} is not a URL like "
+                          "'https://lists.example.org/' (where postduif serve answers)",
+                          path=path, line=_line(path, "web.public_url"))
+    return url if url.endswith("/") else url + "/"
+
+
+def _line(path: Path, dotted: str) -> int | None:
+    return key_lines(path.read_text(encoding="utf-8")).get(dotted)
 
 
 def _web(w: dict[str, Any], path: Path) -> WebSettings:
@@ -380,6 +432,7 @@ def _web(w: dict[str, Any], path: Path) -> WebSettings:
             raise ConfigError(f"web.{key} must be a whole number, 0 or more (0: no limit)",
                               path=path)
     return WebSettings(
+        public_url=_public_url(w["public_url"], path),
         origins=origins,
         join_success=str(w["join_success"]),
         subscribe_success=str(w["subscribe_success"]),
@@ -424,7 +477,6 @@ def _flag(section: str, key: str, values: Mapping[str, Any], path: Path) -> bool
     """A true/false setting; the string "false" must not switch something on."""
     value = values[key]
     if not isinstance(value, bool):
-        line = key_lines(path.read_text(encoding="utf-8")).get(f"{section}.{key}")
         raise ConfigError(f"{section}.{key} must be true or false (without quotes), "
-                          f"not {value!r}", path=path, line=line)
+                          f"not {value!r}", path=path, line=_line(path, f"{section}.{key}"))
     return value

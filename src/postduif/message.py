@@ -22,11 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
+from urllib.parse import quote
 
 from postduif.config import Sender
 from postduif.lists import ListDef
 from postduif.render import Rendered, html_values, split_placeholders, value_of
 
+#: The first word of the subject of a List-Unsubscribe mail; the token follows it.
+UNSUBSCRIBE_SUBJECT = "unsubscribe"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 CRLF = b"\r\n"
 _SOFT_BREAK = b"=\r\n"
@@ -49,17 +52,28 @@ class Envelope:
     reply_to: str
     list_id: str  # e.g. "nieuwsbrief.techwerkers.nl"
     list_name: str
+    #: Where the List-Unsubscribe ``mailto:`` goes: the return mailbox ``postduif bounces``
+    #: reads, as a plain address (never a VERP one); empty: ``sender_email``.
+    unsubscribe_mailbox: str = ""
 
     @property
     def domain(self) -> str:
         return self.sender_email.rpartition("@")[2]
 
     @classmethod
-    def for_list(cls, campaign: str, sender: Sender, list_def: ListDef, lang: str) -> Envelope:
+    def for_list(cls, campaign: str, sender: Sender, list_def: ListDef, lang: str, *,
+                 unsubscribe_mailbox: str = "") -> Envelope:
         """The envelope of anything sent to ``list_def``; List-Id is ``<list>.<domain>``."""
         return cls(campaign=campaign, sender_name=sender.name, sender_email=sender.email,
                    reply_to=sender.reply_to, list_id=f"{list_def.name}.{sender.domain}",
-                   list_name=list_def.title(lang))
+                   list_name=list_def.title(lang), unsubscribe_mailbox=unsubscribe_mailbox)
+
+    def unsubscribe_mailto(self, token: str) -> str:
+        """The ``mailto:`` of List-Unsubscribe: the subject carries the recipient's signed
+        unsubscribe token, which ``postduif bounces`` reads and applies like the one-click
+        POST (an address alone proves nothing: anyone can send mail as anyone)."""
+        mailbox = header_safe(self.unsubscribe_mailbox or self.sender_email)
+        return f"mailto:{mailbox}?subject={UNSUBSCRIBE_SUBJECT}%20{quote(token, safe='')}"
 
 
 def header_safe(value: str) -> str:
@@ -171,15 +185,17 @@ class MessageTemplate:
             f'Content-Type: multipart/alternative; boundary="{self.boundary}"\r\n'.encode(),
         ])
 
-    def render(self, recipient: Recipient, *, unsubscribe_url: str, confirm_url: str = "",
-               preferences_url: str = "") -> bytes:
+    def render(self, recipient: Recipient, *, unsubscribe_url: str, unsubscribe_token: str = "",
+               confirm_url: str = "", preferences_url: str = "") -> bytes:
         """The complete message for one recipient, ready for SMTP as it is: every line ends in
-        CRLF (no bare CR or LF anywhere), and so does the message."""
+        CRLF (no bare CR or LF anywhere), and so does the message. List-Unsubscribe offers
+        the ``mailto:`` only with the recipient's token (without one it could not be acted on)."""
         values = personal_values(self.rendered, recipient, unsubscribe_url=unsubscribe_url,
                                  confirm_url=confirm_url, preferences_url=preferences_url)
         env = self.envelope
-        unsubscribe = (f"<{header_safe(unsubscribe_url)}>,\r\n "
-                       f"<mailto:{env.sender_email}?subject=unsubscribe>")
+        unsubscribe = f"<{header_safe(unsubscribe_url)}>"
+        if unsubscribe_token:
+            unsubscribe += f",\r\n <{env.unsubscribe_mailto(unsubscribe_token)}>"
         boundary = self.boundary.encode()
         return b"".join([
             _header("To", _address(recipient.name, recipient.email)),
@@ -207,9 +223,9 @@ class MessageTemplate:
 
 
 def build_message(rendered: Rendered, recipient: Recipient, envelope: Envelope, *,
-                  unsubscribe_url: str, confirm_url: str = "", preferences_url: str = "",
-                  date: datetime | None = None) -> bytes:
+                  unsubscribe_url: str, unsubscribe_token: str = "", confirm_url: str = "",
+                  preferences_url: str = "", date: datetime | None = None) -> bytes:
     """One message without keeping a template: for samples and single sends."""
     return MessageTemplate(rendered, envelope, date=date).render(
-        recipient, unsubscribe_url=unsubscribe_url, confirm_url=confirm_url,
-        preferences_url=preferences_url)
+        recipient, unsubscribe_url=unsubscribe_url, unsubscribe_token=unsubscribe_token,
+        confirm_url=confirm_url, preferences_url=preferences_url)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from postduif.audience.tokens import signed_link
+from postduif.audience.tokens import fill_link, make_token
 from postduif.lists import ListDef
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import EmailContext, Rendered
@@ -95,10 +95,14 @@ class Greeter:
     def compose(self, greeting: Greeting) -> bytes:
         settings = self.ws.settings
 
+        base_url = self.ws.site.config.base_url
+
+        def token(action: str, ttl: timedelta) -> str:
+            return make_token(self.token_key, action=action, email=greeting.email,
+                              list=greeting.list, ttl=ttl)
+
         def link(url: str, action: str, ttl: timedelta) -> str:
-            return signed_link(url, self.token_key, action=action, email=greeting.email,
-                               list=greeting.list, base_url=self.ws.site.config.base_url,
-                               lang=greeting.lang, ttl=ttl)
+            return fill_link(url, token(action, ttl), base_url=base_url, lang=greeting.lang)
 
         # Someone not yet confirmed has no preferences to manage: the confirmation email
         # offers only the confirm link, the welcome email the preference page.
@@ -106,10 +110,12 @@ class Greeter:
         confirm = link(settings.confirm_url, "confirm", CONFIRM_TTL) if confirmation else ""
         preferences = ("" if confirmation
                        else link(settings.preferences_url, "preferences", PREFERENCES_TTL))
+        unsubscribe = token("unsubscribe", UNSUBSCRIBE_TTL)  # the link's and the mailto's
         raw = self._template(greeting).render(
             Recipient(greeting.email, greeting.name, greeting.lang),
-            unsubscribe_url=link(settings.unsubscribe_url, "unsubscribe", UNSUBSCRIBE_TTL),
-            confirm_url=confirm, preferences_url=preferences)
+            unsubscribe_url=fill_link(settings.unsubscribe_url, unsubscribe, base_url=base_url,
+                                      lang=greeting.lang),
+            unsubscribe_token=unsubscribe, confirm_url=confirm, preferences_url=preferences)
         return dkim_signed(raw, self.dkim_key) if self.dkim_key else raw
 
     def _template(self, g: Greeting) -> MessageTemplate:
@@ -118,7 +124,8 @@ class Greeter:
             list_def = self.lists[g.list]
             rendered = self._render(list_def, g.kind, g.lang)
             envelope = Envelope.for_list(f"{g.kind}-{g.list}", self.ws.settings.sender,
-                                         list_def, g.lang)
+                                         list_def, g.lang,
+                                         unsubscribe_mailbox=self.ws.settings.return_path)
             self._templates[key] = MessageTemplate(rendered, envelope)
         return self._templates[key]
 
@@ -134,7 +141,7 @@ class Greeter:
             template=list_def.confirm_template if kind == "confirmation"
             else list_def.welcome_template,
             lang=lang, subject=subject, preheader="", sections=(),
-            sender_name=sender.name, sender_email=sender.email,
+            sender_name=sender.name, sender_email=sender.email, contact_email=sender.contact,
             postal_address=sender.postal_address, site_title=site_title,
             site_url=site.base_url + lang + "/", list_title=list_def.title(lang)))
 

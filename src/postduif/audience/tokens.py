@@ -84,6 +84,12 @@ def signed_link(url: str, key: bytes, *, action: str, email: str, list: str, bas
                 lang: str, ttl: timedelta) -> str:
     """A link from a ``links.*`` setting such as ``{base_url}{lang}/.../?token={token}``."""
     token = make_token(key, action=action, email=email, list=list, ttl=ttl)
+    return fill_link(url, token, base_url=base_url, lang=lang)
+
+
+def fill_link(url: str, token: str, *, base_url: str, lang: str) -> str:
+    """A ``links.*`` setting with its placeholders filled: for a token already made (the
+    unsubscribe token goes into the link and into List-Unsubscribe's ``mailto:`` alike)."""
     return url.format(base_url=base_url, lang=lang, token=token)
 
 

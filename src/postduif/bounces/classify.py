@@ -10,6 +10,8 @@ The order matters. An RFC 3464 delivery-status part or an RFC 5965 feedback repo
 strongest evidence, so it is read first (a DSN often carries ``Auto-Submitted`` too). Headers
 only vacation programs set come next; then ``flufl.bounce``'s detectors for the older text
 formats, before the weaker ``Auto-Submitted: auto-replied``, which Exim puts on its bounces.
+Only a message that is none of these can be a reader's unsubscribe request (``unsubscribe``):
+a bounce or an auto-reply may quote the newsletter, and with it the reader's token.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from email.message import Message
 
 import flufl.bounce
 
+from postduif.bounces import unsubscribe
 from postduif.bounces.model import Failure, Kind, Notice
 
 # flufl.bounce logs every detector it runs, and a detector's exception at ERROR level; without a
@@ -86,16 +89,28 @@ def _classify(raw: bytes, fallback_key: str) -> Notice:
         return _notice(msg, key, kind, failures, raw=raw)
     if _auto_submitted(msg) == "auto-replied":
         return _notice(msg, key, Kind.AUTO_REPLY, ())
+    return _request_or_unknown(msg, key)
+
+
+def _request_or_unknown(msg: Message, key: str) -> Notice:
+    """A reader's unsubscribe mail (List-Unsubscribe's mailto), else not understood; one
+    that asks to unsubscribe without a token says so, for the organiser who reads it."""
+    subject, text = _header(msg, "Subject"), _text(msg)
+    tokens = unsubscribe.tokens_in(subject, [text], [_text(msg, "html")])
+    if tokens:
+        return _notice(msg, key, Kind.UNSUBSCRIBE, (), tokens=tokens)
+    if unsubscribe.asks_to_unsubscribe(subject, [text]):
+        return _notice(msg, key, Kind.UNKNOWN, (), why=unsubscribe.NO_TOKEN)
     return _notice(msg, key, Kind.UNKNOWN, (),
                    why="no delivery-status part, no feedback report, no bounce text found")
 
 
 def _notice(msg: Message, key: str, kind: Kind, failures: tuple[Failure, ...], *,
-            raw: bytes = b"", why: str = "") -> Notice:
+            raw: bytes = b"", why: str = "", tokens: tuple[str, ...] = ()) -> Notice:
     return Notice(key=key, kind=kind, failures=failures,
                   original_message_ids=_original_ids(msg, raw),
                   delivered_to=_delivered_to(msg), subject=_header(msg, "Subject"),
-                  date=_date(msg), why=why)
+                  date=_date(msg), why=why, sender=_header(msg, "From"), tokens=tokens)
 
 
 # --- RFC 3464 delivery status notifications ---------------------------------------------------
@@ -216,11 +231,12 @@ def _text_bounce(msg: Message) -> tuple[Failure, ...]:
     return tuple(failures)
 
 
-def _text(msg: Message) -> str:
-    """The text/plain parts of the message (not those of an enclosed original), decoded."""
+def _text(msg: Message, subtype: str = "plain") -> str:
+    """The text/plain (or ``subtype``) parts of the message, not those of an enclosed
+    original, decoded."""
     texts = []
     for part in _parts_outside_originals(msg):
-        if part.get_content_type() == "text/plain":
+        if part.get_content_type() == f"text/{subtype}":
             body = part.get_payload(decode=True)
             if isinstance(body, bytes):
                 texts.append(body.decode(part.get_content_charset() or "utf-8", "replace"))

@@ -6,6 +6,11 @@
   reports' own dates) is treated as a hard bounce.
 * A complaint: every membership still mailed becomes ``complained`` (a consent event each,
   naming the report) and the address is suppressed (``complained``).
+* A reader's unsubscribe mail (List-Unsubscribe's ``mailto:``) with a valid token: the
+  token's membership is unsubscribed as by the one-click POST, with a consent event whose
+  source names the method (``mailto:unsubscribe``). Without a valid token (none, forged,
+  expired) it is kept and listed like a report that was not understood: a From address alone
+  never unsubscribes anyone.
 * An auto-reply, or a report about nobody of ours: nothing changes.
 * A report that was not understood is left in the mailbox and listed, every run, until an
   organiser has read it; so is a complaint whose recipient the feedback loop redacted when
@@ -24,14 +29,17 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from postduif.audience.membership import stop_mailing
+from postduif.audience.membership import stop_mailing, unsubscribe
 from postduif.bounces.mailbox import Mailbox
 from postduif.bounces.match import Match, Matcher
 from postduif.bounces.model import Item, Kind, Notice
 from postduif.config import BounceSettings
+from postduif.errors import TokenError
 from postduif.store import BounceEvent, Store, stamp
 
 SOURCE_LIMIT = 500  # characters of a consent event's source
+NO_VALID_TOKEN = ("an unsubscribe request by mail without a valid token: not applied, since a "
+                  "From address alone proves nothing")
 ANONYMOUS = ("a complaint that names no recipient (redacted) and no message of ours: "
              "nobody can be unsubscribed")
 
@@ -43,6 +51,7 @@ class Unread:
     handle: str
     subject: str
     why: str
+    sender: str = ""  # its From, as given
 
 
 @dataclass
@@ -62,6 +71,8 @@ class BounceReport:
     #: suppression (``subscribers unsuppress``), so recorded but not applied
     before_lift: int = 0
     auto_replies: int = 0
+    #: readers' unsubscribe mails (List-Unsubscribe's mailto) with a valid token, applied
+    unsubscribes: int = 0
     not_ours: int = 0
     already_handled: int = 0
     not_understood: list[Unread] = field(default_factory=list)
@@ -90,18 +101,44 @@ def _handle(store: Store, item: Item, notice: Notice, matcher: Matcher, rules: B
             report: BounceReport) -> bool:
     """Apply one report; False when it stays in the mailbox for an organiser to read."""
     if notice.kind is Kind.UNKNOWN:
-        report.not_understood.append(Unread(item.handle, notice.subject, notice.why))
+        report.not_understood.append(_unread(item, notice, notice.why))
         return False
     if store.report_handled(notice.key):
         report.already_handled += 1
         return True
+    if notice.kind is Kind.UNSUBSCRIBE:
+        return _unsubscribe_request(store, item, notice, matcher, report)
     matches = matcher.match(notice)
     if _anonymous(matches):
-        report.not_understood.append(Unread(item.handle, notice.subject, ANONYMOUS))
+        report.not_understood.append(_unread(item, notice, ANONYMOUS))
         return False
     with store.transaction():
         outcome = apply(store, matches, notice, rules, report)
         store.record_report(notice.key, kind=notice.kind.value, outcome=outcome)
+    return True
+
+
+def _unread(item: Item, notice: Notice, why: str) -> Unread:
+    return Unread(item.handle, notice.subject, why, notice.sender)
+
+
+def _unsubscribe_request(store: Store, item: Item, notice: Notice, matcher: Matcher,
+                         report: BounceReport) -> bool:
+    """A reader's List-Unsubscribe mail: applied as the one-click POST is (the token's list,
+    a consent event naming the method), once; without a valid token, listed and kept."""
+    try:
+        email, list_name = matcher.unsubscribe_request(notice)
+    except TokenError as exc:
+        report.not_understood.append(_unread(item, notice, f"{NO_VALID_TOKEN} ({exc.message})"))
+        return False
+    source = f"mailto:unsubscribe: request {notice.key}"[:SOURCE_LIMIT]
+    with store.transaction():
+        # A forgotten address has nothing to change, as on the web page.
+        changed = (unsubscribe(store, email, [list_name], source=source)
+                   if store.get(email) is not None else [])
+        store.record_report(notice.key, kind=notice.kind.value,
+                            outcome="applied" if changed else "nothing to change")
+    report.unsubscribes += 1
     return True
 
 

@@ -13,6 +13,8 @@ In that order, because each is less exact than the one before:
 * **Address**: the subscriber with the address the report names, reported as matched by
   address alone (it may have been forwarded from, or be quoted by, someone else's mail).
 
+A reader's unsubscribe mail (List-Unsubscribe's ``mailto:``) is tied by its signed token alone.
+
 A report none of these tie to a subscriber is "not ours" (spam sent with our domain as the
 sender, or about an address we never mailed) and changes nothing.
 """
@@ -24,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from postduif.bounces.model import Failure, Notice
+from postduif.bounces.unsubscribe import read_request
 from postduif.message import message_digest
 from postduif.store import Store
 from postduif.verp import ReturnPath, VerpId
@@ -59,11 +62,17 @@ class Matcher:
     """Ties notices to subscribers; keeps each campaign's digests for the whole run."""
 
     def __init__(self, store: Store, return_path: ReturnPath | None,
-                 lists: Iterable[str]) -> None:
+                 lists: Iterable[str], *, token_key: bytes | None = None) -> None:
         self.store = store
         self.return_path = return_path  # None: no token key, VERP ids cannot be checked
         self.lists = frozenset(lists)
+        self.token_key = token_key  # None: unsubscribe requests cannot be checked
         self._digests: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def unsubscribe_request(self, notice: Notice) -> tuple[str, str]:
+        """``(email, list)`` a reader's unsubscribe mail is about, by its token alone (never
+        its From address); :class:`~postduif.errors.TokenError` when no token is valid."""
+        return read_request(self.token_key, notice.tokens)
 
     def match(self, notice: Notice) -> list[Match]:
         """One :class:`Match` per address the notice names (one if it names none but the

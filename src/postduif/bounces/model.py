@@ -18,6 +18,7 @@ class Kind(StrEnum):
     SOFT = "soft"  # temporary failure (4.x.x): counts towards a hard bounce
     COMPLAINT = "complaint"  # the recipient marked the mail as spam (RFC 5965 feedback report)
     AUTO_REPLY = "auto-reply"  # vacation and other automatic answers: changes nothing
+    UNSUBSCRIBE = "unsubscribe"  # a reader's client used List-Unsubscribe's mailto (token)
     UNKNOWN = "not understood"  # kept in the mailbox and listed for an organiser to read
 
 
@@ -44,6 +45,8 @@ class Notice:
     subject: str  # the report's own subject, for the "not understood" list
     date: float | None  # the report's Date as a POSIX time, if it had a valid one
     why: str  # for UNKNOWN: why it was not understood ("" otherwise)
+    sender: str = ""  # the From header as given, shown to an organiser as it is
+    tokens: tuple[str, ...] = ()  # for UNSUBSCRIBE: the candidate tokens, not yet checked
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ command line), and hands every report to ``effects.process`` with ``classify`` a
 ``Matcher``. VERP ids are checked with the token key whenever it is set, also after
 ``bounces.verp`` was switched off (reports about earlier campaigns still carry them); with
 ``verp = true`` and no key the command stops, since it could not tell a real id from a forged
-one.
+one. Unsubscribe requests by mail need the key too; without it they are listed, not applied.
 """
 
 from __future__ import annotations
@@ -27,21 +27,22 @@ from postduif.workspace import Workspace
 def read_reports(ws: Workspace, path: Path | None, *, dry_run: bool) -> BounceReport:
     """Handle every report in the mailbox; with ``dry_run`` report only, change nothing."""
     settings = ws.settings
-    return_path = _return_path(ws)
+    key = _token_key(ws)
+    return_path = None if key is None else ReturnPath(settings.return_path, key)
     lists = available_lists(settings.lists_dir)
     with Store.open(settings.database) as store, \
             open_mailbox(settings.bounces, path) as mailbox:
-        matcher = Matcher(store, return_path, lists)
+        matcher = Matcher(store, return_path, lists, token_key=key)
         return process(store, mailbox, classify, matcher, settings.bounces, dry_run=dry_run)
 
 
-def _return_path(ws: Workspace) -> ReturnPath | None:
+def _token_key(ws: Workspace) -> bytes | None:
+    """The token key, or None (then VERP ids and unsubscribe requests cannot be checked)."""
     settings = ws.settings
     try:
-        key = token_key(settings.token_key_env)
+        return token_key(settings.token_key_env)
     except TokenError as exc:
         if settings.bounces.verp:
             raise TokenError(f"bounces.verp is true, but {exc.message}: VERP ids cannot be "
                              "checked without it", hint=exc.hint) from None
         return None
-    return ReturnPath(settings.return_path, key)

@@ -84,8 +84,8 @@ def bounces_json(report: BounceReport) -> dict[str, object]:
         "hard": report.hard, "soft": report.soft, "soft_to_hard": report.soft_to_hard,
         "complaints": report.complaints, "by_address": report.by_address,
         "before_lift": report.before_lift,
-        "auto_replies": report.auto_replies, "not_ours": report.not_ours,
-        "already_handled": report.already_handled,
-        "not_understood": [{"handle": u.handle, "subject": u.subject, "why": u.why}
-                           for u in report.not_understood],
+        "auto_replies": report.auto_replies, "unsubscribes": report.unsubscribes,
+        "not_ours": report.not_ours, "already_handled": report.already_handled,
+        "not_understood": [{"handle": u.handle, "subject": u.subject, "from": u.sender,
+                            "why": u.why} for u in report.not_understood],
     }

@@ -29,8 +29,9 @@ def bounces(
     as_json: JsonOption = False,
 ) -> None:
     """Read bounce and complaint reports: hard bounces and complaints stop mail to the
-    address, soft bounces count, auto-replies change nothing; reports not understood stay in
-    the mailbox and are listed. Running it again changes nothing.
+    address, soft bounces count, auto-replies change nothing; readers' unsubscribe mails
+    (List-Unsubscribe's mailto) with a valid token unsubscribe them; reports not understood
+    stay in the mailbox and are listed. Running it again changes nothing.
 
     Example: postduif bounces --from ~/Maildir/.bounces --dry-run
     """
@@ -56,10 +57,15 @@ def _print(report: BounceReport) -> None:
             "an organiser lifted the address's suppression: recorded, not applied")
     say(out, f"auto-replies ignored {report.auto_replies}, not ours {report.not_ours}, "
         f"already handled {report.already_handled}")
+    if report.unsubscribes:
+        say(out, f"unsubscribes by mail {report.unsubscribes} (List-Unsubscribe's mailto, "
+            "with a valid token)")
     if report.by_address:
         say(out, f"{report.by_address} matched by the address alone (the report holds no "
             "VERP address or Message-ID of ours)")
     if report.not_understood:
         say(out, f"{len(report.not_understood)} not understood, left in the mailbox:")
     for unread in report.not_understood:
-        say(out, "  ", unread.handle, ": ", unread.subject or "(no subject)", ": ", unread.why)
+        sender = ("; from: ", unread.sender) if unread.sender else ()
+        say(out, "  ", unread.handle, ": ", unread.subject or "(no subject)", ": ", unread.why,
+            *sender)

@@ -66,6 +66,7 @@ def check(
 
     ws = open_workspace(ctx)
     problems = _check_one(ws, campaign) if campaign and not all_ else _check_all(ws)
+    problems += _link_hosts(ws)
     if as_json:
         print_json(check_json(problems))
     else:
@@ -108,6 +109,12 @@ def _check_one(ws: Workspace, name: str) -> list[Problem]:
 
     plan = ws.plan(ws.campaign(name))
     return check_plan(ws.site, plan, ws.render(plan))
+
+
+def _link_hosts(ws: Workspace) -> list[Problem]:
+    from postduif.link_hosts import check_link_hosts
+
+    return check_link_hosts(ws.settings, ws.site.config.base_url)
 
 
 def _check_all(ws: Workspace) -> list[Problem]:

@@ -66,6 +66,9 @@ class EmailContext:
     sections: tuple[Section, ...]
     sender_name: str
     sender_email: str
+    contact_email: str
+    """The footer's "write to" address: the reply address (``sender.reply_to``, else
+    ``sender.email``), never the return mailbox that bounce reports go to."""
     postal_address: str
     site_title: str
     site_url: str

@@ -58,6 +58,7 @@ def sample_context(template: str, langs: tuple[str, ...] = ("nl",)) -> EmailCont
         sections=sections if template == "newsletter" else (),
         sender_name="Voorbeeld",
         sender_email="post@example.org",
+        contact_email="vragen@example.org",
         postal_address="Postbus 1234, 1000 AB Amsterdam",
         site_title="Voorbeeld",
         site_url=SITE_URL,

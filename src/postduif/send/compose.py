@@ -2,8 +2,9 @@
 
 Everything that can be done once per campaign is done in :class:`Composer`'s constructor (the
 rendered HTML and text per variant, the envelope, the DKIM key). Per recipient it fills the
-placeholders, makes two tokens (unsubscribe, and the preference page, each good for one action
-only, so a leaked preference link cannot unsubscribe by one-click POST and vice versa), builds
+placeholders, makes two tokens (unsubscribe, for the one-click link and List-Unsubscribe's
+``mailto:`` alike, and the preference page, each good for one action only, so a leaked
+preference link cannot unsubscribe by one-click POST and vice versa), builds
 the MIME message and, when configured, adds a DKIM signature that covers the list headers, so a
 receiver can trust List-Unsubscribe.
 
@@ -23,7 +24,7 @@ from typing import Protocol
 
 import dkim
 
-from postduif.audience.tokens import signed_link
+from postduif.audience.tokens import fill_link, make_token, signed_link
 from postduif.config import Settings
 from postduif.errors import SendError
 from postduif.message import Envelope, MessageTemplate, Recipient
@@ -89,10 +90,10 @@ class Composer:
         self.token_key = token_key
         self.dkim_key = dkim_key
 
-    def unsubscribe_link(self, email: str, variant: str) -> str:
-        return signed_link(self.unsubscribe_url, self.token_key, action="unsubscribe",
-                           email=email, list=self.list_name, base_url=self.base_url,
-                           lang=variant.split("+")[0], ttl=UNSUBSCRIBE_TTL)
+    def unsubscribe_token(self, email: str) -> str:
+        """One token for both unsubscribe routes: the one-click link and the ``mailto:``."""
+        return make_token(self.token_key, action="unsubscribe", email=email,
+                          list=self.list_name, ttl=UNSUBSCRIBE_TTL)
 
     def preferences_link(self, email: str, variant: str) -> str:
         """The preference page in the variant's (first) language, where it can be changed."""
@@ -101,9 +102,12 @@ class Composer:
                            lang=variant.split("+")[0], ttl=PREFERENCES_TTL)
 
     def __call__(self, target: Addressee) -> bytes:
+        token = self.unsubscribe_token(target.email)
         raw = self.templates[target.variant].render(
             Recipient(target.email, target.name, target.variant),
-            unsubscribe_url=self.unsubscribe_link(target.email, target.variant),
+            unsubscribe_url=fill_link(self.unsubscribe_url, token, base_url=self.base_url,
+                                      lang=target.variant.split("+")[0]),
+            unsubscribe_token=token,
             preferences_url=self.preferences_link(target.email, target.variant))
         return dkim_signed(raw, self.dkim_key) if self.dkim_key else raw
 
