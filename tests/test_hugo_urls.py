@@ -15,6 +15,7 @@ import re
 import shutil
 from email import policy
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -25,7 +26,7 @@ from postduif.problems import Severity
 from postduif.workspace import Workspace
 
 from .conftest import CORPUS, LOCAL_FILES, REPO
-from .hugo_support import build_site, missing_urls, urls_in
+from .hugo_support import build_site, missing_urls, shown_images, urls_in
 from .images_support import write_png
 
 TECHWERKERS = CORPUS / "techwerkers"
@@ -124,6 +125,26 @@ def assert_published(public: Path, ws: Workspace, documents: list[str],
     return urls
 
 
+def assert_pages_show_what_hugo_shows(public: Path, ws: Workspace) -> int:
+    """Each page's images include the files Hugo's own page shows: where Hugo's render hook
+    found an image as a resource (a ``src`` under the base URL's path), postduif must link
+    that very URL, not just some published file. Returns how many images were compared. (A
+    reference the hook does not resolve stays as written: ``/img/logo.png`` under a base URL
+    with a path is broken on the site itself; postduif links the static file where it is.)"""
+    base = ws.site.config.base_url
+    root = urlsplit(base).path
+    compared = 0
+    for page in ws.site.pages:
+        if "html" not in [str(kind).lower() for kind in page.params.get("outputs") or ["html"]]:
+            continue  # a page without an HTML page (the real twc-global: outputs: ["YAML"])
+        ours = {src for src, _ in ws.site.render(page).images}
+        theirs = {urljoin(base, src) for src in shown_images(public, base, page.url)
+                  if src.startswith(root)}
+        assert theirs <= ours, (page.source, theirs - ours)
+        compared += len(theirs)
+    return compared
+
+
 def copy_site(source: Path, target: Path) -> Path:
     """A copy to build from: Hugo writes its lock file into the site it builds."""
     shutil.copytree(source, target, ignore=LOCAL_FILES)
@@ -141,6 +162,7 @@ def test_every_url_of_the_sample_campaigns_and_greetings_is_published(workspace:
     names += [path.stem for path in (workspace / "campaigns").glob("posts-*.toml")]
     documents = [part for name in names for part in campaign_emails(ws, name)]
     urls = assert_published(public, ws, [*documents, *greeting_emails(ws)], images=2)
+    assert assert_pages_show_what_hugo_shows(public, ws) >= 2
     # the English email shows the images the English page shows: Hugo's, beside the Dutch page
     assert "https://www.techwerkers.nl/nl/posts/2026-12/meeting.png" in urls
     assert not any("/en/posts/2026-12/meeting.png" in url for url in urls)
@@ -178,6 +200,7 @@ def test_every_url_of_every_real_techwerkers_post_is_published(tmp_path: Path) -
     ws = Workspace.open(workspace)
     documents = [part for name in names for part in campaign_emails(ws, name)]
     urls = assert_published(public, ws, [*documents, *greeting_emails(ws)], images=len(posts))
+    assert assert_pages_show_what_hugo_shows(public, ws) >= 10
     # a shared file of a bundle is published once, beside the Dutch (default language) page
     assert "https://www.techwerkers.nl/nl/posts/music-as-art/feature.png" in urls
     assert (public / "nl" / "posts" / "music-as-art" / "feature.png").is_file()
@@ -262,6 +285,7 @@ def test_every_url_of_a_pauseai_newsletter_is_published(tmp_path: Path, base: st
     ws = Workspace.open(workspace)
     documents = [part for name in names for part in campaign_emails(ws, name)]
     urls = assert_published(public, ws, [*documents, *greeting_emails(ws)], images=2)
+    assert assert_pages_show_what_hugo_shows(public, ws) == 2  # plakat.png, de and en
     german = "de/" if subdir else ""
     assert f"{base}{german}beitraege/2026-10-update/plakat.png" in urls  # both languages'
     assert f"{base}en/events/2026-10-04-monthly-meetup/" in urls  # the English agenda
@@ -324,6 +348,8 @@ def test_every_url_on_a_small_site_is_published(tmp_path: Path, setting: str) ->
     ws = Workspace.open(workspace)
     documents = [part for name in names for part in campaign_emails(ws, name)]
     urls = assert_published(public, ws, documents, images=6)
+    if setting != "duplicates":  # with duplicates Hugo turns its image render hook off
+        assert assert_pages_show_what_hugo_shows(public, ws) >= 4
     # the English email shows the English photo and feature image, as Hugo's English page does
     assert {url.rsplit("/", 1)[1] for url in urls} >= {"foto.en.png", "kop.en.png", "foto.png",
                                                        "kop.png", "gedeeld.png", "logo.png"}
@@ -388,3 +414,33 @@ def test_a_site_without_base_url_is_an_error_naming_its_config(tmp_path: Path) -
         _ = Workspace.open(workspace).site
     assert caught.value.path == site / "hugo.toml"
     assert "no baseURL" in str(caught.value)
+
+
+def test_a_page_without_its_own_file_shows_the_nearest_language_s(tmp_path: Path) -> None:
+    """Three languages, files in some of them: each page shows its own language's file, else
+    the nearest language's in weight order (the earlier on a tie), as Hugo's page does."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "hugo.toml").write_text(
+        'baseURL = "https://example.org/"\ndefaultContentLanguage = "nl"\n'
+        "defaultContentLanguageInSubdir = true\n[languages.en]\nweight = 1\n"
+        "[languages.nl]\nweight = 2\n[languages.de]\nweight = 3\n[languages.fr]\nweight = 4\n",
+        encoding="utf-8")
+    bundle = site / "content" / "posts" / "x"
+    bundle.mkdir(parents=True)
+    body = " ".join(f"![{name}]({name}.png)" for name in ("a", "b", "c", "d", "e"))
+    for lang in ("en", "nl", "de", "fr"):
+        (bundle / f"index.{lang}.md").write_text(post(f"X {lang}", body), encoding="utf-8")
+    for name in ("a.png", "a.en.png", "b.en.png", "b.fr.png", "c.fr.png", "c.de.png",
+                 "d.de.png", "e.nl.png", "e.fr.png"):
+        write_png(bundle / name, 10, 10)
+    public = build_site(site, tmp_path / "public")
+    ws = Workspace.open(make_workspace(tmp_path / "ws", site, ("nl", "en", "de", "fr")))
+    assert assert_pages_show_what_hugo_shows(public, ws) == 4 * 5
+    german = ws.site.get("posts/x", "de")
+    assert german is not None
+    # order en, nl, de, fr: a from nl (nearer than en), b from fr, e from nl (a tie with fr)
+    assert [src for src, _ in ws.site.render(german).images] == [
+        f"https://example.org/{path}" for path in (
+            "nl/posts/x/a.png", "fr/posts/x/b.fr.png", "de/posts/x/c.de.png",
+            "de/posts/x/d.de.png", "nl/posts/x/e.nl.png")]
