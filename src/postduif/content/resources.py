@@ -20,12 +20,17 @@ binary and checks every URL an email gets against what it published):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
-from postduif.content.files import site_file
+from postduif.content.files import CONTENT_SUFFIXES, site_file
 from postduif.content.hugo_config import HugoConfig
+
+if TYPE_CHECKING:
+    from postduif.content.pages import Page
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,100 @@ def shown(config: HugoConfig, lang: str, bundles: Iterable[Path], resource: str,
                 candidates.setdefault(file_lang, found)
     best = nearest(config, lang, candidates)
     return candidates[best] if best is not None else None
+
+
+class BundleFiles:
+    """The files of one loaded site's bundles: where each is published, which a page shows."""
+
+    def __init__(self, config: HugoConfig, pages: Mapping[tuple[str, Path], Page],
+                 translations: Callable[[Page], Mapping[str, Page]]) -> None:
+        self.config = config
+        self._pages = pages  # (language, bundle directory) -> page
+        self._translations = translations
+        # (language, bundle directory) -> the URL of the page that publishes its files; the
+        # home page exists in every language, with or without an _index file
+        self._owners = {key: page.url for key, page in pages.items()}
+        for lang in config.languages:
+            self._owners.setdefault((lang, config.content_dirs[lang]), config.home_url(lang))
+        self._is_bundle: dict[Path, bool] = {}
+
+    def resource(self, page: Page, name: str) -> Path | None:
+        """The file Hugo's ``.Resources.Get name`` gives ``page``: ``photo.png`` is
+        ``photo.en.png`` on an English page if there is one; a name in another language is no
+        resource of the page."""
+        if page.bundle_dir is None:
+            return None
+        resource, lang = split_language(self.config, name)
+        if lang not in (None, page.lang):
+            return None
+        found = shown(self.config, page.lang, self._bundles(page.bundle_dir), resource,
+                      self._owners)
+        return found.file if found is not None else None
+
+    def url(self, page: Page, file: Path) -> str | None:
+        """Where Hugo publishes ``file`` (a content file, linked from a page in ``page.lang``),
+        or ``None`` when it publishes it nowhere."""
+        bundle_dir = self._bundle_of(file)
+        found = bundle_file(self.config, bundle_dir, file)
+        bundles = self._bundles(bundle_dir)
+        if self.config.duplicate_resources:  # a copy beside each page that shows it
+            pages = self._group_urls(bundles)
+            langs = [page.lang, *self.config.languages]
+        else:  # once, beside the page of its own language in its own bundle
+            owner = self._owners.get((found.lang, bundle_dir))
+            pages = {found.lang: owner} if owner is not None else {}
+            langs = [found.lang]
+        for lang in langs:
+            url = pages.get(lang)
+            if url is not None and shown(self.config, lang, bundles, found.resource,
+                                         self._owners) == found:
+                return url + quote(found.name)
+        return None
+
+    def _bundle_of(self, file: Path) -> Path:
+        """The bundle a content file belongs to: the nearest directory above it holding an
+        index or _index page (drafts too), else its content directory (the home page's)."""
+        roots = set(self.config.content_dirs.values())
+        for directory in file.parents:
+            if directory in roots or self._bundle(directory):
+                return directory
+            if not any(directory.is_relative_to(root) for root in roots):
+                break
+        return self.config.content_dirs[directory_language(self.config, file.parent)]
+
+    def _bundle(self, directory: Path) -> bool:
+        """Whether ``directory`` holds an index or _index content file (a bundle)."""
+        known = self._is_bundle.get(directory)
+        if known is None:
+            try:
+                known = any(entry.name.split(".", 1)[0] in ("index", "_index")
+                            and entry.name.endswith(CONTENT_SUFFIXES)
+                            for entry in directory.iterdir())
+            except OSError:
+                known = False
+            self._is_bundle[directory] = known
+        return known
+
+    def _bundles(self, bundle_dir: Path) -> list[Path]:
+        """``bundle_dir`` and the bundles of its pages' translations, whose files a page falls
+        back on (one directory per language, or another name linked by translationKey)."""
+        found = [bundle_dir]
+        for lang in self.config.languages:
+            page = self._pages.get((lang, bundle_dir))
+            for other in self._translations(page).values() if page is not None else ():
+                if other.bundle_dir is not None and other.bundle_dir not in found:
+                    found.append(other.bundle_dir)
+        return found
+
+    def _group_urls(self, bundles: Sequence[Path]) -> dict[str, str]:
+        """Language -> the URL of the page of ``bundles`` in it."""
+        urls: dict[str, str] = {}
+        for bundle_dir in bundles:
+            for lang in self.config.languages:
+                url = self._owners.get((lang, bundle_dir))
+                if url is not None:
+                    urls.setdefault(lang, url)
+        return urls
 
 
 def unpublished_reason(config: HugoConfig, file: Path, page_lang: str) -> str:
