@@ -21,6 +21,7 @@ import pytest
 
 from postduif.audience.greetings import KINDS, Greeter, Greeting
 from postduif.build import build_campaign, sample_parts
+from postduif.check import check_plan, check_site
 from postduif.errors import ConfigError
 from postduif.problems import Severity
 from postduif.workspace import Workspace
@@ -355,14 +356,18 @@ def test_every_url_on_a_small_site_is_published(tmp_path: Path, setting: str) ->
                                                        "kop.png", "gedeeld.png", "logo.png"}
     for name in names:
         plan = ws.plan(ws.campaign(name))
-        assert not [p for p in plan.problems if p.severity is Severity.ERROR]
+        problems = check_plan(ws.site, plan, ws.render(plan))
+        assert not [p for p in problems if p.severity is Severity.ERROR]
+        # an English page's files published beside the Dutch page are no cross-language link
+        assert not [p for p in problems if p.code == "cross-language-link"]
 
 
 def test_a_shared_file_of_a_bundle_without_a_default_language_page_is_an_error(
         tmp_path: Path) -> None:
     """Hugo publishes it nowhere (gohugoio/hugo#12107): the email must not link a 404."""
     site = small_site(tmp_path / "site", "defaultContentLanguageInSubdir = true", {
-        "posts/alleen/index.en.md": post("Only English", "![Photo](foto.png)"),
+        "posts/alleen/index.en.md": post("Only English", "![Photo](foto.png)",
+                                         "feature: foto.png\nfeatureAlt: A photo\n"),
         "posts/eigen/index.en.md": post("Own file", "![Photo](foto.png)"),
     }, ("content/posts/alleen/foto.png", "content/posts/eigen/foto.en.png"))
     public = build_site(site, tmp_path / "public")
@@ -376,6 +381,11 @@ def test_a_shared_file_of_a_bundle_without_a_default_language_page_is_an_error(
     assert problem.code == "unpublished-image"
     assert "'foto.png'" in problem.message and "nl page" in problem.message
     assert "foto.en.png" in problem.message  # the way out
+    # the cover too: check names the front matter line; the email leaves the cover out
+    covers = [p for p in check_site(ws.site) if p.code == "unpublished-cover-image"]
+    assert [(p.severity, p.path, p.line) for p in covers] == [
+        (Severity.ERROR, page.source, 4)]
+    assert ws.site.cover_image(page) is None
     own = ws.site.get("posts/eigen", "en")
     assert own is not None
     assert ws.site.render(own).problems == ()

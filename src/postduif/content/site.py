@@ -114,7 +114,7 @@ class Site:
         found = resolve(self.config, self, page, page.cover.ref, image=True)
         if not found.unpublished or found.file is None:
             return []
-        return [error("unpublished-image", f"cover image {page.cover.ref!r}: "
+        return [error("unpublished-cover-image", f"cover image {page.cover.ref!r}: "
                       + unpublished_reason(self.config, found.file, page.lang), page.source,
                       page.cover.line)]
 
