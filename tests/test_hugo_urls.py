@@ -454,3 +454,30 @@ def test_a_page_without_its_own_file_shows_the_nearest_language_s(tmp_path: Path
         f"https://example.org/{path}" for path in (
             "nl/posts/x/a.png", "fr/posts/x/b.fr.png", "de/posts/x/c.de.png",
             "de/posts/x/d.de.png", "nl/posts/x/e.nl.png")]
+
+
+def test_files_of_sections_and_of_directories_without_a_page(tmp_path: Path) -> None:
+    """A section's files belong to its _index page (none in Dutch: published nowhere); a
+    directory without an index page is no bundle: its files go out below the home page."""
+    site = small_site(tmp_path / "site", "defaultContentLanguageInSubdir = true", {
+        "nieuws/_index.nl.md": post("Nieuws", "![Kop](kop.png)"),
+        "nieuws/n1/index.nl.md": post("Een", "![Kop](../kop.png) ![Los](posts/los.png)"),
+        "nieuws/n1/index.en.md": post("One", "![Kop](../kop.png) ![Los](posts/los.png)"),
+        "events/_index.en.md": post("Events", "![Banner](banner.png)"),
+        "events/e1/index.nl.md": post("E1", "Tekst."),
+        "posts/p1/index.nl.md": post("P1", "Tekst."),
+    }, ("content/nieuws/kop.png", "content/events/banner.png", "content/posts/los.png"))
+    public = build_site(site, tmp_path / "public")
+    ws = Workspace.open(make_workspace(tmp_path / "ws", site, ("nl", "en")))
+    for lang in ("nl", "en"):
+        page = ws.site.get("nieuws/n1", lang)
+        assert page is not None
+        rendered = ws.site.render(page)
+        srcs = [src for src, _ in rendered.images]
+        assert srcs == ["https://example.org/nl/nieuws/kop.png",
+                        "https://example.org/nl/posts/los.png"]
+        assert missing_urls(public, ws.site.config.base_url, srcs) == []
+    assert not list(public.rglob("banner.png"))  # Hugo's verdict: no Dutch events page
+    events = ws.site.get("events", "en")
+    assert events is not None
+    assert [p.code for p in ws.site.render(events).problems] == ["unpublished-image"]
