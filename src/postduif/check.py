@@ -39,6 +39,7 @@ def check_site(site: Site) -> list[Problem]:
     found = list(site.problems)
     for page in site.pages:
         found += check_page(site, page)
+        found += site.cover_problems(page)
         found += _missing_translations(site, page)
         if _is_event(page):
             found += check_event(site, page)
@@ -59,6 +60,8 @@ def check_plan(site: Site, plan: Plan, rendered: Mapping[str, Rendered]) -> list
               for p in site.problems if p.path in pages]
     for page in pages.values():
         found += check_page(site, page)
+        found += [p if page.source in shown else _as_agenda_event(p)
+                  for p in site.cover_problems(page)]
     found += _cover_alt(plan)
     for key, message in rendered.items():
         found += _check_rendered(plan, key, message)
@@ -69,7 +72,7 @@ def check_plan(site: Site, plan: Plan, rendered: Mapping[str, Rendered]) -> list
 def _as_agenda_event(problem: Problem) -> Problem:
     """An agenda event's cover is not in the email: its missing file is the site's problem
     (a warning here), not a reason to hold the campaign back."""
-    if problem.code != "missing-cover-image":
+    if problem.code not in ("missing-cover-image", "unpublished-cover-image"):
         return problem
     return replace(problem, severity=Severity.WARNING,
                    message=f"{problem.message} (the email's agenda does not show it)")
@@ -112,7 +115,7 @@ def _cross_language_links(site: Site, page: Page, source: str,
         if _bare_host(link) != host:
             continue
         first = parts.path.strip("/").split("/", 1)[0]
-        if first in others:
+        if first in others and "." not in parts.path.rsplit("/", 1)[-1]:  # a page, not a file
             found.append(pr.warning(
                 "cross-language-link",
                 f"this {page.lang} page links to the {first} page {link}", page.source,

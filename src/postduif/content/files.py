@@ -15,6 +15,8 @@ from pathlib import Path
 
 from postduif.content.hugo_config import HugoConfig
 
+#: The file names Hugo reads as pages (in a bundle: its index or _index page).
+CONTENT_SUFFIXES = (".md", ".markdown")
 #: Directories below the site root whose files Hugo publishes at the site's root.
 FILE_ROOTS = ("static", "assets")
 _MAX_LINKS = 40  # as the kernel's limit on symbolic links in one path

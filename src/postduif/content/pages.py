@@ -18,11 +18,11 @@ from urllib.parse import quote
 
 from postduif.content.cover import Cover, CoverSource, find_cover
 from postduif.content.dates import site_timezone, to_datetime
+from postduif.content.files import CONTENT_SUFFIXES as CONTENT_SUFFIXES  # re-exported
 from postduif.content.frontmatter import FrontMatter, FrontMatterError, split_front_matter
 from postduif.content.hugo_config import HugoConfig
 from postduif.problems import Problem, error, warning
 
-CONTENT_SUFFIXES = (".md", ".markdown")
 DATE_KEYS = ("eventDate", "date")  # an event's own date beats its publication date
 END_KEYS = ("eventEnd",)
 

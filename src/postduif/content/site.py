@@ -7,13 +7,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from postduif.content.files import CONTENT_SUFFIXES
 from postduif.content.hugo_config import HugoConfig, read_hugo_config
 from postduif.content.images import ShownImage, fitted, real_size
 from postduif.content.links import resolve
-from postduif.content.pages import CONTENT_SUFFIXES, Page, discover, read_page
+from postduif.content.pages import Page, discover, read_page
 from postduif.content.render import PageHtml, render_page
+from postduif.content.resources import BundleFiles, unpublished_reason
 from postduif.errors import ContentError
-from postduif.problems import Problem, warning
+from postduif.problems import Problem, error, warning
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
@@ -46,6 +48,7 @@ class Site:
             self._paths_any[page.path].append(page)
             self._translations[page.translation_key].append(page)
         self._snippets_dir = snippets_dir
+        self._files = BundleFiles(config, self._by_bundle, self.translations)
         self._snippets: dict[tuple[str, str], str | None] = {}
         self._rendered: dict[Path, PageHtml] = {}
 
@@ -103,12 +106,25 @@ class Site:
         size = real_size(found.file) if found.file is not None else None
         return ShownImage(found.url, fitted(size) if size is not None else None)
 
-    def bundle_owner(self, directory: Path, lang: str) -> Page | None:
-        """The page whose bundle is ``directory``, preferring ``lang``."""
-        page = self._by_bundle.get((lang, directory))
-        if page is not None:
-            return page
-        return next((p for (_, d), p in self._by_bundle.items() if d == directory), None)
+    def cover_problems(self, page: Page) -> list[Problem]:
+        """A cover image whose file exists but that Hugo publishes nowhere (a missing file is
+        reported when the page is read)."""
+        if page.cover is None:
+            return []
+        found = resolve(self.config, self, page, page.cover.ref, image=True)
+        if not found.unpublished or found.file is None:
+            return []
+        return [error("unpublished-cover-image", f"cover image {page.cover.ref!r}: "
+                      + unpublished_reason(self.config, found.file, page.lang), page.source,
+                      page.cover.line)]
+
+    def resource(self, page: Page, name: str) -> Path | None:
+        """The file Hugo's ``.Resources.Get name`` gives ``page`` (see :class:`BundleFiles`)."""
+        return self._files.resource(page, name)
+
+    def file_url(self, page: Page, file: Path) -> str | None:
+        """Where Hugo publishes ``file`` for a page in ``page.lang``; ``None``: nowhere."""
+        return self._files.url(page, file)
 
     def has_url(self, url: str) -> bool:
         """Whether ``url`` (without query or fragment) is the permalink of a page."""
