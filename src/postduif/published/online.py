@@ -6,8 +6,8 @@ unanswered comes back :attr:`~State.UNCHECKED`, never as passed. HEAD first; a s
 refuses HEAD (405, 501, any error but 404/410) is asked again with GET, whose body is never
 read, so a huge file costs nothing. Redirects are followed by hand, only within the URL's own
 host (``www.`` and http/https aside), at most :data:`MAX_REDIRECTS` hops; one to another host
-is reported, not followed. A server that drips its answer is cut off after
-:data:`URL_SECONDS` per URL.
+is reported, not followed; httpx itself refuses a Location that is no URL. A server that
+drips its answer is cut off after :data:`URL_SECONDS` per URL.
 """
 
 from __future__ import annotations
