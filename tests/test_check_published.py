@@ -130,6 +130,17 @@ def test_a_sub_path_base_url_and_a_file_name_with_a_blank(workspace: Path,
     assert f"{base}nl/posts/2026-12/team%20photo.png" in found[0]["message"]
 
 
+def test_a_site_without_base_url_is_an_error_not_silence(workspace: Path,
+                                                        public: Path) -> None:
+    config = workspace / "hugo.toml"
+    config.write_text(re.sub(r"(?m)^baseURL.*$", "", config.read_text(encoding="utf-8")),
+                      encoding="utf-8")
+    code, report = check_json(workspace, "--published", str(public))
+    assert code == 1
+    assert "no-base-url" in {p["code"] for p in report["problems"]}
+    assert report["published"]["site_urls"] == 0
+
+
 def test_the_folder_check_as_a_library(tmp_path: Path) -> None:
     """What ``send`` will call: a list of URLs in, the ones not published out."""
     public = tmp_path / "public"
