@@ -48,10 +48,30 @@ def test_site_without_config_uses_given_languages_and_language_directories() -> 
 
 
 def test_languages_inferred_from_two_letter_content_directories() -> None:
-    config = read_hugo_config(PAUSEAI)
+    config = read_hugo_config(PAUSEAI, base_url="https://pauseai.example")
     assert set(config.languages) == {"de", "en"}
     assert config.default_language == config.languages[0]
-    assert config.base_url == "/"
+
+
+def test_a_site_without_base_url_is_an_error_naming_where_to_set_it() -> None:
+    """Without a base URL every link would be root-relative: nothing in an email works."""
+    with pytest.raises(ConfigError) as caught:
+        read_hugo_config(PAUSEAI)
+    assert caught.value.path == PAUSEAI / "hugo.toml"  # none there: where it belongs
+    assert "no baseURL" in caught.value.message
+    assert caught.value.hint is not None
+    assert "baseURL" in caught.value.hint and "[site]" in caught.value.hint
+
+
+@pytest.mark.parametrize("url", ["/", "/club/", "www.example.org"])
+def test_a_base_url_without_scheme_and_host_is_an_error(tmp_path: Path, url: str) -> None:
+    (tmp_path / "content").mkdir()
+    (tmp_path / "hugo.toml").write_text(f'baseURL = "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not an absolute") as caught:
+        read_hugo_config(tmp_path)
+    assert caught.value.path == tmp_path / "hugo.toml"
+    assert read_hugo_config(tmp_path, base_url="https://example.org/club").base_url == \
+        "https://example.org/club/"  # postduif.toml's [site] base_url wins
 
 
 def test_yaml_config_with_content_dir_per_language() -> None:

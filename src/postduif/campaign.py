@@ -383,7 +383,7 @@ class _ContextBuilder:
             sender_email=self.settings.sender.email,
             postal_address=self.settings.sender.postal_address,
             site_title=self.site.config.titles.get(lang, ""),
-            site_url=self.site.config.base_url + lang + "/",
+            site_url=self.site.config.home_url(lang),
             list_title=self.list_def.title(lang),
             list_titles={p.page.lang: self.list_def.title(p.page.lang) for p in parts},
         )

@@ -79,7 +79,7 @@ def check_page(site: Site, page: Page) -> list[Problem]:
     """The content reader's findings (shortcodes, images, alt text) plus the text checks."""
     html = site.render(page)
     source = page.source.read_text(encoding="utf-8", errors="replace")
-    found = list(html.problems)
+    found = [*html.problems, *site.cover_problems(page)]
     found += _text_problems(page, _without_comments(source), "placeholder", _PLACEHOLDER,
                             "leftover placeholder {match!r}: finish or remove it")
     found += _text_problems(page, source, "mojibake", _MOJIBAKE,
@@ -112,7 +112,7 @@ def _cross_language_links(site: Site, page: Page, source: str,
         if _bare_host(link) != host:
             continue
         first = parts.path.strip("/").split("/", 1)[0]
-        if first in others:
+        if first in others and "." not in parts.path.rsplit("/", 1)[-1]:  # a page, not a file
             found.append(pr.warning(
                 "cross-language-link",
                 f"this {page.lang} page links to the {first} page {link}", page.source,

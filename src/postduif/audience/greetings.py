@@ -134,7 +134,7 @@ class Greeter:
             lang=lang, subject=subject, preheader="", sections=(),
             sender_name=sender.name, sender_email=sender.email,
             postal_address=sender.postal_address, site_title=site_title,
-            site_url=site.base_url + lang + "/", list_title=list_def.title(lang)))
+            site_url=site.home_url(lang), list_title=list_def.title(lang)))
 
 
 def write_greetings(directory: Path, greeter: Greeter,

@@ -13,8 +13,10 @@ shows:
 * the alt text is ``featureAlt``, else ``coverAlt``; the caption is ``coverCaption``;
 * as a last resort Hugo's own ``images`` (its first entry, the page's social-media image).
 
-A name in front matter that matches no file is an error on its line (the page would go out
-without the image its author chose); the order above then goes on with the next candidate.
+A name in front matter that matches no file is an error on its line when the layout would show
+that file (the page would go out without the image its author chose); the order above then goes
+on with the next candidate. A missing ``cover`` beside a feature image is only a warning: the
+layout shows the feature image first, whether or not the ``cover`` file exists.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from postduif.content.files import site_file
+from postduif.content.files import SiteFile, site_file
 from postduif.content.hugo_config import HugoConfig
 from postduif.content.images import outlook_unsupported
+from postduif.content.resources import split_language, variants
 from postduif.problems import Problem, error, warning
 
 #: The files Hugo treats as image resources of a bundle.
@@ -60,9 +63,14 @@ class CoverSource:
 def find_cover(page: CoverSource, problems: list[Problem]) -> Cover | None:
     """The page's hero image in the site layout's order, or ``None`` when it has none."""
     images = _bundle_images(page)
-    cover = _named(page, "cover", images, problems) or _first(images, "cover")
-    feature = _named(page, "feature", images, problems) or _first(images, "feature") or cover
-    chosen = feature or _named(page, "images", images, problems)
+    cover_problems: list[Problem] = []
+    feature_problems: list[Problem] = []
+    named_cover = _named(page, "cover", images, cover_problems)
+    feature = _named(page, "feature", images, feature_problems) or _first(images, "feature")
+    problems += [_as_unused(problem, feature) for problem in cover_problems]
+    problems += feature_problems
+    shown = feature or named_cover or _first(images, "cover")
+    chosen = shown or _named(page, "images", images, problems)
     if chosen is None:
         return None
     ref, key = chosen
@@ -73,6 +81,16 @@ def find_cover(page: CoverSource, problems: list[Problem]) -> Cover | None:
             "webp-image", f"the cover image {ref!r} is WebP, which desktop Outlook does not "
             "show; use a JPEG or PNG", page.source, found.line))
     return found
+
+
+def _as_unused(problem: Problem, feature: tuple[str, str] | None) -> Problem:
+    """A missing ``cover`` file matters only when the layout would show it: the feature image
+    (named, or a file matching ``*feature*``) comes first, so beside one it is a warning."""
+    if feature is None or problem.code != "missing-cover-image":
+        return problem
+    return warning(problem.code, f"{problem.message.split('; the site shows')[0]}; the site "
+                   f"does not use it, as it shows the feature image {feature[0]!r} (and so does "
+                   "the email)", problem.path, problem.line)
 
 
 def _named(page: CoverSource, key: str, images: list[str],
@@ -87,7 +105,8 @@ def _named(page: CoverSource, key: str, images: list[str],
     if "://" in ref or ref.startswith("//"):
         return ref, key
     line = page.key_lines.get(key)
-    found = site_file(page.config, page.bundle_dir, page.lang, unquote(ref))
+    found = _bundle_resource(page, unquote(ref)) or site_file(
+        page.config, page.bundle_dir, page.lang, unquote(ref))
     if found.file is None and key == "images" and not ref.startswith("/") and not found.outside:
         ref = "/" + ref  # Hugo publishes ``images`` entries from static/ (absURL)
         found = site_file(page.config, None, page.lang, ref)
@@ -105,18 +124,30 @@ def _named(page: CoverSource, key: str, images: list[str],
     return None
 
 
+def _bundle_resource(page: CoverSource, ref: str) -> SiteFile | None:
+    """The bundle file ``ref`` names as a resource: ``photo.png`` is there when only
+    ``photo.en.png`` is (the site asks for it by its name without language)."""
+    if page.bundle_dir is None or ref.startswith("/"):
+        return None
+    resource, _ = split_language(page.config, ref)
+    found = variants(page.config, page.bundle_dir, resource)
+    return SiteFile(next(iter(found.values())).file) if found else None
+
+
 def _bundle_images(page: CoverSource) -> list[str]:
-    """The bundle's image files that may be its cover (by their name), in Hugo's order (by
-    name); a symbolic link that leads out of the site is not one of them, nor followed."""
+    """The bundle's images that may be its cover (by their name), as resource names without
+    language (``feature.png`` for ``feature.en.png``: the site resolves it per language), in
+    Hugo's order (by name); a symbolic link that leads out of the site is not one of them."""
     if page.bundle_dir is None:
         return []
     try:
         names = sorted(entry.name for entry in page.bundle_dir.iterdir())
     except OSError:
         return []
-    return [name for name in names if name.lower().endswith(IMAGE_SUFFIXES)
-            and ("cover" in name.lower() or "feature" in name.lower())
-            and site_file(page.config, page.bundle_dir, page.lang, name).file is not None]
+    found = [name for name in names if name.lower().endswith(IMAGE_SUFFIXES)
+             and ("cover" in name.lower() or "feature" in name.lower())
+             and site_file(page.config, page.bundle_dir, page.lang, name).file is not None]
+    return sorted(dict.fromkeys(split_language(page.config, name)[0] for name in found))
 
 
 def _first(images: list[str], word: str) -> tuple[str, str] | None:

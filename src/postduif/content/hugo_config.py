@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -43,6 +44,7 @@ class HugoConfig:
     titles: Mapping[str, str]  # language -> site title, soft hyphens removed
     timezone: str = DEFAULT_TIMEZONE  # for dates written without an offset
     lowercase_paths: bool = True  # Hugo lowercases page URLs unless disablePathToLower
+    duplicate_resources: bool = False  # markup.goldmark.duplicateResourceFiles
 
     def lang_prefix(self, lang: str) -> str:
         """``"nl/"`` when pages of ``lang`` live in a language subdirectory, else ``""``."""
@@ -65,7 +67,7 @@ def read_hugo_config(root: Path, *, base_url: str = "", languages: Sequence[str]
 
     A site without any config file is fine: the languages then come from the caller or from
     two-letter directories under ``content/``. Raises :class:`ConfigError` for a file that
-    cannot be parsed, naming the file and line.
+    cannot be parsed, naming the file and line, and for a site without an absolute base URL.
     """
     root = Path(root)
     if not root.is_dir():
@@ -76,7 +78,7 @@ def read_hugo_config(root: Path, *, base_url: str = "", languages: Sequence[str]
     langs, default = _languages(raw, langs_cfg, languages, content_root)
     return HugoConfig(
         root=root,
-        base_url=_base_url(base_url or str(raw.get("baseurl") or "")),
+        base_url=_base_url(root, base_url, str(raw.get("baseurl") or "")),
         default_language=default,
         default_in_subdir=bool(raw.get("defaultcontentlanguageinsubdir", False)),
         languages=langs,
@@ -85,6 +87,8 @@ def read_hugo_config(root: Path, *, base_url: str = "", languages: Sequence[str]
                 for lang in langs},
         timezone=timezone or str(raw.get("timezone") or DEFAULT_TIMEZONE),
         lowercase_paths=not bool(raw.get("disablepathtolower", False)),
+        duplicate_resources=bool(((raw.get("markup") or {}).get("goldmark") or {})
+                                 .get("duplicateresourcefiles", False)),
     )
 
 
@@ -184,11 +188,29 @@ def _content_dirs(root: Path, content_root: Path, langs: Sequence[str],
     return {lang: content_root for lang in langs}
 
 
-def _base_url(url: str) -> str:
-    """Hugo's baseURL with exactly one trailing slash; ``"/"`` when none is known, which
-    leaves every URL root-relative rather than pointing at a made-up host."""
-    url = url.strip()
-    return url.rstrip("/") + "/" if url else "/"
+def _base_url(root: Path, given: str, configured: str) -> str:
+    """The site's absolute base URL with exactly one trailing slash: the caller's (postduif.toml
+    ``[site] base_url``), else Hugo's ``baseURL``. A mail client has no page to resolve a
+    relative link against, so a site without one, or with a path only (``/``), is an error."""
+    url = (given or configured).strip()
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return url.rstrip("/") + "/"
+    where = _config_file(root)
+    problem = f"its baseURL {url!r} is not an absolute http(s) address" if url else \
+        "it has no baseURL"
+    raise ConfigError(
+        f"the Hugo site's links cannot work in an email: {problem}", path=where,
+        hint=f"set baseURL = \"https://...\" in {where.name} (Hugo's setting), or base_url "
+        "under [site] in postduif.toml")
+
+
+def _config_file(root: Path) -> Path:
+    """The file that holds (or should hold) the site's root settings."""
+    for name in ROOT_CONFIG_NAMES:
+        if (root / name).is_file():
+            return root / name
+    return root / ROOT_CONFIG_NAMES[0]
 
 
 def _clean_title(value: Any) -> str:

@@ -5,8 +5,9 @@ absolute. The real site writes references in several ways, all handled here:
 
 * ``/join`` - root-relative without language: the page's own language is meant;
 * ``/nl/events`` - root-relative with a language: kept, made absolute;
-* ``feature.png`` or ``./x.png`` - a file of the page bundle;
-* ``events/2025-01-21/flyer.png`` - a file relative to the content directory;
+* ``feature.png`` or ``./x.png`` - a file of the page bundle (or of a translation's bundle),
+  as Hugo's ``.Resources.Get`` finds it (``photo.png`` is ``photo.en.png`` in English);
+* ``events/2025-01-21/flyer.png`` or ``../other/x.png`` - a file of the content directory;
 * ``join`` (in a button) - a content path of another page.
 """
 
@@ -36,7 +37,9 @@ class PageLookup(Protocol):
 
     def get(self, path_or_key: str, lang: str) -> Page | None: ...
 
-    def bundle_owner(self, directory: Path, lang: str) -> Page | None: ...
+    def resource(self, page: Page, name: str) -> Path | None: ...
+
+    def file_url(self, page: Page, file: Path) -> str | None: ...
 
     def has_url(self, url: str) -> bool: ...
 
@@ -45,6 +48,7 @@ class PageLookup(Protocol):
 class Resolved:
     url: str
     missing: bool = False  # a site-local reference that matches no file or page
+    unpublished: bool = False  # a file of the site that Hugo publishes nowhere
     outside: bool = False  # a file reference leading out of the site: never looked at
     file: Path | None = None  # the site file it names, when there is one
 
@@ -121,11 +125,16 @@ def _relative(config: HugoConfig, lookup: PageLookup, page: Page, ref: str, path
     clean = posixpath.normpath(path)
     if clean == ".":
         return Resolved(page.url + tail)
-    found = site_file(config, page.bundle_dir, page.lang, clean)
-    if found.file is not None:
-        url = file_url(config, lookup, page, found.file)
-        return Resolved(url + tail, file=found.file)
-    if found.outside and image:
+    file = lookup.resource(page, clean)  # Hugo's .Resources.Get first, as its render hooks
+    found = site_file(config, page.bundle_dir, page.lang, clean) if file is None else None
+    if found is not None and found.file is not None:
+        file = found.file
+    if file is not None:
+        url = lookup.file_url(page, file)
+        if url is None:
+            return Resolved(urljoin(page.url, ref), missing=True, unpublished=True, file=file)
+        return Resolved(url + tail, file=file)
+    if found is not None and found.outside and image:
         return Resolved(urljoin(page.url, ref), missing=True, outside=True)
     target = lookup.get(clean, page.lang)
     if target is not None:
@@ -133,17 +142,3 @@ def _relative(config: HugoConfig, lookup: PageLookup, page: Page, ref: str, path
     url = urljoin(page.url, ref)
     bare = urlsplit(url)._replace(query="", fragment="").geturl()
     return Resolved(url, missing=image or not lookup.has_url(bare))
-
-
-def file_url(config: HugoConfig, lookup: PageLookup, page: Page, file: Path) -> str:
-    """Where Hugo publishes a content file: beside the page of the bundle holding it."""
-    if page.bundle_dir is not None and file.is_relative_to(page.bundle_dir):
-        return page.url + quote(file.relative_to(page.bundle_dir).as_posix())
-    content_dir = config.content_dirs[page.lang]
-    for directory in file.parents:
-        if not directory.is_relative_to(content_dir):
-            break
-        owner = lookup.bundle_owner(directory, page.lang)
-        if owner is not None:
-            return owner.url + quote(file.relative_to(directory).as_posix())
-    return config.home_url(page.lang) + quote(file.relative_to(content_dir).as_posix())

@@ -22,6 +22,7 @@ from postduif.content.hugo_config import HugoConfig
 from postduif.content.images import fitted, outlook_unsupported, real_size
 from postduif.content.links import PageLookup, Resolved, resolve, url_fault
 from postduif.content.pages import Page
+from postduif.content.resources import unpublished_reason
 from postduif.content.sanitize import images_and_links, sanitize
 from postduif.content.shortcodes import expand
 from postduif.problems import Problem, error, warning
@@ -134,7 +135,11 @@ class _Rewriter:
         found = resolve(self.config, self.lookup, self.page, ref)
         self.written.append((found.url, self.expanded.source_line(line)))
         self.check_url(ref, found.url, line)
-        if found.missing:
+        if found.unpublished and found.file is not None:
+            reason = unpublished_reason(self.config, found.file, self.page.lang)
+            self.problems.append(error("unpublished-link", f"link {ref!r}: {reason}",
+                                       self.page.source, self.expanded.source_line(line)))
+        elif found.missing:
             self.problems.append(warning(
                 "unresolved-link", f"link {ref!r} matches no page of the site; it becomes "
                 f"{found.url}", self.page.source, self.expanded.source_line(line)))
@@ -177,6 +182,9 @@ class _Rewriter:
         elif scheme not in ("http", "https"):
             self.report(error, "image-not-web", f"image {ref!r} is not a web address; mail "
                         "clients do not show it, so it is left out", line)
+        elif found.unpublished and found.file is not None:
+            self.report(error, "unpublished-image", f"image {ref!r}: "
+                        + unpublished_reason(self.config, found.file, self.page.lang), line)
         elif found.missing:
             self.report(error, "missing-image", f"image {ref!r} not found in the page bundle, "
                         "content, static/ or assets/", line)

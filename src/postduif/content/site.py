@@ -6,14 +6,22 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from postduif.content.hugo_config import HugoConfig, read_hugo_config
 from postduif.content.images import ShownImage, fitted, real_size
 from postduif.content.links import resolve
 from postduif.content.pages import CONTENT_SUFFIXES, Page, discover, read_page
 from postduif.content.render import PageHtml, render_page
+from postduif.content.resources import (
+    bundle_file,
+    directory_language,
+    shown,
+    split_language,
+    unpublished_reason,
+)
 from postduif.errors import ContentError
-from postduif.problems import Problem, warning
+from postduif.problems import Problem, error, warning
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
@@ -39,6 +47,11 @@ class Site:
         self.problems: tuple[Problem, ...] = tuple(found)
         self._by_key = {(p.lang, p.translation_key): p for p in self.pages}
         self._by_bundle = {(p.lang, p.bundle_dir): p for p in self.pages if p.bundle_dir}
+        # (language, bundle directory) -> the URL of the page that publishes its files; the
+        # home page exists in every language, with or without an _index file
+        self._owners = {key: page.url for key, page in self._by_bundle.items()}
+        for lang in config.languages:
+            self._owners.setdefault((lang, config.content_dirs[lang]), config.home_url(lang))
         self._urls = {p.url for p in self.pages}
         self._paths_any: dict[str, list[Page]] = defaultdict(list)
         self._translations: dict[str, list[Page]] = defaultdict(list)
@@ -46,6 +59,7 @@ class Site:
             self._paths_any[page.path].append(page)
             self._translations[page.translation_key].append(page)
         self._snippets_dir = snippets_dir
+        self._bundle_dirs: dict[Path, bool] = {}
         self._snippets: dict[tuple[str, str], str | None] = {}
         self._rendered: dict[Path, PageHtml] = {}
 
@@ -103,12 +117,88 @@ class Site:
         size = real_size(found.file) if found.file is not None else None
         return ShownImage(found.url, fitted(size) if size is not None else None)
 
-    def bundle_owner(self, directory: Path, lang: str) -> Page | None:
-        """The page whose bundle is ``directory``, preferring ``lang``."""
-        page = self._by_bundle.get((lang, directory))
-        if page is not None:
-            return page
-        return next((p for (_, d), p in self._by_bundle.items() if d == directory), None)
+    def cover_problems(self, page: Page) -> list[Problem]:
+        """A cover image whose file exists but that Hugo publishes nowhere (a missing file is
+        reported when the page is read)."""
+        if page.cover is None:
+            return []
+        found = resolve(self.config, self, page, page.cover.ref, image=True)
+        if not found.unpublished or found.file is None:
+            return []
+        return [error("unpublished-image", f"cover image {page.cover.ref!r}: "
+                      + unpublished_reason(self.config, found.file, page.lang), page.source,
+                      page.cover.line)]
+
+    def resource(self, page: Page, name: str) -> Path | None:
+        """The file Hugo's ``.Resources.Get name`` gives ``page``: ``photo.png`` is
+        ``photo.en.png`` on an English page if there is one; a name in another language is no
+        resource of the page."""
+        if page.bundle_dir is None:
+            return None
+        resource, lang = split_language(self.config, name)
+        if lang not in (None, page.lang):
+            return None
+        found = shown(self.config, page.lang, self._bundles(page.bundle_dir), resource,
+                      self._owners)
+        return found.file if found is not None else None
+
+    def file_url(self, page: Page, file: Path) -> str | None:
+        """Where Hugo publishes ``file`` (a content file, for a page in ``page.lang``), or
+        ``None`` when it publishes it nowhere (see :mod:`postduif.content.resources`)."""
+        bundle_dir = self._bundle_of(file)
+        found = bundle_file(self.config, bundle_dir, file)
+        bundles = self._bundles(bundle_dir)
+        if self.config.duplicate_resources:  # a copy beside each page that shows it
+            pages = self._group_urls(bundles)
+            langs = [page.lang, *self.config.languages]
+        else:  # once, beside the page of its own language in its own bundle
+            owner = self._owners.get((found.lang, bundle_dir))
+            pages = {found.lang: owner} if owner is not None else {}
+            langs = [found.lang]
+        for lang in langs:
+            url = pages.get(lang)
+            if url is not None and shown(self.config, lang, bundles, found.resource,
+                                         self._owners) == found:
+                return url + quote(found.name)
+        return None
+
+    def _bundle_of(self, file: Path) -> Path:
+        """The bundle a content file belongs to: the nearest directory above it holding an
+        index or _index page (drafts too), else its content directory (the home page's)."""
+        roots = set(self.config.content_dirs.values())
+        for directory in file.parents:
+            if directory in roots or self._is_bundle(directory):
+                return directory
+            if not any(directory.is_relative_to(root) for root in roots):
+                break
+        return self.config.content_dirs[directory_language(self.config, file.parent)]
+
+    def _is_bundle(self, directory: Path) -> bool:
+        known = self._bundle_dirs.get(directory)
+        if known is None:
+            known = self._bundle_dirs[directory] = _is_bundle(directory)
+        return known
+
+    def _bundles(self, bundle_dir: Path) -> list[Path]:
+        """``bundle_dir`` and the bundles of its pages' translations, whose files a page falls
+        back on (one directory per language, or another name linked by translationKey)."""
+        found = [bundle_dir]
+        for lang in self.config.languages:
+            page = self._by_bundle.get((lang, bundle_dir))
+            for other in self.translations(page).values() if page is not None else ():
+                if other.bundle_dir is not None and other.bundle_dir not in found:
+                    found.append(other.bundle_dir)
+        return found
+
+    def _group_urls(self, bundles: Sequence[Path]) -> dict[str, str]:
+        """Language -> the URL of the page of ``bundles`` in it."""
+        urls: dict[str, str] = {}
+        for bundle_dir in bundles:
+            for lang in self.config.languages:
+                url = self._owners.get((lang, bundle_dir))
+                if url is not None:
+                    urls.setdefault(lang, url)
+        return urls
 
     def has_url(self, url: str) -> bool:
         """Whether ``url`` (without query or fragment) is the permalink of a page."""
@@ -146,6 +236,15 @@ class Site:
                     self._snippets[key] = path.read_text(encoding="utf-8")
                     break
         return self._snippets[key]
+
+
+def _is_bundle(directory: Path) -> bool:
+    """Whether ``directory`` holds an index or _index content file (a leaf or branch bundle)."""
+    try:
+        return any(entry.name.split(".", 1)[0] in ("index", "_index")
+                   and entry.name.endswith(CONTENT_SUFFIXES) for entry in directory.iterdir())
+    except OSError:
+        return False
 
 
 def load_site(root: Path, *, base_url: str = "", languages: Sequence[str] = (),
