@@ -18,7 +18,7 @@ from postduif.problems import Problem
 from postduif.published.folder import check_folder
 from postduif.published.online import CONCURRENCY, TIMEOUT_SECONDS, check_online
 from postduif.published.references import PERSONAL_MARK, Reference
-from postduif.published.scope import host_of, site_path
+from postduif.published.scope import site_path
 from postduif.published.status import State, UrlStatus
 
 
@@ -70,11 +70,6 @@ def verify_published(references: Sequence[Reference], base_url: str, *,
     by_url, site = {s.url: s for s in statuses}, set(ours)
     problems = [_problem(status, refs, status.url in site)
                 for status, refs in _grouped(web, by_url) if not status.ok]
-    if not host_of(base_url):
-        problems.append(pr.error(
-            "no-base-url", f"the site's base URL {base_url!r} is not absolute (set baseURL in "
-            "the Hugo config or [site] base_url): no URL of the emails is known to be the "
-            "site's, none was looked up"))
     return PublishedReport(
         where=str(public) if public is not None else "the live site",
         problems=tuple(problems), site_urls=len(site), external_urls=len(set(external)),
