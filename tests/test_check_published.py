@@ -165,6 +165,8 @@ def test_the_folder_check_as_a_library(tmp_path: Path) -> None:
 def test_published_and_online_together_is_refused(workspace: Path, public: Path) -> None:
     done = check(workspace, "--published", str(public), "--online")
     assert done.returncode == 2 and "not both" in done.stderr
+    done = check(workspace, "--published", str(public), "--timeout", "5")
+    assert done.returncode == 2 and "go with --online" in done.stderr
 
 
 # -- online: the same output over HTTP ------------------------------------------------------

@@ -63,11 +63,11 @@ def check(
     online: Annotated[bool, typer.Option(
         "--online", help="Also look them up on the live site over HTTP, external links too.")
     ] = False,
-    concurrency: Annotated[int, typer.Option(
-        min=1, help="With --online: requests at a time.")] = 4,
-    timeout: Annotated[float, typer.Option(
-        min=1, help="With --online: seconds for all requests together; what is left is "
-        "reported as not checked.")] = 60.0,
+    concurrency: Annotated[int | None, typer.Option(
+        min=1, help="With --online: requests at a time (default 4).")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        min=1, help="With --online: seconds for all requests together (default 60); what is "
+        "left is reported as not checked.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Report every problem in the content and campaigns, with file and line.
@@ -80,19 +80,26 @@ def check(
 
     if published is not None and online:
         raise typer.BadParameter("give --published DIR or --online, not both")
+    if not online and (concurrency, timeout) != (None, None):
+        raise typer.BadParameter("--concurrency and --timeout go with --online")
     ws = open_workspace(ctx)
     refs: list[Reference] | None = [] if published is not None or online else None
     problems = _check_one(ws, campaign, refs) if campaign and not all_ else _check_all(ws, refs)
     report = None
     if refs is not None:
-        from postduif.published import verify_published
-
-        report = verify_published(refs, ws.site.config.base_url, public=published,
-                                  concurrency=concurrency, timeout=timeout)
+        report = _verify(ws, refs, published, concurrency, timeout)
         problems = _sorted([*problems, *report.problems])
     _print_check(problems, report, as_json)
     if has_errors(problems):
         raise typer.Exit(1)
+
+
+def _verify(ws: Workspace, refs: list[Reference], public: Path | None,
+            concurrency: int | None, timeout: float | None) -> PublishedReport:
+    from postduif.published import verify_published
+
+    return verify_published(refs, ws.site.config.base_url, public=public,
+                            concurrency=concurrency, timeout=timeout)
 
 
 def _print_check(problems: list[Problem], report: PublishedReport | None, as_json: bool) -> None:

@@ -55,10 +55,10 @@ class PublishedReport:
 
 
 def verify_published(references: Sequence[Reference], base_url: str, *,
-                     public: Path | None = None, concurrency: int = CONCURRENCY,
-                     timeout: float = TIMEOUT_SECONDS) -> PublishedReport:
+                     public: Path | None = None, concurrency: int | None = None,
+                     timeout: float | None = None) -> PublishedReport:
     """Check the references against Hugo's output folder ``public``, or, without one, against
-    the live site over HTTP (the URLs as written)."""
+    the live site over HTTP (the URLs as written; ``None`` limits are the defaults)."""
     personal = {r.url for r in references if r.url.startswith(PERSONAL_MARK)}
     web = [r for r in references if r.url not in personal]
     ours = [r.url for r in web if site_path(base_url, r.url) is not None]
@@ -66,7 +66,8 @@ def verify_published(references: Sequence[Reference], base_url: str, *,
     if public is not None:
         statuses = check_folder(public, base_url, ours)
     else:
-        statuses = check_online([*ours, *external], concurrency=concurrency, timeout=timeout)
+        statuses = check_online([*ours, *external], concurrency=concurrency or CONCURRENCY,
+                                timeout=timeout or TIMEOUT_SECONDS)
     by_url, site = {s.url: s for s in statuses}, set(ours)
     problems = [_problem(status, refs, status.url in site)
                 for status, refs in _grouped(web, by_url) if not status.ok]
