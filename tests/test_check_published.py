@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from postduif.published import State, check_folder, check_online, not_published
+from postduif.published import State, check_folder, check_online, email_references, not_published
+from postduif.workspace import Workspace
 from tests.hugo_support import build_site
 
 CAMPAIGN = "2026-12-community-update"
@@ -142,6 +143,35 @@ def test_a_site_without_base_url_is_an_error_not_silence(workspace: Path,
     assert done.returncode == 1
     assert f"Error: {config}: the Hugo site's links cannot work in an email: it has no " \
         "baseURL" in done.stdout + done.stderr
+
+
+def test_where_each_reference_was_written(workspace: Path) -> None:
+    """The list both modes use: the page line for body links and images (a shortcode's too),
+    the page itself for "read online" and the other language, the campaign's feed line for a
+    calendar feed's events, the template line for the masthead; no mailto: link."""
+    shutil.copy(Path(__file__).parent / "fixtures/feeds/agenda.ics", workspace / "campaigns")
+    campaign = workspace / "campaigns/feed.toml"
+    campaign.write_text('page = "posts/2026-12"\nlist = "nieuwsbrief"\n\n[agenda]\n'
+                        'feed = "agenda.ics"\nfrom = 2026-10-01\ndays = 45\n', encoding="utf-8")
+    ws = Workspace.open(workspace)
+    plan = ws.plan(ws.campaign("feed"))
+    refs = email_references(ws.site, plan, ws.render(plan), ws.settings.templates_dir)
+    at = {(r.variant, r.url): (r.kind, r.path, r.line) for r in refs}
+    en, nl = (workspace / POST / f"index.{lang}.md" for lang in ("en", "nl"))
+    layout = workspace / "templates/layout.mjml.j2"
+    feed = ("link", campaign, line_of(campaign, "feed ="))
+    assert at["en", f"{SITE}nl/posts/2026-12/meeting.png"] == (
+        "image", en, line_of(en, "(meeting.png)"))
+    assert at["en", f"{SITE}en/about/"] == ("link", en, line_of(en, 'relref path="about"'))
+    assert at["nl", f"{SITE}nl/join/"] == ("link", nl, line_of(nl, "button href"))
+    assert at["en", f"{SITE}en/posts/2026-12/"] == ("link", en, None)
+    assert at["en", f"{SITE}nl/posts/2026-12/"] == ("link", nl, None)
+    assert at["en", f"{SITE}en/"] == ("link", layout, line_of(layout, "site_url"))
+    assert at["nl", "https://cloud.example.org/apps/calendar/boekenclub"] == feed
+    assert at["en", "https://meet.jit.si/techwerkers-ai-act"] == feed
+    assert {r.url for r in refs if r.url.startswith("%%")} == {
+        "%%UNSUBSCRIBE_URL%%", "%%PREFERENCES_URL%%"}
+    assert not [r for r in refs if not r.url.startswith(("https://", "%%"))]
 
 
 def test_the_folder_check_as_a_library(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ LINK = "link"
 PERSONAL_MARK = "%%"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Reference:
     """One ``src`` (``kind`` "image") or ``href`` ("link") of one email, and where it was written
     (``line`` ``None`` when only the file is known)."""
@@ -88,9 +88,14 @@ class _Places:
                       plan.campaign.source, *_template_files(templates_dir, self.template.path)]
         for page in variant.pages:
             self._page(site, page)
+        self._agenda(plan, variant)
+        self._remember(variant.context.site_url, self.search("site_url") or self.template)
+
+    def _agenda(self, plan: Plan, variant: Variant) -> None:
+        """An event page is the place of its own URL (its location is found by searching
+        it); everything of a calendar feed's event, the campaign's ``agenda.feed`` line."""
         for event in variant.events:
             self._remember(event.url, _Place(event.source, None))
-        # a page event's location is found by searching its page; a feed's, at the feed
         feed = _Place(plan.campaign.source, plan.campaign.line("agenda.feed"))
         pages = {event.url for event in variant.events}
         for section in variant.context.sections:
@@ -98,7 +103,6 @@ class _Places:
                 if item.url not in pages:
                     for url in (item.url, item.location, item.online_url):
                         self._remember(url, feed)
-        self._remember(variant.context.site_url, self.search("site_url") or self.template)
 
     def _page(self, site: Site, page: Page) -> None:
         for url, line in site.render(page).written:
