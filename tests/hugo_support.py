@@ -39,7 +39,7 @@ def build_site(source: Path, destination: Path, *extra: str) -> Path:
     build's own output is in the failure message when Hugo refuses the site."""
     done = subprocess.run(
         [str(hugo_binary()), "--source", str(source), "--destination", str(destination),
-         "--themesDir", str(THEMES), "--theme", THEME, "--quiet", *extra],
+         "--themesDir", str(THEMES), "--theme", THEME, "--quiet", "--noBuildLock", *extra],
         capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, f"hugo failed on {source}:\n{done.stdout}\n{done.stderr}"
     return destination

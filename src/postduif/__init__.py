@@ -21,6 +21,7 @@ if _typing.TYPE_CHECKING:  # the same names, for type checkers and editors
     from postduif.content import load_site
     from postduif.errors import PostduifError
     from postduif.message import MessageTemplate
+    from postduif.published import check_folder, check_online, email_references, verify_published
     from postduif.render import Renderer
     from postduif.send import (
         MemoryTransport,
@@ -47,14 +48,18 @@ _SOURCES = {
     "Store": "postduif.store",
     "Workspace": "postduif.workspace",
     "build_campaign": "postduif.build",
+    "check_folder": "postduif.published",
+    "check_online": "postduif.published",
     "check_plan": "postduif.check",
     "check_site": "postduif.check",
     "deliver": "postduif.send",
+    "email_references": "postduif.published",
     "import_joins": "postduif.audience.joins",
     "ledger_status": "postduif.send",
     "load_site": "postduif.content",
     "migrate_listmonk": "postduif.audience.listmonk",
     "start_campaign": "postduif.send",
+    "verify_published": "postduif.published",
     "write_outbox": "postduif.send",
 }
 
@@ -68,14 +73,18 @@ __all__ = [
     "Workspace",
     "__version__",
     "build_campaign",
+    "check_folder",
+    "check_online",
     "check_plan",
     "check_site",
     "deliver",
+    "email_references",
     "import_joins",
     "ledger_status",
     "load_site",
     "migrate_listmonk",
     "start_campaign",
+    "verify_published",
     "write_outbox",
 ]
 

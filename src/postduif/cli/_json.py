@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # only the commands that print them load these
     from postduif.config import SmtpSettings
     from postduif.lists import ListDef
     from postduif.problems import Problem
+    from postduif.published import PublishedReport
     from postduif.send import LedgerStatus, VariantCounts
 
 _STATES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
@@ -52,18 +53,28 @@ def _counts(v: VariantCounts) -> dict[str, int]:
     return {**{state: getattr(v, state) for state in _STATES}, "total": v.total}
 
 
-def check_json(problems: list[Problem]) -> dict[str, object]:
-    """``check --json``: the totals and each problem with its file and line (null if unknown)."""
+def check_json(problems: list[Problem],
+               published: PublishedReport | None = None) -> dict[str, object]:
+    """``check --json``: the totals and each problem with its file and line (null if unknown);
+    with ``--published``/``--online`` also what was and was not looked up."""
     from postduif.problems import Severity
 
     errors = sum(p.severity is Severity.ERROR for p in problems)
-    return {
+    found: dict[str, object] = {
         "errors": errors,
         "warnings": len(problems) - errors,
         "problems": [{"path": None if p.path is None else str(p.path), "line": p.line,
                       "severity": p.severity.value, "code": p.code, "message": p.message}
                      for p in problems],
     }
+    if published is not None:
+        found["published"] = {
+            "checked_against": published.where, "site_urls": published.site_urls,
+            "external_urls": published.external_urls,
+            "external_checked": published.external_checked,
+            "personal_links_skipped": published.personal_links,
+            "unchecked": published.unchecked}
+    return found
 
 
 def lists_json(defs: list[ListDef], counts: list[tuple[str, str, str, int]]) -> dict[str, object]:

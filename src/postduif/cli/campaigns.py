@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,11 +11,12 @@ import typer
 
 from postduif.cli._app import app, open_workspace, out, print_problems, relative
 from postduif.cli._json import check_json
-from postduif.cli._show import JsonOption, cells, literal, print_json
+from postduif.cli._show import JsonOption, cells, literal, print_json, say
 from postduif.errors import PostduifError
 
 if TYPE_CHECKING:  # each command imports what it runs: --help loads no renderer
     from postduif.problems import Problem
+    from postduif.published import PublishedReport, Reference
     from postduif.workspace import Workspace
 
 
@@ -54,27 +56,64 @@ def check(
     campaign: Annotated[str | None, typer.Argument(
         help="Campaign to check; without it, all content and every campaign.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Check all content and campaigns.")] = False,
+    published: Annotated[Path | None, typer.Option(
+        "--published", metavar="DIR", exists=True, file_okay=False,
+        help="Also look up every image and site link of the emails in Hugo's output folder "
+        "(the site's public/, after running hugo).")] = None,
+    online: Annotated[bool, typer.Option(
+        "--online", help="Also look them up on the live site over HTTP, external links too.")
+    ] = False,
+    concurrency: Annotated[int | None, typer.Option(
+        min=1, help="With --online: requests at a time (default 4).")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        min=1, help="With --online: seconds for all requests together (default 60); what is "
+        "left is reported as not checked.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Report every problem in the content and campaigns, with file and line.
 
     Exit status 0 when there are no errors (warnings alone do not fail), 1 otherwise.
 
-    Example: postduif check 2026-12-community-update
+    Example: postduif check 2026-12-community-update --published public/
     """
-    from postduif.problems import Severity, has_errors
+    from postduif.problems import has_errors
 
+    if published is not None and online:
+        raise typer.BadParameter("give --published DIR or --online, not both")
+    if not online and (concurrency, timeout) != (None, None):
+        raise typer.BadParameter("--concurrency and --timeout go with --online")
     ws = open_workspace(ctx)
-    problems = _check_one(ws, campaign) if campaign and not all_ else _check_all(ws)
+    refs: list[Reference] | None = [] if published is not None or online else None
+    problems = _check_one(ws, campaign, refs) if campaign and not all_ else _check_all(ws, refs)
     problems += _link_hosts(ws)
-    if as_json:
-        print_json(check_json(problems))
-    else:
-        print_problems(problems)
-        errors = sum(p.severity is Severity.ERROR for p in problems)
-        out.print(f"{errors} error(s), {len(problems) - errors} warning(s)")
+    report = None
+    if refs is not None:
+        report = _verify(ws, refs, published, concurrency, timeout)
+        problems = _sorted([*problems, *report.problems])
+    _print_check(problems, report, as_json)
     if has_errors(problems):
         raise typer.Exit(1)
+
+
+def _verify(ws: Workspace, refs: list[Reference], public: Path | None,
+            concurrency: int | None, timeout: float | None) -> PublishedReport:
+    from postduif.published import verify_published
+
+    return verify_published(refs, ws.site.config.base_url, public=public,
+                            concurrency=concurrency, timeout=timeout)
+
+
+def _print_check(problems: list[Problem], report: PublishedReport | None, as_json: bool) -> None:
+    from postduif.problems import Severity
+
+    if as_json:
+        print_json(check_json(problems, report))
+        return
+    print_problems(problems)
+    if report is not None:
+        say(out, report.summary())
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    out.print(f"{errors} error(s), {len(problems) - errors} warning(s)")
 
 
 @app.command()
@@ -104,11 +143,18 @@ def preview(
     previewer.serve(ws, campaign=campaign, port=port, open_browser=open_)
 
 
-def _check_one(ws: Workspace, name: str) -> list[Problem]:
+def _check_one(ws: Workspace, name: str, refs: list[Reference] | None) -> list[Problem]:
+    """The campaign's problems; its emails' images and links are added to ``refs`` when
+    the published site is to be checked too."""
     from postduif.check import check_plan
 
     plan = ws.plan(ws.campaign(name))
-    return check_plan(ws.site, plan, ws.render(plan))
+    rendered = ws.render(plan)
+    if refs is not None:
+        from postduif.published import email_references
+
+        refs += email_references(ws.site, plan, rendered, ws.settings.templates_dir)
+    return check_plan(ws.site, plan, rendered)
 
 
 def _link_hosts(ws: Workspace) -> list[Problem]:
@@ -117,15 +163,19 @@ def _link_hosts(ws: Workspace) -> list[Problem]:
     return check_link_hosts(ws.settings, ws.site.config.base_url)
 
 
-def _check_all(ws: Workspace) -> list[Problem]:
+def _check_all(ws: Workspace, refs: list[Reference] | None) -> list[Problem]:
     from postduif.campaign import campaign_files
     from postduif.check import check_site
 
     found = set(check_site(ws.site))
     for path in campaign_files(ws.settings.campaigns_dir):
-        found.update(_campaign_or_its_error(ws, path))
+        found.update(_campaign_or_its_error(ws, path, refs))
     found.update(_list_errors(ws))
-    return sorted(found, key=lambda p: (str(p.path), p.line or 0, p.code, p.message))
+    return _sorted(found)
+
+
+def _sorted(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(set(problems), key=lambda p: (str(p.path), p.line or 0, p.code, p.message))
 
 
 def _list_errors(ws: Workspace) -> list[Problem]:
@@ -142,11 +192,12 @@ def _list_errors(ws: Workspace) -> list[Problem]:
     return found
 
 
-def _campaign_or_its_error(ws: Workspace, path: Path) -> list[Problem]:
+def _campaign_or_its_error(ws: Workspace, path: Path,
+                           refs: list[Reference] | None) -> list[Problem]:
     """One broken campaign file (or the list it names) must not hide the problems of the rest."""
     from postduif import problems as pr
 
     try:
-        return _check_one(ws, str(path))
+        return _check_one(ws, str(path), refs)
     except PostduifError as exc:
         return [pr.error("campaign", exc.message, exc.path or path, exc.line)]

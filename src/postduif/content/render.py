@@ -44,6 +44,9 @@ class PageHtml:
     problems: tuple[Problem, ...]
     images: tuple[tuple[str, str], ...]  # (absolute src, alt)
     links: tuple[str, ...]  # absolute hrefs in document order
+    written: tuple[tuple[str, int], ...] = ()
+    """``(absolute URL, source line)`` of each link and image as the page writes it, for
+    pointing a reader at the line when the published site lacks the target."""
 
 
 class PageContext:
@@ -83,11 +86,12 @@ def render_page(config: HugoConfig, lookup: PageLookup, page: Page,
     expanded = expand(body, page.body_line, context, page.source, problems)
     text = _HEADING_ATTRIBUTES.sub(r"\1", _ATTRIBUTE_LINE.sub("", expanded.text))
     tokens = MD.parse(text)
-    _Rewriter(config, lookup, page, expanded, problems).tokens(tokens)
+    rewriter = _Rewriter(config, lookup, page, expanded, problems)
+    rewriter.tokens(tokens)
     clean = sanitize(MD.renderer.render(tokens, MD.options, {})).strip()
     images, links = images_and_links(clean)
     ordered = sorted(problems, key=lambda problem: problem.line or 0)
-    return PageHtml(clean, tuple(ordered), images, links)
+    return PageHtml(clean, tuple(ordered), images, links, tuple(rewriter.written))
 
 
 class _Rewriter:
@@ -97,6 +101,7 @@ class _Rewriter:
                  expanded: Fragment, problems: list[Problem]) -> None:
         self.config, self.lookup, self.page = config, lookup, page
         self.expanded, self.problems = expanded, problems
+        self.written: list[tuple[str, int]] = []
 
     def tokens(self, tokens: list[Token]) -> None:
         line = 0
@@ -119,13 +124,16 @@ class _Rewriter:
                 child.content = self.html(child.content, line)
             line += 1 if child.type in ("softbreak", "hardbreak") else child.content.count("\n")
 
-    def url(self, ref: str) -> str:
-        return resolve(self.config, self.lookup, self.page, ref).url
+    def url(self, ref: str, line: int) -> str:
+        url = resolve(self.config, self.lookup, self.page, ref).url
+        self.written.append((url, self.expanded.source_line(line)))
+        return url
 
     def link(self, ref: str, line: int) -> str:
         """A link's absolute URL; one into the site that matches no page gets a warning
         (``radicaldata.org`` written without ``https://`` is the typical case)."""
         found = resolve(self.config, self.lookup, self.page, ref)
+        self.written.append((found.url, self.expanded.source_line(line)))
         self.check_url(ref, found.url, line)
         if found.unpublished and found.file is not None:
             reason = unpublished_reason(self.config, found.file, self.page.lang)
@@ -155,6 +163,7 @@ class _Rewriter:
         (capped at the email's column, or at the author's smaller ``wanted`` width) when it
         is a file of the site: Outlook draws an image at its attributes, not at its CSS."""
         found = resolve(self.config, self.lookup, self.page, ref, image=True)
+        self.written.append((found.url, self.expanded.source_line(line)))
         self.image_problems(ref, alt, found, self.expanded.source_line(line))
         attrs = {"src": found.url}
         size = real_size(found.file) if found.file is not None else None
@@ -197,7 +206,7 @@ class _Rewriter:
     def tag(self, found: re.Match[str], line: int, block: bool) -> str:
         closing, name = found.group(1), found.group(2).lower()
         if name == "iframe":
-            link = "" if closing else self.iframe(_attributes(found.group(3)))
+            link = "" if closing else self.iframe(_attributes(found.group(3)), line)
             return f"<p>{link}</p>" if block and link else link
         if closing or name not in ("a", "img"):
             return found.group(0)
@@ -209,14 +218,14 @@ class _Rewriter:
                                     attrs.get("width", "")))
         return f"<{name}{_render_attributes(attrs)}>"
 
-    def iframe(self, attrs: dict[str, str]) -> str:
+    def iframe(self, attrs: dict[str, str], line: int) -> str:
         """An embed cannot run in a mail: link to what it shows (``data-tally-src`` too)."""
         src = attrs.get("src") or next(
             (value for key, value in attrs.items() if key.startswith("data-")
              and key.endswith("-src")), "")
         if not src:
             return ""
-        url = self.url(src)
+        url = self.url(src, line)
         label = attrs.get("title") or url
         return f'<a href="{html.escape(url)}">{html.escape(label)}</a>'
 
