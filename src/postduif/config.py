@@ -82,6 +82,7 @@ DEFAULTS: dict[str, Any] = {
         "soft_limit": 3,
         "soft_days": 15,
     },
+    "images": {"renditions_dir": "static/email", "budget_kb": 200, "max_total_kb": 1024},
 }
 
 
@@ -187,6 +188,22 @@ class BounceSettings:
 
 
 @dataclass(frozen=True)
+class ImageSettings:
+    """Email renditions of the site's images (see :mod:`postduif.renditions`).
+
+    ``renditions_dir`` lies inside the Hugo site's ``static/``, so the site's next deploy
+    publishes its files at ``url_path`` below the base URL. An image heavier than
+    ``budget_bytes`` gets a rendition; an email whose images weigh more than
+    ``max_total_bytes`` is a warning.
+    """
+
+    renditions_dir: Path
+    url_path: str  # "email/": where Hugo publishes renditions_dir, below baseURL
+    budget_bytes: int
+    max_total_bytes: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything postduif knows about one workspace, with absolute paths."""
 
@@ -209,6 +226,7 @@ class Settings:
     dkim: DkimSettings
     web: WebSettings
     bounces: BounceSettings
+    images: ImageSettings
 
     @property
     def return_path(self) -> str:
@@ -348,7 +366,33 @@ def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
         dkim=DkimSettings(**{k: str(v) for k, v in s["dkim"].items()}),
         web=_web(s["web"], path),
         bounces=_bounces(root, s["bounces"], path),
+        images=_images(resolve(s["site"]["path"]), s["images"], path),
     )
+
+
+def _images(site_dir: Path, i: dict[str, Any], path: Path) -> ImageSettings:
+    """``renditions_dir`` must lie inside the site's ``static/``: only that is published."""
+    static = site_dir / "static"
+    # As spelled, not resolved: a static/ that is a symbolic link is still the site's static/.
+    directory = Path(os.path.normpath(site_dir / str(i["renditions_dir"])))
+    if not directory.is_relative_to(static) or directory == static:
+        raise ConfigError(f"images.renditions_dir {i['renditions_dir']!r} must be a folder "
+                          f"inside the Hugo site's static/ ({static}), which the site "
+                          "publishes", path=path, line=_line(path, "images.renditions_dir"))
+    for key in ("budget_kb", "max_total_kb"):
+        if not isinstance(i[key], int) or isinstance(i[key], bool) or i[key] < 1:
+            raise ConfigError(f"images.{key} must be a whole number of kilobytes, 1 or more "
+                              f"(not {i[key]!r})", path=path, line=_line(path, f"images.{key}"))
+    return ImageSettings(
+        renditions_dir=directory,
+        url_path=directory.relative_to(static).as_posix() + "/",
+        budget_bytes=i["budget_kb"] * 1024,
+        max_total_bytes=i["max_total_kb"] * 1024,
+    )
+
+
+def _line(path: Path, dotted: str) -> int | None:
+    return key_lines(path.read_text(encoding="utf-8")).get(dotted)
 
 
 def _web(w: dict[str, Any], path: Path) -> WebSettings:
@@ -424,7 +468,6 @@ def _flag(section: str, key: str, values: Mapping[str, Any], path: Path) -> bool
     """A true/false setting; the string "false" must not switch something on."""
     value = values[key]
     if not isinstance(value, bool):
-        line = key_lines(path.read_text(encoding="utf-8")).get(f"{section}.{key}")
         raise ConfigError(f"{section}.{key} must be true or false (without quotes), "
-                          f"not {value!r}", path=path, line=line)
+                          f"not {value!r}", path=path, line=_line(path, f"{section}.{key}"))
     return value

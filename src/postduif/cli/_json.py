@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # only the commands that print them load these
     from postduif.config import SmtpSettings
     from postduif.lists import ListDef
     from postduif.problems import Problem
+    from postduif.renditions import ImageWeight
     from postduif.send import LedgerStatus, VariantCounts
 
 _STATES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
@@ -52,8 +53,10 @@ def _counts(v: VariantCounts) -> dict[str, int]:
     return {**{state: getattr(v, state) for state in _STATES}, "total": v.total}
 
 
-def check_json(problems: list[Problem]) -> dict[str, object]:
-    """``check --json``: the totals and each problem with its file and line (null if unknown)."""
+def check_json(problems: list[Problem],
+               weights: list[tuple[str, str, ImageWeight]]) -> dict[str, object]:
+    """``check --json``: the totals and each problem with its file and line (null if unknown);
+    the weight of each email's images."""
     from postduif.problems import Severity
 
     errors = sum(p.severity is Severity.ERROR for p in problems)
@@ -63,6 +66,12 @@ def check_json(problems: list[Problem]) -> dict[str, object]:
         "problems": [{"path": None if p.path is None else str(p.path), "line": p.line,
                       "severity": p.severity.value, "code": p.code, "message": p.message}
                      for p in problems],
+        "images": [{"campaign": name, "language": key, "bytes": weight.total,
+                    "images": len(weight.local), "remote": weight.remote,
+                    "renditions": [{"url": r.url, "file": str(r.file), "source": str(r.source),
+                                    "bytes": r.size, "made": r.made}
+                                   for r in weight.renditions]}
+                   for name, key, weight in weights],
     }
 
 

@@ -15,7 +15,11 @@ from postduif.errors import PostduifError
 
 if TYPE_CHECKING:  # each command imports what it runs: --help loads no renderer
     from postduif.problems import Problem
+    from postduif.renditions import ImageWeight
     from postduif.workspace import Workspace
+
+    #: (campaign, language, the weight of that email's images)
+    Weights = list[tuple[str, str, ImageWeight]]
 
 
 @app.command()
@@ -40,11 +44,16 @@ def build(
         print_problems(failed.problems)
         raise
     table = Table(title=literal(result.campaign, " -> ", relative(result.directory, ws)))
-    for column in ("language", "subject", "HTML size", "warnings"):
+    for column in ("language", "subject", "HTML size", "images", "warnings"):
         table.add_column(column)
     for v in result.variants:
-        table.add_row(*cells(v.key, v.subject, f"{v.html_bytes / 1024:.1f} KB", v.warnings))
+        table.add_row(*cells(v.key, v.subject, f"{v.html_bytes / 1024:.1f} KB",
+                             v.images.summary(), v.warnings))
     out.print(table)
+    if result.renditions:
+        out.print(literal(f"{len(result.renditions)} email rendition(s) in ",
+                          relative(ws.settings.images.renditions_dir, ws),
+                          ": deploy the site before sending, so they are online"))
     print_problems([p for p in result.problems if p.severity is Severity.WARNING])
 
 
@@ -65,11 +74,15 @@ def check(
     from postduif.problems import Severity, has_errors
 
     ws = open_workspace(ctx)
-    problems = _check_one(ws, campaign) if campaign and not all_ else _check_all(ws)
+    weights: Weights = []
+    problems = (_check_one(ws, campaign, weights) if campaign and not all_
+                else _check_all(ws, weights))
     if as_json:
-        print_json(check_json(problems))
+        print_json(check_json(problems, weights))
     else:
         print_problems(problems)
+        for name, key, weight in weights:
+            out.print(literal(f"{name} {key}: images ", weight.summary()))
         errors = sum(p.severity is Severity.ERROR for p in problems)
         out.print(f"{errors} error(s), {len(problems) - errors} warning(s)")
     if has_errors(problems):
@@ -103,20 +116,22 @@ def preview(
     previewer.serve(ws, campaign=campaign, port=port, open_browser=open_)
 
 
-def _check_one(ws: Workspace, name: str) -> list[Problem]:
+def _check_one(ws: Workspace, name: str, weights: Weights) -> list[Problem]:
+    """The campaign's problems; the weight of each of its emails' images goes to ``weights``."""
     from postduif.check import check_plan
 
     plan = ws.plan(ws.campaign(name))
+    weights += [(plan.campaign.name, key, v.weight) for key, v in plan.variants.items()]
     return check_plan(ws.site, plan, ws.render(plan))
 
 
-def _check_all(ws: Workspace) -> list[Problem]:
+def _check_all(ws: Workspace, weights: Weights) -> list[Problem]:
     from postduif.campaign import campaign_files
     from postduif.check import check_site
 
     found = set(check_site(ws.site))
     for path in campaign_files(ws.settings.campaigns_dir):
-        found.update(_campaign_or_its_error(ws, path))
+        found.update(_campaign_or_its_error(ws, path, weights))
     found.update(_list_errors(ws))
     return sorted(found, key=lambda p: (str(p.path), p.line or 0, p.code, p.message))
 
@@ -135,11 +150,11 @@ def _list_errors(ws: Workspace) -> list[Problem]:
     return found
 
 
-def _campaign_or_its_error(ws: Workspace, path: Path) -> list[Problem]:
+def _campaign_or_its_error(ws: Workspace, path: Path, weights: Weights) -> list[Problem]:
     """One broken campaign file (or the list it names) must not hide the problems of the rest."""
     from postduif import problems as pr
 
     try:
-        return _check_one(ws, str(path))
+        return _check_one(ws, str(path), weights)
     except PostduifError as exc:
         return [pr.error("campaign", exc.message, exc.path or path, exc.line)]

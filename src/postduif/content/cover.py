@@ -27,8 +27,7 @@ from urllib.parse import unquote
 
 from postduif.content.files import site_file
 from postduif.content.hugo_config import HugoConfig
-from postduif.content.images import outlook_unsupported
-from postduif.problems import Problem, error, warning
+from postduif.problems import Problem, error
 
 #: The files Hugo treats as image resources of a bundle.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".svg")
@@ -66,13 +65,8 @@ def find_cover(page: CoverSource, problems: list[Problem]) -> Cover | None:
     if chosen is None:
         return None
     ref, key = chosen
-    found = Cover(ref, _text(page.params.get("featureAlt")) or _text(page.params.get("coverAlt")),
-                  _text(page.params.get("coverCaption")), key, page.key_lines.get(key))
-    if outlook_unsupported(ref):
-        problems.append(warning(
-            "webp-image", f"the cover image {ref!r} is WebP, which desktop Outlook does not "
-            "show; use a JPEG or PNG", page.source, found.line))
-    return found
+    return Cover(ref, _text(page.params.get("featureAlt")) or _text(page.params.get("coverAlt")),
+                 _text(page.params.get("coverCaption")), key, page.key_lines.get(key))
 
 
 def _named(page: CoverSource, key: str, images: list[str],

@@ -21,7 +21,7 @@ import imagesize
 #: ``padding="0 28px"`` of ``mj-text`` and of the feature ``mj-image`` in
 #: ``templates/layout.mjml.j2`` and ``newsletter.mjml.j2`` (a test reads them back).
 COLUMN_WIDTH = 600 - 2 * 28
-#: Formats desktop Outlook (Word's HTML engine) does not draw.
+#: Formats desktop Outlook (Word's HTML engine) does not draw: the email shows a rendition.
 OUTLOOK_UNSUPPORTED = (".webp",)
 
 
@@ -38,6 +38,17 @@ class ShownImage:
 
     url: str
     size: Size | None
+    file: Path | None = None  # the site's file (``None`` for a remote image)
+
+
+@dataclass(frozen=True)
+class SiteImage:
+    """An image of the page body that is a file of the site: where the email links it, the
+    file, and the page line that shows it (for problems with the file itself)."""
+
+    url: str
+    file: Path
+    line: int | None
 
 
 def real_size(file: Path) -> Size | None:

@@ -19,7 +19,7 @@ from markdown_it.token import Token
 
 from postduif.content.fragments import Fragment
 from postduif.content.hugo_config import HugoConfig
-from postduif.content.images import fitted, outlook_unsupported, real_size
+from postduif.content.images import SiteImage, fitted, real_size
 from postduif.content.links import PageLookup, Resolved, resolve, url_fault
 from postduif.content.pages import Page
 from postduif.content.sanitize import images_and_links, sanitize
@@ -43,6 +43,7 @@ class PageHtml:
     problems: tuple[Problem, ...]
     images: tuple[tuple[str, str], ...]  # (absolute src, alt)
     links: tuple[str, ...]  # absolute hrefs in document order
+    files: tuple[SiteImage, ...] = ()  # the images that are files of the site
 
 
 class PageContext:
@@ -82,11 +83,12 @@ def render_page(config: HugoConfig, lookup: PageLookup, page: Page,
     expanded = expand(body, page.body_line, context, page.source, problems)
     text = _HEADING_ATTRIBUTES.sub(r"\1", _ATTRIBUTE_LINE.sub("", expanded.text))
     tokens = MD.parse(text)
-    _Rewriter(config, lookup, page, expanded, problems).tokens(tokens)
+    rewriter = _Rewriter(config, lookup, page, expanded, problems)
+    rewriter.tokens(tokens)
     clean = sanitize(MD.renderer.render(tokens, MD.options, {})).strip()
     images, links = images_and_links(clean)
     ordered = sorted(problems, key=lambda problem: problem.line or 0)
-    return PageHtml(clean, tuple(ordered), images, links)
+    return PageHtml(clean, tuple(ordered), images, links, tuple(rewriter.files))
 
 
 class _Rewriter:
@@ -96,6 +98,7 @@ class _Rewriter:
                  expanded: Fragment, problems: list[Problem]) -> None:
         self.config, self.lookup, self.page = config, lookup, page
         self.expanded, self.problems = expanded, problems
+        self.files: list[SiteImage] = []
 
     def tokens(self, tokens: list[Token]) -> None:
         line = 0
@@ -150,8 +153,11 @@ class _Rewriter:
         (capped at the email's column, or at the author's smaller ``wanted`` width) when it
         is a file of the site: Outlook draws an image at its attributes, not at its CSS."""
         found = resolve(self.config, self.lookup, self.page, ref, image=True)
-        self.image_problems(ref, alt, found, self.expanded.source_line(line))
+        where = self.expanded.source_line(line)
+        self.image_problems(ref, alt, found, where)
         attrs = {"src": found.url}
+        if found.file is not None and not found.missing:
+            self.files.append(SiteImage(found.url, found.file, where))
         size = real_size(found.file) if found.file is not None else None
         if size is not None:
             shown = fitted(size, wanted)
@@ -159,8 +165,8 @@ class _Rewriter:
         return attrs
 
     def image_problems(self, ref: str, alt: str, found: Resolved, line: int) -> None:
-        """An image out of the site, not on the web, or missing is an error; WebP and a
-        missing alt text are warnings."""
+        """An image out of the site, not on the web, or missing is an error; a missing alt
+        text is a warning. (A WebP file is no problem: the email shows a rendition.)"""
         scheme = urlsplit(found.url).scheme
         if found.outside or scheme == "file":
             self.report(error, "image-outside-site",
@@ -171,9 +177,6 @@ class _Rewriter:
         elif found.missing:
             self.report(error, "missing-image", f"image {ref!r} not found in the page bundle, "
                         "content, static/ or assets/", line)
-        if outlook_unsupported(found.url):
-            self.report(warning, "webp-image", f"image {ref!r} is WebP, which desktop Outlook "
-                        "does not show; use a JPEG or PNG", line)
         if not alt.strip():
             self.report(warning, "missing-alt", f"image {ref!r} has no alt text", line)
 

@@ -101,7 +101,7 @@ class Site:
         if found.missing:
             return None
         size = real_size(found.file) if found.file is not None else None
-        return ShownImage(found.url, fitted(size) if size is not None else None)
+        return ShownImage(found.url, fitted(size) if size is not None else None, found.file)
 
     def bundle_owner(self, directory: Path, lang: str) -> Page | None:
         """The page whose bundle is ``directory``, preferring ``lang``."""
