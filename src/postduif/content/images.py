@@ -4,8 +4,8 @@ Desktop Outlook ignores CSS ``max-width`` and draws an ``<img>`` at its ``width`
 or, without one, at the file's own size: a 2,400 px photo then blows the layout apart. So
 every image of the site gets ``width`` and ``height`` attributes, read from the file and
 capped at the column of the email; the CSS ``max-width: 100%; height: auto`` stays for every
-other client. This is the only module that reads image files (with ``imagesize``, which reads
-just the header).
+other client. This is the only module that reads image headers (with ``imagesize``, which
+reads just the header); :mod:`postduif.renditions` decodes the images an email needs lighter.
 """
 
 from __future__ import annotations
