@@ -8,11 +8,14 @@ The recipe, in order:
 3. convert it to sRGB when it carries another ICC profile (Adobe RGB shown as sRGB looks
    washed out), then drop the profile: an untagged image is sRGB to every client;
 4. scale it down (Lanczos) to at most the width asked for, never up;
-5. choose the format: PNG when the image has transparency, or when its lossless PNG is no
-   larger than a JPEG of it (a flat graphic: few colours, large even areas, sharp edges);
-   JPEG otherwise (a photograph, where JPEG is several times smaller);
+5. choose the format: PNG when the image has transparency, or when its PNG is no larger than
+   a JPEG of it at quality 85 (a flat graphic: few colours, large even areas, sharp edges);
+   JPEG otherwise (a photograph, where JPEG is several times smaller). A palette image (or
+   one of 256 colours or fewer) stays a palette PNG of its own number of colours: scaling
+   blends them into thousands, which are brought back without dithering noise;
 6. over the budget, a PNG without transparency becomes a JPEG, one with transparency is
-   reduced to 256 colours, and a JPEG steps its quality down to :data:`LOWEST_QUALITY`;
+   reduced to 256 colours, a JPEG steps its quality down to :data:`LOWEST_QUALITY`, and then
+   the width steps down (:data:`WIDTH_STEPS`), never below the width the email shows;
 7. write no metadata: no EXIF (GPS, camera), XMP, comments or ICC profile.
 """
 
@@ -33,9 +36,9 @@ MAX_PIXELS = 64_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow raises DecompressionBombError at twice this
 #: JPEG qualities tried in turn until the rendition is within the budget.
 QUALITIES = (85, 75, 65, 55)
-#: Then the width: 2x the shown width, 1.5x, 1x (never less than what the email shows).
-WIDTH_STEPS = (1.0, 0.75, 0.5)
 LOWEST_QUALITY = QUALITIES[-1]
+#: Then the width, as a share of the width asked for (twice the shown width): 2x, 1.5x, 1x.
+WIDTH_STEPS = (1.0, 0.75, 0.5)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
@@ -102,14 +105,13 @@ def _decoded(file: Path) -> tuple[Image.Image, int]:
 
 
 def _upright_srgb(image: Image.Image) -> Image.Image:
-    """Turned by its EXIF orientation; RGB (or grey) in sRGB, with alpha only if it is used."""
+    """Turned by its EXIF orientation; RGB (or grey) in sRGB, RGBA when transparency is used."""
     image = ImageOps.exif_transpose(image)
     alpha = _has_alpha(image)
     icc = image.info.get("icc_profile")
     if icc:
         return _to_srgb(image, icc, "RGBA" if alpha else "RGB")
-    grey = image.mode in ("L", "LA")
-    mode = ("LA" if alpha else "L") if grey else ("RGBA" if alpha else "RGB")
+    mode = "RGBA" if alpha else "L" if image.mode in ("L", "LA") else "RGB"
     return image if image.mode == mode else image.convert(mode)
 
 
@@ -129,8 +131,8 @@ def _has_alpha(image: Image.Image) -> bool:
     """Whether any pixel is not fully opaque (an alpha channel of only 255 is no transparency)."""
     if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
         return False
-    extrema = image.convert("RGBA").getchannel("A").getextrema()
-    return isinstance(extrema[0], int | float) and extrema[0] < 255
+    lowest, _ = image.convert("RGBA").getchannel("A").getextrema()
+    return bool(lowest < 255)  # type: ignore[operator]  # one band: a (min, max) pair
 
 
 def _encoded(image: Image.Image, budget: int, colours: int) -> Made:
@@ -139,7 +141,7 @@ def _encoded(image: Image.Image, budget: int, colours: int) -> Made:
         return Made(suffix, data, image.width, image.height)
 
     colours = colours or _colours(image)
-    if image.mode in ("RGBA", "LA"):  # transparency: only PNG keeps it
+    if image.mode == "RGBA":  # transparency: only PNG keeps it
         png = _png(image, colours)
         return made(".png", png if len(png) <= budget else _png(image, colours or 256))
     jpeg = _jpeg(image, QUALITIES[0])
