@@ -390,3 +390,25 @@ def test_bad_image_settings_are_errors_on_their_line(site_ws: Path, value: str,
     assert words in failed.value.message
     lines = (site_ws / "postduif.toml").read_text(encoding="utf-8").splitlines()
     assert failed.value.line is not None and lines[failed.value.line - 1] == value
+
+
+def test_the_preview_makes_the_renditions_and_shows_them_from_the_workspace(
+        site_ws: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from postduif.preview import create_app
+
+    folder = site_ws / "site" / "static" / "email"
+    with TestClient(create_app(Workspace.open(site_ws), watch=False),
+                    base_url="http://127.0.0.1") as client:
+        sent = client.get("/c/music/en/html?persona=named").text
+        framed = client.get("/c/music/en/html?persona=named&frame=1").text
+        made = sorted(path.name for path in folder.iterdir())
+        assert len(made) == 3
+        assert sorted(src.rsplit("/", 1)[1] for src in _SRC.findall(sent)
+                      if src.startswith(BASE + "email/")) == made
+        for name in made:
+            assert f'src="/site/email/{name}"' in framed
+            image = client.get(f"/site/email/{name}")
+            assert image.status_code == 200
+            assert image.content == (folder / name).read_bytes()
