@@ -280,9 +280,13 @@ def test_image_weight_is_reported_and_over_the_limit_names_the_heaviest(
     warnings = {p.message for p in result.problems if p.code == "image-weight"}
     assert len(warnings) == 2
     assert all("feature.png" in message and "max_total_kb" in message for message in warnings)
-    report = run(site_ws, "check", "music", "--json")
-    weights = {entry["language"]: entry["bytes"] for entry in json.loads(report.stdout)["images"]}
-    assert weights == {v.key: v.images.total for v in result.variants}
+    report = json.loads(run(site_ws, "check", "music", "--json").stdout)["images"]
+    assert {entry["language"]: entry["bytes"] for entry in report} == {
+        v.key: v.images.total for v in result.variants}
+    [feature] = [r for entry in report if entry["language"] == "nl"
+                 for r in entry["renditions"] if r["source"].endswith("/feature.png")]
+    assert feature["made"] is True and feature["reasons"] == ["1920 px wide, shown at 544 px",
+                                                              "290 KB, over the 200 KB budget"]
 
 
 def test_a_corrupt_image_is_an_error_naming_the_file(site_ws: Path) -> None:
@@ -412,3 +416,18 @@ def test_the_preview_makes_the_renditions_and_shows_them_from_the_workspace(
             image = client.get(f"/site/email/{name}")
             assert image.status_code == 200
             assert image.content == (folder / name).read_bytes()
+
+
+def test_one_image_shown_at_two_widths_has_a_rendition_for_each(site_ws: Path) -> None:
+    """The cover at the column's width and the same file at 200 px in the text: two
+    renditions, both written, both weighed."""
+    [page, _] = add_image(site_ws, "posts/music-as-art", "feature.png", "Groot")
+    with page.open("a", encoding="utf-8") as stream:
+        stream.write('\n<img src="feature.png" alt="Klein" width="200">\n')
+    result = build(site_ws, "music")
+    feature = site_ws / "site" / "content" / "posts" / "music-as-art" / "feature.png"
+    widths = sorted(pixel_size(r.file)[0] for r in result.renditions if r.source == feature)
+    assert widths == [400, 1088]
+    nl = next(v for v in result.variants if v.key == "nl")
+    assert {r.url for r in nl.images.renditions} == {
+        src for src in srcs(result, "nl") if src.startswith(BASE + "email/")}

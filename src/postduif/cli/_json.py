@@ -69,7 +69,8 @@ def check_json(problems: list[Problem],
         "images": [{"campaign": name, "language": key, "bytes": weight.total,
                     "images": len(weight.local), "remote": weight.remote,
                     "renditions": [{"url": r.url, "file": str(r.file), "source": str(r.source),
-                                    "bytes": r.size, "made": r.made}
+                                    "bytes": r.size, "made": r.made,
+                                    "reasons": list(r.reasons)}
                                    for r in weight.renditions]}
                    for name, key, weight in weights],
     }

@@ -25,7 +25,7 @@ class PageImages:
     body_html: str  # the page's HTML with rendition URLs (and their heights) swapped in
     cover: EmailImage | None
     cover_width: int  # the width to show the cover at; 0 when unknown
-    images: tuple[EmailImage, ...]  # cover first, then the body's, each URL once
+    images: tuple[EmailImage, ...]  # cover first, then the body's, each linked URL once
     problems: tuple[Problem, ...]  # images that cannot be made into renditions
 
 
@@ -34,10 +34,10 @@ def page_images(renditions: Renditions, site: Site, page: Page) -> PageImages:
     problems: list[Problem] = []
     rendered = site.render(page)
     files = {found.url: found for found in rendered.files}
-    images: dict[str, EmailImage] = {}
-    cover, width = _cover(renditions, site, page, problems)
+    images: dict[str, EmailImage] = {}  # by the URL the email links: one image shown at
+    cover, width = _cover(renditions, site, page, problems)  # two widths has two renditions
     if cover is not None:
-        images[cover.url] = cover
+        images[cover.shown_url] = cover
 
     def swap(tag: re.Match[str]) -> str:
         attrs = {name: html.unescape(value) for name, value in _ATTR.findall(tag.group(0))}
@@ -53,7 +53,7 @@ def page_images(renditions: Renditions, site: Site, page: Page) -> PageImages:
         except ImageError as exc:
             problems.append(error("image-rendition", exc.message, page.source, found.line))
             return tag.group(0)
-        images.setdefault(src, image)
+        images.setdefault(image.shown_url, image)
         return _swapped(attrs, image) if image.rendition is not None else tag.group(0)
 
     body = _IMG.sub(swap, rendered.html)
