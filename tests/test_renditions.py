@@ -431,3 +431,14 @@ def test_one_image_shown_at_two_widths_has_a_rendition_for_each(site_ws: Path) -
     nl = next(v for v in result.variants if v.key == "nl")
     assert {r.url for r in nl.images.renditions} == {
         src for src in srcs(result, "nl") if src.startswith(BASE + "email/")}
+
+
+def test_send_makes_the_renditions_before_anything_goes_out(site_ws: Path) -> None:
+    """``send`` starts where ``build`` does; the plan it sends names every rendition (url and
+    file) so a later check can tell whether they are online."""
+    from postduif.send.job import prepare_job
+
+    job = prepare_job(Workspace.open(site_ws), "music", token_key=b"k" * 32)
+    assert len(job.plan.renditions) == 3
+    for rendition in job.plan.renditions:
+        assert rendition.made and rendition.url == BASE + "email/" + rendition.file.name
