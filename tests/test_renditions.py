@@ -28,7 +28,14 @@ from postduif.workspace import Workspace
 
 from .conftest import CORPUS, REPO
 from .hugo_support import build_site, missing_urls, published_file
-from .images_support import adobe_rgb_profile, jpeg_segments, jpeg_size, png_chunks, png_size
+from .images_support import (
+    adobe_rgb_profile,
+    jpeg_segments,
+    jpeg_size,
+    png_chunks,
+    png_size,
+    write_png,
+)
 
 BASE = "https://www.techwerkers.nl/"
 CAMPAIGNS = {"music": "posts/music-as-art", "feb": "posts/2026-feb"}
@@ -442,3 +449,31 @@ def test_send_makes_the_renditions_before_anything_goes_out(site_ws: Path) -> No
     assert len(job.plan.renditions) == 3
     for rendition in job.plan.renditions:
         assert rendition.made and rendition.url == BASE + "email/" + rendition.file.name
+
+
+def test_pillow_loads_only_when_a_rendition_is_made(workspace: Path) -> None:
+    """Images that need no rendition (narrow and light) are never decoded: planning the
+    campaign imports no Pillow. (The sample's 1,200 px feature.png is decoded, and its
+    rendition not used: no lighter than the 11 KB original.)"""
+    write_png(workspace / "content" / "posts" / "2026-12" / "feature.png", 1000, 500)
+    code = ("import sys; from postduif.workspace import Workspace; ws = Workspace.open(); "
+            "plan = ws.plan(ws.campaign('2026-12-community-update')); "
+            "print(len(plan.renditions), 'PIL' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=workspace, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.stdout.split() == ["0", "False"], done.stderr
+
+
+def test_a_rendition_no_lighter_than_its_original_is_not_used(workspace: Path) -> None:
+    """The sample's feature.png is 1,200 px wide but an 11 KB graphic of four colours: its
+    rendition would weigh more, so the email keeps the original (and nothing is written)."""
+    feature = workspace / "content" / "posts" / "2026-12" / "feature.png"
+    assert png_size(feature)[0] > 1088
+    ws = Workspace.open(workspace)
+    plan = ws.plan(ws.campaign("2026-12-community-update"))
+    assert plan.renditions == () and ws.make_renditions(plan) == []
+    for variant in plan.variants.values():
+        [image] = [i for i in variant.images if i.file == feature]
+        assert image.rendition is None and image.size == feature.stat().st_size
+        assert variant.context.sections[0].image_url == image.url
+    assert not (workspace / "static" / "email").exists()

@@ -15,18 +15,20 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from postduif.config import ImageSettings
 from postduif.content.images import OUTLOOK_UNSUPPORTED, real_size
 from postduif.errors import ImageError
 from postduif.renditions.model import EmailImage, Rendition
-from postduif.renditions.pillow import LOWEST_QUALITY, QUALITIES, WIDTH_STEPS, Made, make_rendition
+from postduif.renditions.recipe import RECIPE
+
+if TYPE_CHECKING:
+    from postduif.renditions.pillow import Made
 
 #: What Pillow decodes and a rendition can replace. GIF is left alone (a rendition would stop
 #: its animation), and SVG is no bitmap.
 RASTER = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
-#: Change it when the recipe in ``pillow.py`` changes: every rendition then gets a new name.
-RECIPE = f"1 q={QUALITIES} w={WIDTH_STEPS} low={LOWEST_QUALITY}"
 SUFFIXES = (".jpg", ".png")
 
 
@@ -80,6 +82,8 @@ class Renditions:
             if existing.is_file():
                 return _described(existing, file)
         if name not in self._made:
+            from postduif.renditions.pillow import make_rendition  # Pillow, only when needed
+
             made = make_rendition(file, width, self.settings.budget_bytes)
             needed = file.suffix.lower() in OUTLOOK_UNSUPPORTED or len(made.data) < size
             self._made[name] = made if needed else None
@@ -114,6 +118,8 @@ class Renditions:
 
     def _remake(self, rendition: Rendition) -> bytes:
         """The bytes of a rendition planned from a file that was removed since."""
+        from postduif.renditions.pillow import make_rendition
+
         width = self._widths[rendition.file.stem]
         return make_rendition(rendition.source, width, self.settings.budget_bytes).data
 

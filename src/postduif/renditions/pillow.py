@@ -2,7 +2,7 @@
 
 The recipe, in order:
 
-1. decode, refusing an image of more than :data:`MAX_PIXELS` before its pixels are read
+1. decode, refusing an image of more than ``MAX_PIXELS`` before its pixels are read
    (a decompression bomb: a few KB of PNG that unpacks to gigabytes);
 2. turn it upright by its EXIF orientation (mail clients do not all read EXIF);
 3. convert it to sRGB when it carries another ICC profile (Adobe RGB shown as sRGB looks
@@ -14,8 +14,8 @@ The recipe, in order:
    one of 256 colours or fewer) stays a palette PNG of its own number of colours: scaling
    blends them into thousands, which are brought back without dithering noise;
 6. over the budget, a PNG without transparency becomes a JPEG, one with transparency is
-   reduced to 256 colours, a JPEG steps its quality down to :data:`LOWEST_QUALITY`, and then
-   the width steps down (:data:`WIDTH_STEPS`), never below the width the email shows;
+   reduced to 256 colours, a JPEG steps its quality down (``QUALITIES``), and then
+   the width steps down (``WIDTH_STEPS``), never below the width the email shows;
 7. write no metadata: no EXIF (GPS, camera), XMP, comments or ICC profile.
 """
 
@@ -29,16 +29,9 @@ from pathlib import Path
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from postduif.errors import ImageError
+from postduif.renditions.recipe import MAX_PIXELS, QUALITIES, WIDTH_STEPS
 
-#: 64 megapixels: an 8000 x 8000 photo, three times a 24 MP camera's. Decoding takes about
-#: 4 bytes a pixel, so this bounds one rendition at about 256 MB of memory.
-MAX_PIXELS = 64_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow raises DecompressionBombError at twice this
-#: JPEG qualities tried in turn until the rendition is within the budget.
-QUALITIES = (85, 75, 65, 55)
-LOWEST_QUALITY = QUALITIES[-1]
-#: Then the width, as a share of the width asked for (twice the shown width): 2x, 1.5x, 1x.
-WIDTH_STEPS = (1.0, 0.75, 0.5)
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
