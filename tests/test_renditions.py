@@ -477,3 +477,17 @@ def test_a_rendition_no_lighter_than_its_original_is_not_used(workspace: Path) -
         assert image.rendition is None and image.size == feature.stat().st_size
         assert variant.context.sections[0].image_url == image.url
     assert not (workspace / "static" / "email").exists()
+
+
+def test_renditions_planned_elsewhere_are_written_all_the_same(site_ws: Path) -> None:
+    """A plan made without the workspace's renditions (the library's default) still has its
+    renditions written by the workspace, made again from their sources."""
+    from postduif.campaign import plan_campaign
+
+    ws = Workspace.open(site_ws)
+    campaign = ws.campaign("music")
+    plan = plan_campaign(campaign, ws.site, ws.settings, ws.list_def(campaign.list))
+    written = ws.make_renditions(plan)
+    assert sorted(written) == sorted(r.file for r in plan.renditions) and len(written) == 3
+    for rendition in plan.renditions:
+        assert rendition.file.stat().st_size == rendition.size

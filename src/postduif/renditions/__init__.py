@@ -6,7 +6,8 @@ than twice the width the email shows it at, heavier than ``[images] budget_kb``,
 ``static/`` tree (``[images] renditions_dir``), so the site's next deploy publishes them.
 
 ``pillow.py`` makes one (the only importer of Pillow) by the numbers in ``recipe.py``,
-``folder.py`` names, finds and writes them, ``pages.py`` points a page's images at them, ``weight.py`` weighs an email's images.
+``folder.py`` names, finds and writes them, ``pages.py`` points a page's images at them,
+``weight.py`` weighs an email's images.
 """
 
 from postduif.renditions.folder import Renditions

@@ -38,7 +38,6 @@ class Renditions:
     def __init__(self, settings: ImageSettings) -> None:
         self.settings = settings
         self._made: dict[str, Made | None] = {}  # name -> made in memory; None: not lighter
-        self._widths: dict[str, int] = {}  # name -> the width it is made for
 
     def image(self, url: str, file: Path, shown_width: int, base_url: str) -> EmailImage:
         """What the email shows for the site's ``file`` (at ``url``) drawn ``shown_width``
@@ -76,11 +75,10 @@ class Renditions:
         """The rendition of ``file`` (its ``url`` still without the site's address), or
         ``None`` when it would be no lighter than the original and Outlook shows that."""
         name = self._name(file, width)
-        self._widths[name] = width
         for suffix in SUFFIXES:
             existing = self.settings.renditions_dir / (name + suffix)
             if existing.is_file():
-                return _described(existing, file)
+                return _described(existing, file, width)
         if name not in self._made:
             from postduif.renditions.pillow import make_rendition  # Pillow, only when needed
 
@@ -92,7 +90,7 @@ class Renditions:
             return None
         target = self.settings.renditions_dir / (name + made_now.suffix)
         return Rendition(target.name, target, file, (), len(made_now.data), made_now.width,
-                         made_now.height)
+                         made_now.height, width)
 
     def _name(self, file: Path, width: int) -> str:
         recipe = f"postduif rendition {RECIPE} width={width} budget={self.settings.budget_bytes}"
@@ -117,18 +115,19 @@ class Renditions:
         return written
 
     def _remake(self, rendition: Rendition) -> bytes:
-        """The bytes of a rendition planned from a file that was removed since."""
+        """The bytes of a rendition this object did not make: planned by another, or found
+        on disk and removed since."""
         from postduif.renditions.pillow import make_rendition
 
-        width = self._widths[rendition.file.stem]
-        return make_rendition(rendition.source, width, self.settings.budget_bytes).data
+        return make_rendition(rendition.source, rendition.asked, self.settings.budget_bytes).data
 
 
-def _described(existing: Path, source: Path) -> Rendition:
+def _described(existing: Path, source: Path, asked: int) -> Rendition:
     """A rendition found on disk, made by an earlier run."""
     real = real_size(existing)
     width, height = (real.width, real.height) if real is not None else (0, 0)
-    return Rendition(existing.name, existing, source, (), existing.stat().st_size, width, height)
+    return Rendition(existing.name, existing, source, (), existing.stat().st_size, width, height,
+                     asked)
 
 
 def _published(rendition: Rendition, reasons: tuple[str, ...], base: str) -> Rendition:

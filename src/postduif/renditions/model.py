@@ -17,6 +17,7 @@ class Rendition:
     size: int  # bytes
     width: int
     height: int
+    asked: int = 0  # the width it was made for (twice the shown width): remade from this
 
     @property
     def made(self) -> bool:
