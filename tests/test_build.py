@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import shutil
 from datetime import timedelta
 from email import policy
 from pathlib import Path
@@ -104,12 +105,15 @@ def test_bilingual_mode_puts_dutch_first_with_a_jump_link(workspace: Path) -> No
 
 
 def test_an_existing_hugo_site_builds_in_place(tmp_path: Path) -> None:
-    """A workspace that points at the real site's directory, without copying its content."""
+    """A workspace that points at the site's directory, without copying its content into
+    the workspace. (The site is a copy: the build writes email renditions into its static/.)"""
     from .conftest import CORPUS, REPO
 
+    site = tmp_path / "site"
+    shutil.copytree(CORPUS / "techwerkers", site)
     (tmp_path / "campaigns").mkdir()
     (tmp_path / "postduif.toml").write_text(
-        f'[site]\npath = "{CORPUS / "techwerkers"}"\n[paths]\ntemplates = "{REPO / "templates"}"\n'
+        f'[site]\npath = "{site}"\n[paths]\ntemplates = "{REPO / "templates"}"\n'
         f'lists = "{REPO / "lists"}"\n'
         '[sender]\nname = "Techwerkers"\nemail = "nieuwsbrief@techwerkers.nl"\n',
         encoding="utf-8")
@@ -122,8 +126,8 @@ def test_an_existing_hugo_site_builds_in_place(tmp_path: Path) -> None:
         page = ws.site.get("posts/2026-feb", variant.key)
         assert page is not None and variant.subject == page.title
         html = (result.directory / f"{variant.key}.html").read_text(encoding="utf-8")
-        # the bundle's shared feature.png is published once, beside the Dutch (default
-        # language) page, and both languages show it from there (real Hugo: test_hugo_urls.py)
-        assert "https://www.techwerkers.nl/nl/posts/2026-feb/feature.png" in html
+        [rendition] = result.renditions  # the 1200 px feature.png, shown at 544 px
+        assert rendition.source == page.bundle_dir / "feature.png"  # type: ignore[operator]
+        assert rendition.url in html and rendition.file.parent == site / "static" / "email"
         events = ws.plan(ws.campaign("feb")).variants[variant.key].events
         assert events and all(e.url in html for e in events)

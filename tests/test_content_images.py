@@ -99,14 +99,17 @@ def test_fitted_never_scales_up() -> None:
     assert fitted(Size(1000, 500), "2000") == Size(544, 272)
 
 
-def test_webp_warns_and_png_does_not(tmp_path: Path) -> None:
+def test_webp_is_no_problem_and_each_site_image_is_recorded(tmp_path: Path) -> None:
+    """A WebP file gets an email rendition (tests/test_renditions.py), so the page has no
+    problem; every site image is recorded with its file and line for the renditions."""
     bundle = tmp_path / "content" / "posts" / "p"
     write_png(bundle / "foto.png", 40, 20)
     (bundle / "flyer.webp").write_bytes(b"RIFF\x00\x00\x00\x00WEBP")
-    html, page = render(tmp_path, "![Foto](foto.png)\n\n![Flyer](flyer.webp)\n")
-    problem = only(html.problems, "webp-image")
-    assert (problem.severity, problem.path, problem.line) == (Severity.WARNING, page, 7)
-    assert "flyer.webp" in problem.message and "Outlook" in problem.message
+    html, page = render(tmp_path, "![Foto](foto.png)\n\n![Flyer](flyer.webp)\n\n"
+                        "![Ver](https://cdn.example.net/x.webp)\n")
+    assert html.problems == ()
+    assert [(f.url.rsplit("/", 1)[1], f.file, f.line) for f in html.files] == [
+        ("foto.png", bundle / "foto.png", 5), ("flyer.webp", bundle / "flyer.webp", 7)]
 
 
 @pytest.fixture

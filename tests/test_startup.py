@@ -20,7 +20,7 @@ from postduif.cli.migrate import LANGUAGE_ATTRIBUTE_HELP
 # The heavy dependencies (and the stdlib parts only sending and the store use).
 HEAVY = ("aiosmtplib", "asyncio", "babel", "css_inline", "cryptography", "dkim", "dns",
          "email_validator", "flufl", "frontmatter", "httpx", "icalendar", "imap_tools", "jinja2",
-         "markdown_it", "mjml", "nh3", "recurring_ical_events", "sqlite3", "starlette",
+         "markdown_it", "mjml", "nh3", "PIL", "recurring_ical_events", "sqlite3", "starlette",
          "uvicorn", "watchfiles", "yaml")
 
 RUN_CLI = """

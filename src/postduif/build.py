@@ -21,6 +21,7 @@ from postduif.errors import CampaignError
 from postduif.message import Envelope, Recipient, build_message, personal_values
 from postduif.problems import Problem, Severity, has_errors
 from postduif.render import Rendered, personalise
+from postduif.renditions import ImageWeight, Rendition
 from postduif.workspace import Workspace
 
 SAMPLE_TOKEN = "SAMPLE-TOKEN"  # stands in for the signed token in samples and previews
@@ -37,6 +38,7 @@ class BuiltVariant:
     html_bytes: int
     warnings: int
     files: tuple[Path, ...]
+    images: ImageWeight = ImageWeight(())
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class BuildResult:
     directory: Path
     variants: tuple[BuiltVariant, ...]
     problems: tuple[Problem, ...]
+    renditions: tuple[Rendition, ...] = ()  # every email rendition linked: url and file
 
 
 def envelope(ws: Workspace, plan: Plan) -> Envelope:
@@ -79,7 +82,8 @@ def sample_parts(ws: Workspace, rendered: Rendered, persona: str = "named") -> t
 
 def checked_render(ws: Workspace, name: str, *, now: datetime | None = None
                    ) -> tuple[Plan, dict[str, Rendered], tuple[Problem, ...]]:
-    """Plan and render a campaign, refusing it (:class:`BuildFailed`) when check finds errors.
+    """Plan and render a campaign, refusing it (:class:`BuildFailed`) when check finds errors,
+    then write the email renditions it links into the site's ``static/``.
 
     ``build`` and ``send`` both start here, so nothing is sent that would not build.
     """
@@ -88,6 +92,7 @@ def checked_render(ws: Workspace, name: str, *, now: datetime | None = None
     problems = tuple(check_plan(ws.site, plan, rendered))
     if has_errors(problems) or not rendered:
         raise BuildFailed(plan.campaign.name, problems)
+    ws.make_renditions(plan)
     return plan, rendered, problems
 
 
@@ -96,7 +101,7 @@ def build_campaign(ws: Workspace, name: str, *, now: datetime | None = None) -> 
     plan, rendered, problems = checked_render(ws, name, now=now)
     target = ws.settings.build_dir / plan.campaign.name
     variants = _write(ws, plan, rendered, problems, target)
-    return BuildResult(plan.campaign.name, target, variants, problems)
+    return BuildResult(plan.campaign.name, target, variants, problems, plan.renditions)
 
 
 class BuildFailed(CampaignError):
@@ -138,4 +143,4 @@ def _write_variant(ws: Workspace, plan: Plan, key: str, message: Rendered,
     sources = {p.source for p in (*variant.pages, *variant.events)} | {plan.campaign.source}
     warnings = sum(p.severity is Severity.WARNING and p.path in sources for p in problems)
     return BuiltVariant(key, message.subject, len(files[f"{key}.html"]), warnings,
-                        tuple(target / f for f in files))
+                        tuple(target / f for f in files), variant.weight)

@@ -32,6 +32,8 @@ from postduif.errors import CampaignError, FeedError
 from postduif.lists import ListDef
 from postduif.problems import Problem
 from postduif.render import EmailContext, Event, Section
+from postduif.renditions import EmailImage, ImageWeight, Rendition, Renditions, page_images
+from postduif.renditions import size_text as _size_text
 from postduif.toml_lines import error_line
 from postduif.toml_lines import key_lines as _key_lines
 
@@ -77,6 +79,11 @@ class Variant:
     context: EmailContext
     pages: tuple[Page, ...]  # the source page(s) in this message, in section order
     events: tuple[Page, ...]  # the event pages on its agenda
+    images: tuple[EmailImage, ...] = ()  # what it shows (covers and bodies), each URL once
+
+    @property
+    def weight(self) -> ImageWeight:
+        return ImageWeight.of(self.images)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,13 @@ class Plan:
     variants: Mapping[str, Variant]
     routing: Mapping[str, str]  # subscriber language -> variant key
     problems: tuple[Problem, ...]
+
+    @property
+    def renditions(self) -> tuple[Rendition, ...]:
+        """Every email rendition the campaign's messages link (its ``url`` and ``file``):
+        they must be on the published site before the messages go out."""
+        return tuple(dict.fromkeys(r for v in self.variants.values()
+                                   for r in v.weight.renditions))
 
 
 def load_campaign(path: Path) -> Campaign:
@@ -203,10 +217,12 @@ def resolve_campaign(settings: Settings, name_or_path: str) -> Path:
 
 
 def plan_campaign(campaign: Campaign, site: Site, settings: Settings, list_def: ListDef,
-                  *, now: datetime | None = None, feed_max_age: timedelta | None = None) -> Plan:
+                  *, now: datetime | None = None, feed_max_age: timedelta | None = None,
+                  renditions: Renditions | None = None) -> Plan:
     """Resolve the campaign against the content: one variant per message, plus routing.
 
     ``feed_max_age``: reuse a fetched calendar feed younger than this (the preview's throttle).
+    ``renditions``: the workspace's, to reuse what it made (planning only reads the disk).
     """
     languages = campaign.languages or site.config.languages
     pages, problems = _pages_by_language(campaign, site, languages)
@@ -214,18 +230,38 @@ def plan_campaign(campaign: Campaign, site: Site, settings: Settings, list_def: 
         return Plan(campaign, {}, {}, tuple(problems))
     window = _agenda_window(campaign, pages, settings.timezone, now)
     feed = _feed(campaign, settings, window, feed_max_age, problems)
-    sections = {lang: _section(site, page, campaign, window, feed)
+    renditions = renditions or Renditions(settings.images)
+    sections = {lang: _section(site, page, campaign, window, feed, renditions)
                 for lang, page in pages.items()}
+    problems += [p for parts in sections.values() for p in parts.problems]
     problems += _agenda_problems(campaign, site, window, sections.values())
     builder = _ContextBuilder(campaign, settings, site, list_def)
     if campaign.mode == "bilingual":
         ordered = [lang for lang in languages if lang in sections]
         key = BILINGUAL.join(ordered)
-        variant = builder.variant(key, [sections[lang] for lang in ordered])
-        return Plan(campaign, {key: variant}, {lang: key for lang in languages}, tuple(problems))
-    variants = {lang: builder.variant(lang, [sections[lang]]) for lang in pages}
-    routing = {lang: lang if lang in pages else campaign.fallback for lang in languages}
+        variants = {key: builder.variant(key, [sections[lang] for lang in ordered])}
+        routing = {lang: key for lang in languages}
+    else:
+        variants = {lang: builder.variant(lang, [sections[lang]]) for lang in pages}
+        routing = {lang: lang if lang in pages else campaign.fallback for lang in languages}
+    problems += _weight_problems(variants, settings.images.max_total_bytes)
     return Plan(campaign, variants, routing, tuple(problems))
+
+
+def _weight_problems(variants: Mapping[str, Variant], limit: int) -> list[Problem]:
+    """An email whose images weigh more than ``limit`` bytes, naming the heaviest images."""
+    found = []
+    for key, variant in variants.items():
+        weight = variant.weight
+        if weight.total <= limit:
+            continue
+        heaviest = ", ".join(f"{image.file} ({_size_text(image.size)})"
+                             for image in weight.heaviest())
+        found.append(pr.warning(
+            "image-weight", f"the {key} email's images weigh {_size_text(weight.total)}, over "
+            f"the {_size_text(limit)} of [images] max_total_kb; heaviest: {heaviest}",
+            variant.pages[0].source, None))
+    return found
 
 
 def _pages_by_language(campaign: Campaign, site: Site,
@@ -275,34 +311,35 @@ def _agenda_window(campaign: Campaign, pages: Mapping[str, Page], timezone: str,
 
 
 def _section(site: Site, page: Page, campaign: Campaign, window: _Window | None,
-             feed: tuple[Event, ...]) -> _SectionParts:
+             feed: tuple[Event, ...], renditions: Renditions) -> _SectionParts:
     events = (_events(site, page.lang, campaign.agenda_section, window)
               if window and campaign.agenda_section else ())
+    images = page_images(renditions, site, page)
     return _SectionParts(
         page=page,
         events=events,
         section=Section(
             lang=page.lang,
             title=page.title,
-            body_html=site.render(page).html,
+            body_html=images.body_html,
             page_url=page.url,
             events=tuple(sorted((*(_event(e) for e in events), *feed), key=lambda e: e.start)),
             alternates={lang: p.url for lang, p in site.translations(page).items()
                         if lang != page.lang},
-            **_cover_fields(site, page),
+            **_cover_fields(page, images.cover, images.cover_width),
         ),
+        images=images.images,
+        problems=images.problems,
     )
 
 
-def _cover_fields(site: Site, page: Page) -> dict[str, Any]:
+def _cover_fields(page: Page, shown: EmailImage | None, width: int) -> dict[str, Any]:
     """The section's hero image: the page's cover (``feature`` or ``cover`` style), with its
-    alt text, caption and the width the email shows it at."""
-    shown = site.cover_image(page)
+    alt text, caption and the width the email shows it at (its rendition where it has one)."""
     if shown is None or page.cover is None:
         return {}
-    return {"image_url": shown.url, "image_alt": page.cover.alt,
-            "image_caption": page.cover.caption,
-            "image_width": shown.size.width if shown.size is not None else 0}
+    return {"image_url": shown.shown_url, "image_alt": page.cover.alt,
+            "image_caption": page.cover.caption, "image_width": width}
 
 
 def _events(site: Site, lang: str, section: str, window: _Window) -> tuple[Page, ...]:
@@ -359,6 +396,8 @@ class _SectionParts:
     page: Page
     events: tuple[Page, ...]
     section: Section
+    images: tuple[EmailImage, ...] = ()
+    problems: tuple[Problem, ...] = ()
 
 
 class _ContextBuilder:
@@ -389,7 +428,8 @@ class _ContextBuilder:
             list_titles={p.page.lang: self.list_def.title(p.page.lang) for p in parts},
         )
         return Variant(key, context, tuple(p.page for p in parts),
-                       tuple(e for p in parts for e in p.events))
+                       tuple(e for p in parts for e in p.events),
+                       tuple(dict.fromkeys(image for p in parts for image in p.images)))
 
     def _joined(self, parts: list[_SectionParts], given: Mapping[str, str],
                 default: Any) -> str:

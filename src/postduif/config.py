@@ -83,6 +83,7 @@ DEFAULTS: dict[str, Any] = {
         "soft_limit": 3,
         "soft_days": 15,
     },
+    "images": {"renditions_dir": "static/email", "budget_kb": 200, "max_total_kb": 1024},
 }
 
 
@@ -196,6 +197,22 @@ class BounceSettings:
 
 
 @dataclass(frozen=True)
+class ImageSettings:
+    """Email renditions of the site's images (see :mod:`postduif.renditions`).
+
+    ``renditions_dir`` lies inside the Hugo site's ``static/``, so the site's next deploy
+    publishes its files at ``url_path`` below the base URL. An image heavier than
+    ``budget_bytes`` gets a rendition; an email whose images weigh more than
+    ``max_total_bytes`` is a warning.
+    """
+
+    renditions_dir: Path
+    url_path: str  # "email/": where Hugo publishes renditions_dir, below baseURL
+    budget_bytes: int
+    max_total_bytes: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything postduif knows about one workspace, with absolute paths."""
 
@@ -218,6 +235,7 @@ class Settings:
     dkim: DkimSettings
     web: WebSettings
     bounces: BounceSettings
+    images: ImageSettings
 
     @property
     def return_path(self) -> str:
@@ -359,6 +377,7 @@ def _settings(root: Path, s: dict[str, Any], path: Path) -> Settings:
         dkim=DkimSettings(**{k: str(v) for k, v in s["dkim"].items()}),
         web=web,
         bounces=_bounces(root, s["bounces"], path),
+        images=_images(resolve(s["site"]["path"]), s["images"], path),
     )
 
 
@@ -397,6 +416,25 @@ def _public_url(value: object, path: Path) -> str:
                           "'https://lists.example.org/' (where postduif serve answers)",
                           path=path, line=_line(path, "web.public_url"))
     return url if url.endswith("/") else url + "/"
+def _images(site_dir: Path, i: dict[str, Any], path: Path) -> ImageSettings:
+    """``renditions_dir`` must lie inside the site's ``static/``: only that is published."""
+    static = site_dir / "static"
+    # As spelled, not resolved: a static/ that is a symbolic link is still the site's static/.
+    directory = Path(os.path.normpath(site_dir / str(i["renditions_dir"])))
+    if not directory.is_relative_to(static) or directory == static:
+        raise ConfigError(f"images.renditions_dir {i['renditions_dir']!r} must be a folder "
+                          f"inside the Hugo site's static/ ({static}), which the site "
+                          "publishes", path=path, line=_line(path, "images.renditions_dir"))
+    for key in ("budget_kb", "max_total_kb"):
+        if not isinstance(i[key], int) or isinstance(i[key], bool) or i[key] < 1:
+            raise ConfigError(f"images.{key} must be a whole number of kilobytes, 1 or more "
+                              f"(not {i[key]!r})", path=path, line=_line(path, f"images.{key}"))
+    return ImageSettings(
+        renditions_dir=directory,
+        url_path=directory.relative_to(static).as_posix() + "/",
+        budget_bytes=i["budget_kb"] * 1024,
+        max_total_bytes=i["max_total_kb"] * 1024,
+    )
 
 
 def _line(path: Path, dotted: str) -> int | None:

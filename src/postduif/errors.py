@@ -12,6 +12,8 @@ Hierarchy::
     ├── CampaignError    a campaign file that is missing, malformed or names unknown things
     │   └── FeedError    its agenda's calendar feed cannot be fetched or read (naming the URL)
     ├── RenderError      a template that fails in Jinja or MJML
+    ├── ImageError       an image that cannot be made into an email rendition (not decodable,
+    │                    too many pixels), or a rendition that cannot be written (naming the file)
     ├── StoreError       the subscriber store: unknown subscriber or membership, database locked
     ├── JoinImportError  an import file (join requests, a listmonk export) that cannot be imported
     │                    at all (binary, not UTF-8, not the expected header, ...)
@@ -62,6 +64,11 @@ class FeedError(CampaignError):
 
 class RenderError(PostduifError):
     """A template failed to render (Jinja) or to compile (MJML)."""
+
+
+class ImageError(PostduifError):
+    """An email rendition cannot be made (the image does not decode, or has more pixels than
+    is safe to decode) or written (a read-only or full disk); the message names the file."""
 
 
 class StoreError(PostduifError):

@@ -16,6 +16,7 @@ from postduif.config import Settings, find_workspace, load_settings
 from postduif.content import Site, load_site
 from postduif.lists import ListDef, load_list
 from postduif.render import Rendered, Renderer
+from postduif.renditions import Renditions
 
 
 class Workspace:
@@ -39,6 +40,12 @@ class Workspace:
     def renderer(self) -> Renderer:
         return Renderer(self.settings.templates_dir, timezone=self.settings.timezone)
 
+    @cached_property
+    def renditions(self) -> Renditions:
+        """Kept over :meth:`reload`: a rendition is named by its source's bytes, so one made
+        before a change is still right for an unchanged image."""
+        return Renditions(self.settings.images)
+
     def reload(self) -> None:
         """Forget everything read from disk; the next access reads it again."""
         for name in ("site", "renderer"):
@@ -52,7 +59,13 @@ class Workspace:
 
     def plan(self, campaign: Campaign, *, now: datetime | None = None) -> Plan:
         return plan_campaign(campaign, self.site, self.settings, self.list_def(campaign.list),
-                             now=now, feed_max_age=self.feed_max_age)
+                             now=now, feed_max_age=self.feed_max_age,
+                             renditions=self.renditions)
+
+    def make_renditions(self, plan: Plan) -> list[Path]:
+        """Write the email renditions ``plan`` links that are not on disk yet (``build``,
+        ``send`` and ``preview`` do; ``check`` only reads); the files written."""
+        return self.renditions.write(plan.renditions)
 
     def render(self, plan: Plan) -> dict[str, Rendered]:
         """Compile each variant once: MJML and CSS inlining happen here, never per recipient."""

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # only the commands that print them load these
     from postduif.lists import ListDef
     from postduif.problems import Problem
     from postduif.published import PublishedReport
+    from postduif.renditions import ImageWeight
     from postduif.send import LedgerStatus, VariantCounts
 
 _STATES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
@@ -54,9 +55,11 @@ def _counts(v: VariantCounts) -> dict[str, int]:
 
 
 def check_json(problems: list[Problem],
+               weights: list[tuple[str, str, ImageWeight]],
                published: PublishedReport | None = None) -> dict[str, object]:
-    """``check --json``: the totals and each problem with its file and line (null if unknown);
-    with ``--published``/``--online`` also what was and was not looked up."""
+    """``check --json``: the totals and each problem with its file and line (null if unknown),
+    the weight of each email's images; with ``--published``/``--online`` also what was and
+    was not looked up."""
     from postduif.problems import Severity
 
     errors = sum(p.severity is Severity.ERROR for p in problems)
@@ -66,6 +69,13 @@ def check_json(problems: list[Problem],
         "problems": [{"path": None if p.path is None else str(p.path), "line": p.line,
                       "severity": p.severity.value, "code": p.code, "message": p.message}
                      for p in problems],
+        "images": [{"campaign": name, "language": key, "bytes": weight.total,
+                    "images": len(weight.local), "remote": weight.remote,
+                    "renditions": [{"url": r.url, "file": str(r.file), "source": str(r.source),
+                                    "bytes": r.size, "made": r.made,
+                                    "reasons": list(r.reasons)}
+                                   for r in weight.renditions]}
+                   for name, key, weight in weights],
     }
     if published is not None:
         found["published"] = {

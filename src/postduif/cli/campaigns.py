@@ -17,7 +17,11 @@ from postduif.errors import PostduifError
 if TYPE_CHECKING:  # each command imports what it runs: --help loads no renderer
     from postduif.problems import Problem
     from postduif.published import PublishedReport, Reference
+    from postduif.renditions import ImageWeight
     from postduif.workspace import Workspace
+
+    #: (campaign, language, the weight of that email's images)
+    Weights = list[tuple[str, str, ImageWeight]]
 
 
 @app.command()
@@ -42,11 +46,16 @@ def build(
         print_problems(failed.problems)
         raise
     table = Table(title=literal(result.campaign, " -> ", relative(result.directory, ws)))
-    for column in ("language", "subject", "HTML size", "warnings"):
+    for column in ("language", "subject", "HTML size", "images", "warnings"):
         table.add_column(column)
     for v in result.variants:
-        table.add_row(*cells(v.key, v.subject, f"{v.html_bytes / 1024:.1f} KB", v.warnings))
+        table.add_row(*cells(v.key, v.subject, f"{v.html_bytes / 1024:.1f} KB",
+                             v.images.summary(), v.warnings))
     out.print(table)
+    if result.renditions:
+        out.print(literal(f"{len(result.renditions)} email rendition(s) in ",
+                          relative(ws.settings.images.renditions_dir, ws),
+                          ": deploy the site before sending, so they are online"))
     print_problems([p for p in result.problems if p.severity is Severity.WARNING])
 
 
@@ -84,13 +93,15 @@ def check(
         raise typer.BadParameter("--concurrency and --timeout go with --online")
     ws = open_workspace(ctx)
     refs: list[Reference] | None = [] if published is not None or online else None
-    problems = _check_one(ws, campaign, refs) if campaign and not all_ else _check_all(ws, refs)
+    weights: Weights = []
+    problems = (_check_one(ws, campaign, weights, refs) if campaign and not all_
+                else _check_all(ws, weights, refs))
     problems += _link_hosts(ws)
     report = None
     if refs is not None:
         report = _verify(ws, refs, published, concurrency, timeout)
         problems = _sorted([*problems, *report.problems])
-    _print_check(problems, report, as_json)
+    _print_check(problems, weights, report, as_json)
     if has_errors(problems):
         raise typer.Exit(1)
 
@@ -103,13 +114,16 @@ def _verify(ws: Workspace, refs: list[Reference], public: Path | None,
                             concurrency=concurrency, timeout=timeout)
 
 
-def _print_check(problems: list[Problem], report: PublishedReport | None, as_json: bool) -> None:
+def _print_check(problems: list[Problem], weights: Weights, report: PublishedReport | None,
+                 as_json: bool) -> None:
     from postduif.problems import Severity
 
     if as_json:
-        print_json(check_json(problems, report))
+        print_json(check_json(problems, weights, report))
         return
     print_problems(problems)
+    for name, key, weight in weights:
+        out.print(literal(f"{name} {key}: images ", weight.summary()))
     if report is not None:
         say(out, report.summary())
     errors = sum(p.severity is Severity.ERROR for p in problems)
@@ -143,12 +157,14 @@ def preview(
     previewer.serve(ws, campaign=campaign, port=port, open_browser=open_)
 
 
-def _check_one(ws: Workspace, name: str, refs: list[Reference] | None) -> list[Problem]:
-    """The campaign's problems; its emails' images and links are added to ``refs`` when
-    the published site is to be checked too."""
+def _check_one(ws: Workspace, name: str, weights: Weights,
+               refs: list[Reference] | None) -> list[Problem]:
+    """The campaign's problems; the weight of each of its emails' images goes to ``weights``,
+    and its emails' images and links to ``refs`` when the published site is checked too."""
     from postduif.check import check_plan
 
     plan = ws.plan(ws.campaign(name))
+    weights += [(plan.campaign.name, key, v.weight) for key, v in plan.variants.items()]
     rendered = ws.render(plan)
     if refs is not None:
         from postduif.published import email_references
@@ -163,13 +179,13 @@ def _link_hosts(ws: Workspace) -> list[Problem]:
     return check_link_hosts(ws.settings, ws.site.config.base_url)
 
 
-def _check_all(ws: Workspace, refs: list[Reference] | None) -> list[Problem]:
+def _check_all(ws: Workspace, weights: Weights, refs: list[Reference] | None) -> list[Problem]:
     from postduif.campaign import campaign_files
     from postduif.check import check_site
 
     found = set(check_site(ws.site))
     for path in campaign_files(ws.settings.campaigns_dir):
-        found.update(_campaign_or_its_error(ws, path, refs))
+        found.update(_campaign_or_its_error(ws, path, weights, refs))
     found.update(_list_errors(ws))
     return _sorted(found)
 
@@ -192,12 +208,12 @@ def _list_errors(ws: Workspace) -> list[Problem]:
     return found
 
 
-def _campaign_or_its_error(ws: Workspace, path: Path,
+def _campaign_or_its_error(ws: Workspace, path: Path, weights: Weights,
                            refs: list[Reference] | None) -> list[Problem]:
     """One broken campaign file (or the list it names) must not hide the problems of the rest."""
     from postduif import problems as pr
 
     try:
-        return _check_one(ws, str(path), refs)
+        return _check_one(ws, str(path), weights, refs)
     except PostduifError as exc:
         return [pr.error("campaign", exc.message, exc.path or path, exc.line)]

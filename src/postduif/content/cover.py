@@ -29,7 +29,6 @@ from urllib.parse import unquote
 
 from postduif.content.files import SiteFile, site_file
 from postduif.content.hugo_config import HugoConfig
-from postduif.content.images import outlook_unsupported
 from postduif.content.resources import split_language, variants
 from postduif.problems import Problem, error, warning
 
@@ -74,13 +73,8 @@ def find_cover(page: CoverSource, problems: list[Problem]) -> Cover | None:
     if chosen is None:
         return None
     ref, key = chosen
-    found = Cover(ref, _text(page.params.get("featureAlt")) or _text(page.params.get("coverAlt")),
-                  _text(page.params.get("coverCaption")), key, page.key_lines.get(key))
-    if outlook_unsupported(ref):
-        problems.append(warning(
-            "webp-image", f"the cover image {ref!r} is WebP, which desktop Outlook does not "
-            "show; use a JPEG or PNG", page.source, found.line))
-    return found
+    return Cover(ref, _text(page.params.get("featureAlt")) or _text(page.params.get("coverAlt")),
+                 _text(page.params.get("coverCaption")), key, page.key_lines.get(key))
 
 
 def _as_unused(problem: Problem, feature: tuple[str, str] | None) -> Problem:

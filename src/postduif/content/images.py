@@ -4,8 +4,8 @@ Desktop Outlook ignores CSS ``max-width`` and draws an ``<img>`` at its ``width`
 or, without one, at the file's own size: a 2,400 px photo then blows the layout apart. So
 every image of the site gets ``width`` and ``height`` attributes, read from the file and
 capped at the column of the email; the CSS ``max-width: 100%; height: auto`` stays for every
-other client. This is the only module that reads image files (with ``imagesize``, which reads
-just the header).
+other client. This is the only module that reads image headers (with ``imagesize``, which
+reads just the header); :mod:`postduif.renditions` decodes the images an email needs lighter.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import imagesize
 #: ``padding="0 28px"`` of ``mj-text`` and of the feature ``mj-image`` in
 #: ``templates/layout.mjml.j2`` and ``newsletter.mjml.j2`` (a test reads them back).
 COLUMN_WIDTH = 600 - 2 * 28
-#: Formats desktop Outlook (Word's HTML engine) does not draw.
+#: Formats desktop Outlook (Word's HTML engine) does not draw: the email shows a rendition.
 OUTLOOK_UNSUPPORTED = (".webp",)
 
 
@@ -38,6 +38,17 @@ class ShownImage:
 
     url: str
     size: Size | None
+    file: Path | None = None  # the site's file (``None`` for a remote image)
+
+
+@dataclass(frozen=True)
+class SiteImage:
+    """An image of the page body that is a file of the site: where the email links it, the
+    file, and the page line that shows it (for problems with the file itself)."""
+
+    url: str
+    file: Path
+    line: int | None
 
 
 def real_size(file: Path) -> Size | None:

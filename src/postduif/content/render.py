@@ -19,7 +19,7 @@ from markdown_it.token import Token
 
 from postduif.content.fragments import Fragment
 from postduif.content.hugo_config import HugoConfig
-from postduif.content.images import fitted, outlook_unsupported, real_size
+from postduif.content.images import SiteImage, fitted, real_size
 from postduif.content.links import PageLookup, Resolved, resolve, url_fault
 from postduif.content.pages import Page
 from postduif.content.resources import unpublished_reason
@@ -47,6 +47,7 @@ class PageHtml:
     written: tuple[tuple[str, int], ...] = ()
     """``(absolute URL, source line)`` of each link and image as the page writes it, for
     pointing a reader at the line when the published site lacks the target."""
+    files: tuple[SiteImage, ...] = ()  # the images that are files of the site
 
 
 class PageContext:
@@ -91,7 +92,8 @@ def render_page(config: HugoConfig, lookup: PageLookup, page: Page,
     clean = sanitize(MD.renderer.render(tokens, MD.options, {})).strip()
     images, links = images_and_links(clean)
     ordered = sorted(problems, key=lambda problem: problem.line or 0)
-    return PageHtml(clean, tuple(ordered), images, links, tuple(rewriter.written))
+    return PageHtml(clean, tuple(ordered), images, links, tuple(rewriter.written),
+                    tuple(rewriter.files))
 
 
 class _Rewriter:
@@ -102,6 +104,7 @@ class _Rewriter:
         self.config, self.lookup, self.page = config, lookup, page
         self.expanded, self.problems = expanded, problems
         self.written: list[tuple[str, int]] = []
+        self.files: list[SiteImage] = []
 
     def tokens(self, tokens: list[Token]) -> None:
         line = 0
@@ -163,9 +166,12 @@ class _Rewriter:
         (capped at the email's column, or at the author's smaller ``wanted`` width) when it
         is a file of the site: Outlook draws an image at its attributes, not at its CSS."""
         found = resolve(self.config, self.lookup, self.page, ref, image=True)
-        self.written.append((found.url, self.expanded.source_line(line)))
-        self.image_problems(ref, alt, found, self.expanded.source_line(line))
+        where = self.expanded.source_line(line)
+        self.written.append((found.url, where))
+        self.image_problems(ref, alt, found, where)
         attrs = {"src": found.url}
+        if found.file is not None and not found.missing:
+            self.files.append(SiteImage(found.url, found.file, where))
         size = real_size(found.file) if found.file is not None else None
         if size is not None:
             shown = fitted(size, wanted)
@@ -173,8 +179,8 @@ class _Rewriter:
         return attrs
 
     def image_problems(self, ref: str, alt: str, found: Resolved, line: int) -> None:
-        """An image out of the site, not on the web, or missing is an error; WebP and a
-        missing alt text are warnings."""
+        """An image out of the site, not on the web, or missing is an error; a missing alt
+        text is a warning. (A WebP file is no problem: the email shows a rendition.)"""
         scheme = urlsplit(found.url).scheme
         if found.outside or scheme == "file":
             self.report(error, "image-outside-site",
@@ -188,9 +194,6 @@ class _Rewriter:
         elif found.missing:
             self.report(error, "missing-image", f"image {ref!r} not found in the page bundle, "
                         "content, static/ or assets/", line)
-        if outlook_unsupported(found.url):
-            self.report(warning, "webp-image", f"image {ref!r} is WebP, which desktop Outlook "
-                        "does not show; use a JPEG or PNG", line)
         if not alt.strip():
             self.report(warning, "missing-alt", f"image {ref!r} has no alt text", line)
 

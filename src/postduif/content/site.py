@@ -104,7 +104,7 @@ class Site:
         if found.missing:
             return None
         size = real_size(found.file) if found.file is not None else None
-        return ShownImage(found.url, fitted(size) if size is not None else None)
+        return ShownImage(found.url, fitted(size) if size is not None else None, found.file)
 
     def cover_problems(self, page: Page) -> list[Problem]:
         """A cover image whose file exists but that Hugo publishes nowhere (a missing file is

@@ -148,6 +148,7 @@ class Builds:
         started = time.perf_counter()
         try:
             build.plan = self._ws.plan(self._ws.campaign(name))
+            self._ws.make_renditions(build.plan)  # the preview serves them from static/
             build.rendered = self._ws.render(build.plan)
             build.problems = check_plan(self._ws.site, build.plan, build.rendered)
             build.unreadable = unreadable(self._ws.site, build.plan.campaign)

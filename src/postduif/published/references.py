@@ -88,6 +88,9 @@ class _Places:
                       plan.campaign.source, *_template_files(templates_dir, self.template.path)]
         for page in variant.pages:
             self._page(site, page)
+        for image in variant.images:  # a rendition was written where its original was
+            if image.rendition is not None and image.url in self.known:
+                self._remember(image.rendition.url, self.known[image.url])
         self._agenda(plan, variant)
         self._remember(variant.context.site_url, self.search("site_url") or self.template)
 
