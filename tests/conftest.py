@@ -41,6 +41,24 @@ def require_tool(available: bool, what: str) -> None:
                 f"(or set POSTDUIF_ALLOW_MISSING_TOOLS=1 to skip)")
 
 
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``root`` with its size and modification time."""
+    return {path.relative_to(root).as_posix(): (path.stat().st_size, path.stat().st_mtime_ns)
+            for path in root.rglob("*")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_stays_untouched() -> Iterator[None]:
+    """The corpus and seed are read by path, never written: the tests run as root, for whom
+    the read-only folders are no barrier, and a Hugo build or a rendition made in place would
+    leave files in them (a build lock, ``static/email/``) that change what later runs read."""
+    before = _tree(SHARED)
+    yield
+    after = _tree(SHARED)
+    changed = sorted(set(before) ^ set(after) | {k for k in before if after.get(k) != before[k]})
+    assert not changed, f"the tests changed files under {SHARED}: {changed[:10]}"
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """An empty store in a temp file (modules that need a clock or a workspace define their own)."""

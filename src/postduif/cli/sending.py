@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -31,8 +32,15 @@ def send(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     resend_unknown: Annotated[bool, typer.Option(
         help="Also resend messages whose delivery is unknown (may arrive twice).")] = False,
+    published: Annotated[Path | None, typer.Option(
+        "--published", metavar="DIR", exists=True, file_okay=False,
+        help="Look the image renditions up in Hugo's output folder instead of on the live "
+        "site.")] = None,
 ) -> None:
     """Send a campaign to its list, each subscriber in their language; re-run to resume.
+
+    Before sending (not with --dry-run) it makes sure the campaign's image renditions are on
+    the published site: one known to be missing stops the send (a --to review copy warns).
 
     Example: postduif send 2026-12-community-update --dry-run
     """
@@ -51,11 +59,31 @@ def send(
             raise
         if dry_run_:
             _dry_run(ws, job, store)
-        elif to:
+            return
+        _renditions_live(ws, job, published, review=to is not None)
+        if to:
             for variant, reply in asyncio.run(review_send(ws, job, to)):
                 say(out, variant, ": sent to ", to, f" ({reply})")
         else:
             _deliver(ws, job, store, yes=yes, resend_unknown=resend_unknown)
+
+
+def _renditions_live(ws: Workspace, job: SendJob, public: Path | None, *, review: bool) -> None:
+    """Stop a send whose image renditions are known not to be published yet; a review copy
+    (``--to``) goes out with a warning, since reviewers may look before the site is deployed."""
+    from postduif.published.renditions import check_renditions
+
+    found = check_renditions(job.plan.renditions, ws.site.config.base_url, public=public)
+    for _, status in found.unconfirmed:
+        say(err, "Warning: could not confirm that ", status.url, " is published (",
+            status.detail, "); sending anyway.")
+    if not found.missing:
+        return
+    if not review:
+        raise found.refusal(job.name)
+    for _, status in found.missing:
+        say(err, "Warning: ", status.url, " is not published yet (", status.detail,
+            "): the review copy shows a broken image.")
 
 
 def _key(ws: Workspace, *, dry_run: bool) -> bytes:
