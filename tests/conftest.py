@@ -76,10 +76,8 @@ def nieuwsbrief() -> ListDef:
     return load_list(REPO / "lists", "nieuwsbrief")
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A copy of the repository's sample workspace that a test may change freely."""
-    root = tmp_path / "ws"
+def copy_sample(root: Path) -> Path:
+    """A copy of the repository's sample workspace at ``root`` (a new folder)."""
     root.mkdir()
     for part in WORKSPACE_PARTS:
         source = REPO / part
@@ -88,6 +86,12 @@ def workspace(tmp_path: Path) -> Path:
         else:
             shutil.copy2(source, root / part)
     return root
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the repository's sample workspace that a test may change freely."""
+    return copy_sample(tmp_path / "ws")
 
 
 @pytest.fixture

@@ -163,7 +163,18 @@ def test_not_a_calendar_is_an_error_naming_the_file(tmp_path: Path) -> None:
         _read("nostart.ics", tmp_path)
 
 
-def test_not_gancio_json_is_an_error_naming_the_url(server: FeedServer, tmp_path: Path) -> None:
+def test_not_gancio_json_is_read_as_the_calendar_it_is(server: FeedServer, tmp_path: Path
+                                                        ) -> None:
+    """A URL that looks like Gancio's but answers a calendar is read as one, with a warning;
+    one that answers neither is an error naming the URL."""
     server.files["/feed/json"] = FEEDS / "agenda.ics"
+    events, warnings = _read(server.url("/feed/json"), tmp_path)
+    assert "[Oproep] Landelijke stakingsdag" in [e.title for e in events]
+    assert [w for w in warnings if "ordinary iCalendar" in w] == [
+        f"Gancio feed {server.url('/feed/json')} is not the JSON Gancio serves: it is not JSON at "
+        f"all, line 1; read {server.url('/feed/json')} as an ordinary iCalendar feed "
+        "instead"]
+    (tmp_path / "neither").write_text('{"events": []}', "utf-8")
+    server.files["/feed/json"] = tmp_path / "neither"
     with pytest.raises(FeedError, match=f"Gancio feed {server.url('/feed/json')} is not the JSON"):
-        _read(server.url("/feed/json"), tmp_path)
+        _read(server.url("/feed/json"), tmp_path / "again")

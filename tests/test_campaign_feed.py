@@ -94,8 +94,8 @@ def test_a_feed_whose_json_is_a_web_page_is_read_as_the_ics_it_gave(
     assert "[Oproep] Landelijke stakingsdag" in text  # a plain calendar keeps its brackets
     warned = [p for p in result.problems if p.code == "agenda-feed" and "JSON" in p.message]
     assert len(warned) == 1 and warned[0].line == 5
-    assert (f"{server.url('/feed/json')} is not the JSON Gancio serves (it answered a web "
-            f"page); read {server.url('/feed/ics')} as an ordinary iCalendar feed instead"
+    assert (f"{server.url('/feed/json')} is not the JSON Gancio serves: it answered a web "
+            f"page; read {server.url('/feed/ics')} as an ordinary iCalendar feed instead"
             ) in warned[0].message
 
 

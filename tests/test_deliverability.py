@@ -28,7 +28,7 @@ from postduif.send.job import prepare_job
 from postduif.send.model import Target
 from postduif.workspace import Workspace
 
-from .conftest import CORPUS, LOCAL_FILES, REPO, WORKSPACE_PARTS, require_tool
+from .conftest import CORPUS, REPO, copy_sample, require_tool
 from .dkim_support import DOMAIN, SELECTOR, make_key
 
 SAMPLE = "2026-12-community-update"
@@ -59,13 +59,7 @@ class Report:
 
 
 def sample_workspace(root: Path) -> Path:
-    root.mkdir()
-    for part in WORKSPACE_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, root / part, ignore=LOCAL_FILES)
-        else:
-            shutil.copy2(source, root / part)
+    copy_sample(root)
     with (root / "postduif.toml").open("a", encoding="utf-8") as settings:
         settings.write(DKIM_SETTINGS)
     return root

@@ -79,8 +79,11 @@ def add_campaigns(workspace: Path, page: str, *, agenda: str = "") -> list[str]:
 
 
 def campaign_emails(ws: Workspace, name: str) -> list[str]:
-    """HTML and text of every variant of the campaign, as the sample recipient reads it."""
+    """HTML and text of every variant of the campaign, as the sample recipient reads it; its
+    image renditions are written into the site's static/, as ``build`` and ``send`` do, so a
+    Hugo build after this publishes them (the organiser's order: build, deploy, send)."""
     plan = ws.plan(ws.campaign(name))
+    ws.make_renditions(plan)
     rendered = ws.render(plan)
     assert rendered, name
     return [part for message in rendered.values() for part in sample_parts(ws, message)]
@@ -192,7 +195,6 @@ def test_the_header_links_the_home_page_when_the_default_language_is_at_the_root
 
 def test_every_url_of_every_real_techwerkers_post_is_published(tmp_path: Path) -> None:
     site = copy_site(TECHWERKERS, tmp_path / "site")
-    public = build_site(site, tmp_path / "public")
     workspace = make_workspace(tmp_path / "ws", site, ("nl", "en"))
     posts = sorted(path.name for path in (site / "content" / "posts").iterdir()
                    if (path / "index.nl.md").is_file() and (path / "index.en.md").is_file())
@@ -200,10 +202,14 @@ def test_every_url_of_every_real_techwerkers_post_is_published(tmp_path: Path) -
     names = [name for post in posts for name in add_campaigns(workspace, f"posts/{post}")]
     ws = Workspace.open(workspace)
     documents = [part for name in names for part in campaign_emails(ws, name)]
+    public = build_site(site, tmp_path / "public")  # deployed after the renditions were made
     urls = assert_published(public, ws, [*documents, *greeting_emails(ws)], images=len(posts))
     assert assert_pages_show_what_hugo_shows(public, ws) >= 10
+    assert any(url.startswith("https://www.techwerkers.nl/email/") for url in urls)
     # a shared file of a bundle is published once, beside the Dutch (default language) page
-    assert "https://www.techwerkers.nl/nl/posts/music-as-art/feature.png" in urls
+    assert "https://www.techwerkers.nl/nl/posts/2026-feb/feature.png" in {
+        image.url for name in names for variant in ws.plan(ws.campaign(name)).variants.values()
+        for image in variant.images}
     assert (public / "nl" / "posts" / "music-as-art" / "feature.png").is_file()
     assert not (public / "en" / "posts" / "music-as-art" / "feature.png").exists()
 
@@ -220,11 +226,11 @@ def test_the_july_post_shows_its_feature_file_and_builds(tmp_path: Path) -> None
         assert "feature: feature.jpg" in text
         source.write_text(text.replace("feature: feature.jpg", "cover: feature.png", 1),
                           encoding="utf-8")
-    public = build_site(site, tmp_path / "public")
     workspace = make_workspace(tmp_path / "ws", site, ("nl", "en"))
     [name, _] = add_campaigns(workspace, "posts/2026-07")
     ws = Workspace.open(workspace)
     result = build_campaign(ws, f"campaigns/{name}.toml")
+    public = build_site(site, tmp_path / "public")  # deployed after the build
     covers = [p for p in result.problems if p.code == "missing-cover-image"]
     assert covers and all(p.severity is Severity.WARNING for p in covers)
     assert all("feature.jpg" in p.message for p in covers)

@@ -34,10 +34,15 @@ def feed_url(url: str, kind: str) -> str:
 def parse_gancio_json(data: bytes, url: str, start: datetime, end: datetime) -> list[Event]:
     """The events starting in ``[start, end)``, oldest first."""
     if data.lstrip()[:1] == b"<":
-        raise FeedError(f"Gancio feed {url} is not the JSON Gancio serves (it answered a web "
-                        f"page)")
+        raise FeedError(f"Gancio feed {url} is not the JSON Gancio serves: it answered a web "
+                        f"page")
     try:
         items = json.loads(data)
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        where = f", line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise FeedError(f"Gancio feed {url} is not the JSON Gancio serves: it is not JSON at "
+                        f"all{where}") from None
+    try:
         if not isinstance(items, list):
             raise ValueError("expected a JSON array of events")
         events = [_event(item, _instance(url)) for item in items]
