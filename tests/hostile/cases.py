@@ -1,6 +1,8 @@
 """The table of bad inputs: one ``Case`` per entry. To add one, append a ``Case`` to CASES:
 what to break (a helper from support.py, or any function of the workspace) and the commands
-with their exit codes and the file:line or field each message must name.
+with their exit codes and the file:line or field each message must name. A class of inputs
+of its own (feeds, bounces, addresses, ...) may keep its table in ``cases_<class>.py`` with
+its own ``CASES`` (and ``SENDS``); :func:`all_cases` gathers them all.
 
 Every case is also checked for executable HTML and injected headers in all that postduif
 wrote, formula cells in its CSV, and tracebacks or terminal escapes in its output; cases that
@@ -8,6 +10,9 @@ expect output files (``SENDS``) check that some were written.
 """
 
 from __future__ import annotations
+
+import importlib
+from pathlib import Path
 
 from .support import (
     CAMPAIGN,
@@ -256,3 +261,14 @@ CASES: tuple[Case, ...] = (
 SENDS = {"symlink loops in content", "XSS in front matter",
          "javascript: and on*= in the page body", "CR/LF in a subscriber's name",
          "XSS in subscribers' names", "CSV formulas in a rejects file"}
+
+
+def all_cases() -> tuple[tuple[Case, ...], set[str]]:
+    """The cases of this table and of every ``cases_<class>.py`` beside it, and the names
+    of those that must write output."""
+    cases, sends = list(CASES), set(SENDS)
+    for path in sorted(Path(__file__).parent.glob("cases_*.py")):
+        module = importlib.import_module(f"{__package__}.{path.stem}")
+        cases += module.CASES
+        sends |= set(getattr(module, "SENDS", ()))
+    return tuple(cases), sends

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO
 
-from .cases import CASES, SENDS
+from .cases import all_cases
 from .support import (
     Case,
     Ran,
@@ -26,6 +26,8 @@ from .support import (
     step_problems,
     written,
 )
+
+CASES, SENDS = all_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
