@@ -213,8 +213,8 @@ def test_post_changes_the_language_everywhere_and_logs_it(client: TestClient,
     assert _events(store) == events
 
 
-def test_unticking_unsubscribes_and_reticking_subscribes_again(client: TestClient,
-                                                              store: Store) -> None:
+def test_unticking_unsubscribes_and_reticking_asks_for_a_confirmation(client: TestClient,
+                                                                     store: Store) -> None:
     _add(store, ANN, "nieuwsbrief", "confirmed")
     form = _form_of(client.get(PAGE, params={"token": _token()}).text)
     assert ("list", "nieuwsbrief") in form and ("shown", "nieuwsbrief") in form
@@ -225,10 +225,12 @@ def test_unticking_unsubscribes_and_reticking_subscribes_again(client: TestClien
     box = {(i["name"], i["value"]): i for i in _inputs(page)}["list", "nieuwsbrief"]
     assert "checked" not in box and "disabled" not in box  # unticked, and may be ticked again
     answer = _post(client, _changed(_form_of(page), list="nieuwsbrief"))
-    assert "Je bent weer aangemeld voor Nieuwsbrief Techwerkers." in answer
-    assert _status(store, ANN, "nieuwsbrief") == "confirmed"
+    assert ("We hebben je een e-mail gestuurd om Nieuwsbrief Techwerkers te bevestigen."
+            in answer)
+    # A new request, not a new consent: the link may be in anyone's hands.
+    assert _status(store, ANN, "nieuwsbrief") == "pending"
     assert _events(store)[-2:] == [("nieuwsbrief", "unsubscribed", "web:preferences"),
-                                   ("nieuwsbrief", "confirmed", "web:preferences")]
+                                   ("nieuwsbrief", "requested", "web:preferences")]
     assert store.consent_log(ANN)[-1].consent_version == "2026-11"  # the list's current text
 
 
@@ -272,8 +274,10 @@ def test_a_list_that_cannot_change_ignores_a_forged_form(client: TestClient, sto
     assert _events(store) == events
 
 
-def test_an_approval_list_takes_back_only_the_approved(client: TestClient, store: Store) -> None:
-    """Leaving a members' list while the request waited must not skip the organisers' vetting."""
+def test_an_approval_list_takes_back_nobody_without_review(client: TestClient,
+                                                           store: Store) -> None:
+    """Leaving a members' list while the request waited must not skip the organisers' vetting,
+    and a member who was approved once and left goes back to the organisers too."""
     _add(store, ANN, "leden", "pending")
     store.set_status(ANN, "leden", "unsubscribed", event="unsubscribed", source="test")
     page = client.get(PAGE, params={"token": _token(list_name="leden")}).text
@@ -287,8 +291,10 @@ def test_an_approval_list_takes_back_only_the_approved(client: TestClient, store
     store.set_status(bea, "leden", "confirmed", event="approved", source="test")
     store.set_status(bea, "leden", "unsubscribed", event="unsubscribed", source="test")
     token = _token(address=bea, list_name="leden")
-    _post(client, [("list", "leden"), ("shown", "leden")], token=token)
-    assert _status(store, bea, "leden") == "confirmed"
+    answer = _post(client, [("list", "leden"), ("shown", "leden")], token=token)
+    assert "een organisator bekijkt hem" in answer
+    assert _status(store, bea, "leden") == "pending"
+    assert [s.email for s in store.pending("leden")] == [bea]  # what `joins review` lists
 
 
 def test_unsubscribe_from_everything(client: TestClient, store: Store) -> None:

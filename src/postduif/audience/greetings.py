@@ -59,9 +59,14 @@ class WelcomeReport:
 def due(store: Store, lists: list[ListDef], *,
         resend_unknown: bool = False) -> Iterator[Greeting]:
     """Every confirmation and welcome email not sent yet, list by list; with
-    ``resend_unknown`` also those recorded as sent whose arrival is uncertain."""
+    ``resend_unknown`` also those recorded as sent whose arrival is uncertain.
+
+    Pending members of every list without approval get one: on a single opt-in list only
+    someone who ticked it again on the preference page is pending, and that asks for a new
+    confirmation whatever the list's opt-in (:func:`postduif.audience.membership.ask_again`).
+    """
     for list_def in lists:
-        if list_def.optin == "double" and not list_def.approval:
+        if not list_def.approval:
             yield from _due(store, list_def, "pending", "confirmation", resend_unknown)
         yield from _due(store, list_def, "confirmed", "welcome", resend_unknown)
 

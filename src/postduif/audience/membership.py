@@ -192,9 +192,13 @@ def _stop(store: Store, subscriber: Subscriber, lists: Collection[str] | None, s
 
 
 # -- the preference page ------------------------------------------------------------------------
-# Someone who followed a preference link proved they read mail at the address, which is what a
-# confirmation proves; it does not replace an organiser's approval, nor undo a bounce or a
-# complaint. These functions say what that allows, so the web page only shows and asks.
+# A preference link is valid for two years, sits in every footer and travels with a forwarded
+# email: following it proves nothing about who holds it now. So the page may take consent
+# back (untick, leave everything) and change the language at once, but never gives it: ticking
+# a list one is not confirmed on asks again, as the site's form does (a confirmation email, or
+# an organiser's review on a list that needs approval), and the new consent is logged when it
+# is given. Nor does it undo a bounce or a complaint. These functions say what that allows, so
+# the web page only shows and asks.
 
 #: Why a list cannot be changed on the preference page, by membership status.
 FIXED_STATUSES = ("pending", "rejected", "bounced", "complained")
@@ -218,10 +222,13 @@ class PreferenceChanges:
 
     language: str = ""  # the new language, "" if unchanged
     unsubscribed: tuple[str, ...] = ()
-    resubscribed: tuple[str, ...] = ()
+    #: Ticked again and pending now: the address owner gets a confirmation email ...
+    to_confirm: tuple[str, ...] = ()
+    #: ... or, on a list that needs approval, an organiser reviews the request.
+    to_review: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.language or self.unsubscribed or self.resubscribed)
+        return bool(self.language or self.unsubscribed or self.to_confirm or self.to_review)
 
 
 def current_language(subscriber: Subscriber, list_name: str) -> str:
@@ -259,11 +266,12 @@ def choices(subscriber: Subscriber, lists: Mapping[str, ListDef],
 
 def save_preferences(store: Store, email: str, lists: Mapping[str, ListDef], *,
                      link_list: str, language: str, subscribed: Collection[str],
-                     shown: Collection[str], source: str = "web:preferences"
-                     ) -> PreferenceChanges:
+                     shown: Collection[str], resend_after: timedelta | None,
+                     source: str = "web:preferences") -> PreferenceChanges:
     """Apply a preference form: ``language`` for every list when it differs from the one
     shown (:func:`current_language` of ``link_list``; "" keeps it), and, for each list in
-    ``shown`` that may be changed, subscribed or not as ticked in ``subscribed``.
+    ``shown`` that may be changed, unsubscribed when its box is not in ``subscribed``, or
+    asked for again (:func:`ask_again`) when it is ticked but was not confirmed.
 
     Only lists the form showed count, so a list joined after the page was loaded is not
     unsubscribed by its missing box; lists that may not change are left as they are,
@@ -273,7 +281,9 @@ def save_preferences(store: Store, email: str, lists: Mapping[str, ListDef], *,
         subscriber = store.get(email)
         if subscriber is None:
             raise StoreError(f"no subscriber {normalise_email(email)}")
-        unsubscribed, resubscribed = [], []
+        unsubscribed: list[str] = []
+        to_confirm: list[str] = []
+        to_review: list[str] = []
         suppressed = store.is_suppressed(subscriber.email)
         for choice in choices(subscriber, lists, link_list, suppressed=suppressed):
             if choice.fixed or choice.list not in shown:
@@ -285,14 +295,32 @@ def save_preferences(store: Store, email: str, lists: Mapping[str, ListDef], *,
                 unsubscribed.append(choice.list)
             elif wanted and not choice.subscribed:
                 list_def = lists[choice.list]
-                store.set_status(subscriber.email, choice.list, "confirmed", event="confirmed",
-                                 source=source, consent_version=list_def.consent_version)
-                resubscribed.append(choice.list)
+                ask_again(store, list_def, subscriber, source=source, resend_after=resend_after)
+                (to_review if list_def.approval else to_confirm).append(choice.list)
         new_language = ""
         if language and language != current_language(subscriber, link_list):
             store.set_language(subscriber.email, language, source=source)
             new_language = language
-        return PreferenceChanges(new_language, tuple(unsubscribed), tuple(resubscribed))
+        return PreferenceChanges(new_language, tuple(unsubscribed), tuple(to_confirm),
+                                 tuple(to_review))
+
+
+def ask_again(store: Store, list_def: ListDef, subscriber: Subscriber, *, source: str,
+              resend_after: timedelta | None) -> None:
+    """Someone who left ``list_def`` (or whose bounce was lifted) wants it again: a new request.
+
+    The membership becomes pending with a "requested" consent event, whatever the list's
+    opt-in: a list that needs approval waits for an organiser (``joins review``), any other
+    for the address owner to follow the confirmation email, which is made due again (at most
+    one per ``resend_after``, as a sign-up through the form). Confirming or approving logs
+    the new consent; until then nothing is sent to them but that email.
+    """
+    membership = subscriber.membership(list_def.name)
+    if membership is None:
+        raise StoreError(f"{subscriber.email} is not on the list {list_def.name!r}")
+    store.set_status(subscriber.email, list_def.name, "pending", event="requested",
+                     source=source, consent_version=list_def.consent_version)
+    _allow_resend(store, list_def, subscriber.email, membership, resend_after)
 
 
 def unsubscribe_all(store: Store, email: str, lists: Mapping[str, ListDef], *,

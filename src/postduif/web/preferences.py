@@ -12,11 +12,13 @@ the reason), a save button and "unsubscribe from everything". As with the other 
 emails, a GET never changes anything (mail scanners fetch every link) and the token travels in
 the query string; the form fields come in the body.
 
-What a change may do (who may re-tick a list, what "everything" covers) is decided in
+What a change may do (what "everything" covers; that ticking a list again only asks for it:
+a confirmation email, or an organiser's review) is decided in
 :mod:`postduif.audience.membership`, and every change reaches the consent log through the
-store. This module knows the app only through the :class:`Site` it is handed and the two page
-helpers ``create_app`` passes in (so both share one look and one set of headers), and so imports
-nothing from :mod:`postduif.web.app`: no import cycle.
+store; the answer page says what happens next, and the greeting worker is woken for the email.
+This module knows the app only through the :class:`Site` it is handed and the two page helpers
+``create_app`` passes in (so both share one look and one set of headers), and so imports nothing
+from :mod:`postduif.web.app`: no import cycle.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qsl, quote
@@ -56,7 +59,8 @@ PREFERENCE_KEYS = (
     "web_preferences_fixed_complained", "web_preferences_fixed_rejoin",
     "web_preferences_fixed_suppressed",
     "web_preferences_done_title", "web_preferences_done_language",
-    "web_preferences_done_unsubscribed", "web_preferences_done_resubscribed",
+    "web_preferences_done_unsubscribed", "web_preferences_done_confirm",
+    "web_preferences_done_review",
     "web_preferences_unchanged", "web_preferences_left_title", "web_preferences_left",
     "web_preferences_again", "web_preferences_forgotten_title", "web_preferences_forgotten",
 )
@@ -85,8 +89,11 @@ class Site(Protocol):
     def site_name(self) -> str: ...
     @property
     def homes(self) -> Mapping[str, str]: ...
+    @property
+    def resend_after(self) -> timedelta | None: ...
     def store(self) -> AbstractContextManager[Store]: ...
     def title(self, list_name: str, lang: str) -> str: ...
+    def wake_greetings(self) -> None: ...
 
 
 class MessagePage(Protocol):
@@ -166,20 +173,27 @@ class Preferences:
                 store, email, site.lists, link_list=list_name,
                 language=chosen if chosen in site.strings else "",
                 subscribed={value for name, value in form if name == "list"},
-                shown={value for name, value in form if name == "shown"}, source=SOURCE)
+                shown={value for name, value in form if name == "shown"},
+                resend_after=site.resend_after, source=SOURCE)
+        if changes.to_confirm:
+            site.wake_greetings()  # the confirmation email is due now
         new_lang = changes.language or lang
         lines = [str(site.strings[new_lang]["web_preferences_done_language"])] \
             if changes.language else []
         return self._done(site, new_lang, token, "web_preferences_done_title", lines,
-                          unsubscribed=changes.unsubscribed, resubscribed=changes.resubscribed)
+                          unsubscribed=changes.unsubscribed, confirm=changes.to_confirm,
+                          review=changes.to_review)
 
     def _done(self, site: Site, lang: str, token: str, title: str, lines: list[str], *,
-              unsubscribed: tuple[str, ...] | list[str] = (),
-              resubscribed: tuple[str, ...] = ()) -> Response:
+              unsubscribed: tuple[str, ...] | list[str] = (), confirm: tuple[str, ...] = (),
+              review: tuple[str, ...] = ()) -> Response:
+        """The answer page: each change on its own line (a ticked list says what comes next:
+        a confirmation email, or an organiser's review)."""
         t = site.strings[lang]
         lines = lines + [
             str(t[f"web_preferences_done_{what}"]).format(list=site.title(name, lang))
-            for what, names in (("unsubscribed", unsubscribed), ("resubscribed", resubscribed))
+            for what, names in (("unsubscribed", unsubscribed), ("confirm", confirm),
+                                ("review", review))
             for name in names]
         return self._render(site, lang, "preferences_done.html.j2", t[title], lines=lines,
                             again=_link(lang, token))
