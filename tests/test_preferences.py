@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from postduif.audience.greetings import Greeter, Greeting
+from postduif.audience.greetings import Greeter, Greeting, due
+from postduif.audience.membership import save_preferences
 from postduif.audience.tokens import make_token, read_token
 from postduif.build import envelope
 from postduif.errors import ConfigError, StoreError
@@ -538,3 +539,24 @@ def test_store_set_language_logs_only_real_changes(store: Store) -> None:
         ("nieuwsbrief", "language", "test nl->en")]
     with pytest.raises(StoreError, match="no subscriber nobody@example.org"):
         store.set_language("nobody@example.org", "en", source="test")
+
+
+def test_a_single_opt_in_list_ticked_again_asks_for_a_confirmation_too(
+        workspace: Path, ws: Workspace) -> None:
+    """A single opt-in list admits new members from an import without an email; someone who
+    left it and ticks it on a (maybe forwarded) preference link still confirms by email."""
+    (workspace / "lists" / "kort.toml").write_text(
+        EVENTS_LIST.replace('"activiteiten"', '"kort"').replace('"double"', '"single"'),
+        encoding="utf-8")
+    lists = {name: ws.list_def(name) for name in available_lists(ws.settings.lists_dir)}
+    assert lists["kort"].optin == "single" and not lists["kort"].approval
+    with Store.open(ws.settings.database) as store:
+        _add(store, ANN, "kort", "unsubscribed")
+        store.mark_sent(ANN, "kort", "welcome")
+        assert list(due(store, list(lists.values()))) == []
+        changes = save_preferences(store, ANN, lists, link_list="kort", language="",
+                                   subscribed={"kort"}, shown={"kort"}, resend_after=None)
+        assert changes.to_confirm == ("kort",) and not changes.to_review
+        assert _status(store, ANN, "kort") == "pending"
+        assert [(g.kind, g.list) for g in due(store, list(lists.values()))] == [
+            ("confirmation", "kort")]
