@@ -389,7 +389,7 @@ def subscribers_unsuppress(
     for list_name, status in lists:
         say(out, "  ", list_name, f": {status} -> unsubscribed")
     say(out, "They can join again through the site's form, which sends a new confirmation "
-        "email.")
+        "email (ticking a list on their preference page does the same).")
 
 
 @subscribers_app.command("confirm")
