@@ -464,6 +464,26 @@ def test_pillow_loads_only_when_a_rendition_is_made(workspace: Path) -> None:
     assert done.stdout.split() == ["0", "False"], done.stderr
 
 
+def test_a_rendition_found_no_lighter_is_not_made_again_by_the_next_command(
+        workspace: Path) -> None:
+    """The sample's feature.png needs a look (1,200 px) but its rendition would be heavier:
+    the first command decodes it and leaves a marker in build/renditions/, the next does
+    not decode it again; nothing is written into the published static/."""
+    code = ("import sys; from postduif.workspace import Workspace; ws = Workspace.open(); "
+            "plan = ws.plan(ws.campaign('2026-12-community-update')); "
+            "print(len(plan.renditions), 'PIL' in sys.modules)")
+
+    def plan_in_a_new_process() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", code], cwd=workspace, capture_output=True,
+                              text=True, timeout=60, check=False)
+        return done.stdout.split()
+
+    assert plan_in_a_new_process() == ["0", "True"]
+    assert len(list((workspace / "build" / "renditions").iterdir())) == 1
+    assert plan_in_a_new_process() == ["0", "False"]
+    assert not (workspace / "static").exists()
+
+
 def test_a_rendition_no_lighter_than_its_original_is_not_used(workspace: Path) -> None:
     """The sample's feature.png is 1,200 px wide but an 11 KB graphic of four colours: its
     rendition would weigh more, so the email keeps the original (and nothing is written)."""

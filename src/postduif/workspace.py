@@ -44,7 +44,7 @@ class Workspace:
     def renditions(self) -> Renditions:
         """Kept over :meth:`reload`: a rendition is named by its source's bytes, so one made
         before a change is still right for an unchanged image."""
-        return Renditions(self.settings.images)
+        return Renditions(self.settings.images, self.settings.build_dir / "renditions")
 
     def reload(self) -> None:
         """Forget everything read from disk; the next access reads it again."""

@@ -33,10 +33,17 @@ SUFFIXES = (".jpg", ".png")
 
 
 class Renditions:
-    """The renditions of one workspace's images, made once per process and kept on disk."""
+    """The renditions of one workspace's images, made once per process and kept on disk.
 
-    def __init__(self, settings: ImageSettings) -> None:
+    An image whose rendition turned out no lighter than itself leaves an empty marker file
+    named like the rendition in ``unused_dir`` (the workspace's ``build/renditions/``, never
+    the published ``static/``), so the next command does not decode and encode it again only
+    to throw the result away.
+    """
+
+    def __init__(self, settings: ImageSettings, unused_dir: Path | None = None) -> None:
         self.settings = settings
+        self.unused_dir = unused_dir
         self._made: dict[str, Made | None] = {}  # name -> made in memory; None: not lighter
 
     def image(self, url: str, file: Path, shown_width: int, base_url: str) -> EmailImage:
@@ -79,18 +86,38 @@ class Renditions:
             existing = self.settings.renditions_dir / (name + suffix)
             if existing.is_file():
                 return _described(existing, file, width)
-        if name not in self._made:
+        if name not in self._made and not self._known_unused(name):
             from postduif.renditions.pillow import make_rendition  # Pillow, only when needed
 
             made = make_rendition(file, width, self.settings.budget_bytes)
             needed = file.suffix.lower() in OUTLOOK_UNSUPPORTED or len(made.data) < size
             self._made[name] = made if needed else None
+            if not needed:
+                self._mark_unused(name)
         made_now = self._made[name]
         if made_now is None:
             return None
         target = self.settings.renditions_dir / (name + made_now.suffix)
         return Rendition(target.name, target, file, (), len(made_now.data), made_now.width,
                          made_now.height, width)
+
+    def _known_unused(self, name: str) -> bool:
+        """Whether an earlier run found this rendition no lighter than its original."""
+        if self.unused_dir is None or not (self.unused_dir / name).is_file():
+            return False
+        self._made[name] = None
+        return True
+
+    def _mark_unused(self, name: str) -> None:
+        """Remember that the rendition ``name`` is not used; a cache, so a folder that cannot
+        be written only costs the next run the same work again."""
+        if self.unused_dir is None:
+            return
+        try:
+            self.unused_dir.mkdir(parents=True, exist_ok=True)
+            (self.unused_dir / name).touch()
+        except OSError:
+            pass
 
     def _name(self, file: Path, width: int) -> str:
         recipe = f"postduif rendition {RECIPE} width={width} budget={self.settings.budget_bytes}"
