@@ -666,10 +666,18 @@ def test_a_10_mb_line_is_rejected_without_holding_it(tmp_path: Path, store: Stor
     del huge, lines
     tracemalloc.start()
     try:
-        report = import_joins(store, path, leden)
+        if kind == "csv":  # a CSV line skipped unread may open a quote: nothing after it is safe
+            with pytest.raises(JoinImportError, match=r"groot\.csv:3: malformed CSV: the line "
+                               r"is longer than 128 KiB.*nothing was imported"):
+                import_joins(store, path, leden)
+        else:
+            report = import_joins(store, path, leden)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+    if kind == "csv":
+        assert store.counts("leden") == []
+        return
     assert (report.added, rejected_by_line(report)) == (2, {3: "line is longer than 128 KiB"})
     assert len(report.rejected[0].raw) <= 200
-    assert peak < 2 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
