@@ -502,3 +502,118 @@ def test_moved_people_get_no_welcome_or_confirmation_email(
     welcome = run(workspace, "welcome")
     assert (welcome.returncode, welcome.stdout, welcome.stderr) == (0, "", "")
     assert server.mailbox.count() == 0
+
+
+# ------------------------------------------------------------------------------- one person twice
+
+
+@pytest.mark.parametrize("order", ["blocklisted first", "enabled first"])
+def test_blocklisted_anywhere_in_the_file_means_suppressed(tmp_path: Path, store: Store,
+                                                         nieuwsbrief: ListDef,
+                                                         order: str) -> None:
+    rows = [row("sam@example.org", "blocklisted"), row("Sam@Example.ORG", name="Samuel")]
+    if order == "enabled first":
+        rows.reverse()
+    path = write_export(tmp_path / "export.csv", row("bo@example.org"), *rows)
+    report = migrate_listmonk(store, path, nieuwsbrief)
+    assert report.rejected == ()
+    blocked_line = 3 if order == "blocklisted first" else 4
+    assert [(n.line, n.message) for n in report.notes] == [(4, (
+        "line 4 repeats line 3; blocklisted (line 3) wins over enabled: a later row never "
+        "lifts a blocklist or a disabled status") if blocked_line == 3 else (
+        "line 4 repeats line 3; blocklisted wins over enabled (line 3)"))]
+    suppression = store.suppression("sam@example.org")
+    assert suppression is not None and suppression.reason == "blocklisted"
+    assert status_on(store, "sam@example.org", "nieuwsbrief") == "unsubscribed"
+    assert [s.email for s in store.members("nieuwsbrief")] == ["bo@example.org"]
+    assert dict(report.statuses) == {"enabled": 1, "disabled": 0, "blocklisted": 1}
+
+
+def test_disabled_on_one_row_is_not_lifted_by_a_later_enabled_row(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    path = write_export(tmp_path / "export.csv", row("sam@example.org", "disabled"),
+                        row("SAM@example.org"))
+    migrate_listmonk(store, path, nieuwsbrief)
+    assert status_on(store, "sam@example.org", "nieuwsbrief") == "unsubscribed"
+    assert not store.is_suppressed("sam@example.org")
+
+
+def test_two_rows_in_two_languages_are_a_conflict_not_a_silent_choice(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    path = write_export(tmp_path / "export.csv",
+                        row("sam@example.org", attributes='{"lang": "nl"}'),
+                        row("Sam@example.org", attributes='{"taal": "English"}'))
+    report = migrate_listmonk(store, path, nieuwsbrief)
+    assert [(n.line, n.message) for n in report.notes] == [(3, (
+        "line 3 repeats line 2; the later row wins; conflicting languages: nl on line 2, en "
+        "on line 3; en is used"))]
+    assert store.membership_language("sam@example.org", "nieuwsbrief") == "en"
+
+
+def test_the_english_export_after_the_dutch_one_warns_and_keeps_the_language(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    dutch = write_export(tmp_path / "nl.csv", row("sam@example.org"), row("bo@example.org"))
+    english = write_export(tmp_path / "en.csv", row("SAM@example.org"), row("eva@example.org"))
+    migrate_listmonk(store, dutch, nieuwsbrief, language="nl")
+    report = migrate_listmonk(store, english, nieuwsbrief, language="en")
+    assert (report.added, report.updated, report.unchanged) == (1, 0, 1)
+    assert [(n.line, n.email, n.message) for n in report.notes] == [(2, "SAM@example.org", (
+        "conflicting languages: already on nieuwsbrief in nl, this export says en; kept nl "
+        "(to switch: postduif subscribers add sam@example.org --list nieuwsbrief "
+        "--language en)"))]
+    assert store.membership_language("sam@example.org", "nieuwsbrief") == "nl"
+    assert store.get("sam@example.org").language == "nl"  # type: ignore[union-attr]
+    assert store.membership_language("eva@example.org", "nieuwsbrief") == "en"
+
+
+@pytest.mark.parametrize(("broken", "problem"), [
+    ({"updated": "gisteren"}, "updated_at: 'gisteren' is not a time like"),
+    ({"created": ""}, "created_at: empty is not a time like"),
+    ({"name": "Kees\x07"}, "first_name: "),
+    ({"attributes": "not json"}, "attributes: not valid JSON"),
+])
+def test_a_blocklisted_row_with_a_broken_field_is_still_a_blocklist(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef, broken: dict[str, str],
+        problem: str) -> None:
+    store.join(Person(email="kees@example.org"), list="leden", status="confirmed",
+               event="confirmed", source="test", consent_version="", default_language="nl")
+    path = write_export(tmp_path / "export.csv", row("Kees@example.org", "blocklisted", **broken))
+    report = migrate_listmonk(store, path, nieuwsbrief)
+    assert report.rejected == ()
+    [note] = report.notes
+    assert note.line == 2 and note.message.startswith(problem)
+    assert note.message.endswith("; blocklisted all the same: the address is suppressed, the "
+                                 "rest of the row is not used")
+    assert store.is_suppressed("kees@example.org")
+    assert status_on(store, "kees@example.org", "leden") == "unsubscribed"
+    assert status_on(store, "kees@example.org", "nieuwsbrief") == "unsubscribed"
+
+
+def test_an_enabled_row_with_a_broken_time_is_still_rejected(tmp_path: Path, store: Store,
+                                                            nieuwsbrief: ListDef) -> None:
+    path = write_export(tmp_path / "export.csv", row("sam@example.org", created="gisteren"),
+                        row("not an address", "blocklisted"))
+    assert set(reasons(migrate_listmonk(store, path, nieuwsbrief))) == {2, 3}
+    assert store.counts() == []
+
+
+# ------------------------------------------------------------------------------- unreadable CSV
+
+
+def test_a_field_past_the_limit_stops_the_migration_before_anything_is_written(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    """The defect: the reader gave up inside the blocklisted row's attributes and went on
+    from the next line of them, which read as an enabled subscriber."""
+    inside = row("evil@example.org", created="2024-05-01 10:00:00 +0000 UTC")
+    attributes = '{"note": "' + "x" * 1000 + "\n" + ("y" * 1000 + "\n") * 140 + inside + '"}'
+    path = write_export(tmp_path / "export.csv", row("bo@example.org"),
+                        row("spam@example.org", "blocklisted", attributes=attributes),
+                        row("eva@example.org"))
+    with pytest.raises(JoinImportError) as raised:
+        migrate_listmonk(store, path, nieuwsbrief)
+    assert str(raised.value).startswith(
+        f"{path}:3: malformed CSV: a field is longer than 131,072 characters (a quote never "
+        "closed?) (read up to line ")
+    assert "nothing was imported" in str(raised.value)
+    assert store.counts() == [] and store.get("evil@example.org") is None
+    assert not rejects_path(path).exists()
