@@ -524,6 +524,7 @@ def test_blocklisted_anywhere_in_the_file_means_suppressed(tmp_path: Path, store
         "line 4 repeats line 3; blocklisted wins over enabled (line 3)"))]
     suppression = store.suppression("sam@example.org")
     assert suppression is not None and suppression.reason == "blocklisted"
+    assert suppression.source == f"listmonk export export.csv:{blocked_line}"
     assert status_on(store, "sam@example.org", "nieuwsbrief") == "unsubscribed"
     assert [s.email for s in store.members("nieuwsbrief")] == ["bo@example.org"]
     assert dict(report.statuses) == {"enabled": 1, "disabled": 0, "blocklisted": 1}

@@ -184,6 +184,9 @@ class _Migrator:
         self.unsubscribed = unsubscribed
         self.statuses: Counter[str] = Counter()
         self.notes: list[Note] = []
+        # A merged row stands at its person's last line; where an earlier row's status won,
+        # the consent log and the suppression name that row's line instead.
+        self.status_lines: dict[int, int] = {}
 
     def __call__(self, row: Row) -> Outcome | Rejected:
         fields = row.fields
@@ -196,7 +199,7 @@ class _Migrator:
                 return Rejected(row.line, fields.get("email", "").strip(), str(exc), row.raw)
             status, person, subscribed, changed = "blocklisted", blocklist, None, None
         person = self._keep_language(row, person)
-        source = f"listmonk export {self.path.name}:{row.line}"
+        source = f"listmonk export {self.path.name}:{self.status_lines.get(row.line, row.line)}"
         try:
             if status == "enabled" and not self.unsubscribed:
                 assert subscribed is not None  # only a blocklisted row goes without times
@@ -287,6 +290,7 @@ class _Migrator:
         message = f"line {later.line} repeats line {earlier.line}; "
         if firm[0] > firm[1]:
             row = replace(merged(later, earlier), line=later.line)
+            self.status_lines[later.line] = self.status_lines.get(earlier.line, earlier.line)
             message += (f"{statuses[0]} (line {earlier.line}) wins over {statuses[1]}: a later "
                         "row never lifts a blocklist or a disabled status")
         else:
