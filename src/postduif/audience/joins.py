@@ -4,9 +4,11 @@
 through :mod:`postduif.audience.records` and writes them through the
 :class:`~postduif.store.Store` in one transaction: a file is imported completely or not at all.
 
-A row that cannot be used (a bad address, a control character, a malformed CSV row, a JSON line
-that does not parse) never stops the import: it becomes a :class:`Rejected` entry, reported and
-written to ``<name>.rejects.csv`` beside the input so the organiser can fix and re-import it.
+A row that cannot be used (a bad address, a control character, a CSV row with too few columns,
+a JSON line that does not parse) never stops the import: it becomes a :class:`Rejected` entry,
+reported and written to ``<name>.rejects.csv`` beside the input so the organiser can fix and
+re-import it. A CSV record that cannot be read whole does stop it, before anything is written
+(see :mod:`postduif.audience.formats`): what follows it cannot be trusted.
 
 Other importers build on the same parts rather than repeating them: :class:`PersonMaker`
 validates a person, and :func:`import_rows` runs any per-row step in one transaction with the
