@@ -35,11 +35,13 @@ FIXTURE = REPO / "tests" / "fixtures" / "listmonk" / "nieuwsbrief.csv"
 HEADER = ",".join(COLUMNS)
 KEY = "listmonk-test-key-0123456789"
 CAMPAIGN = "2026-12-community-update"
-ENABLED = ["bo@example.org", "eva.jansen@example.org", "umit@example.org",
+ENABLED = ["bo@example.org", "eva.jansen@example.org", "hans@example.org", "umit@example.org",
            "zeynep.celik@example.org"]
 NOT_MAILED = ["ana@example.org", "piet@example.org", "spam@example.org"]
+#: Line 8's {"lang": "de"}: not offered, so the list's default language, with this warning.
+GERMAN = ("attributes.lang: 'de' is not one of the languages offered (en, nl): given the "
+          "list's default language (nl) instead, unless they already have one here")
 REJECTED = {
-    8: "attributes.lang: 'de' is not one of the languages offered (en, nl)",
     9: "created_at: '2024-13-01 10:00:00 +0000 UTC' is not a time like "
        "2024-05-01 10:00:00.123456 +0000 UTC",
     10: "malformed CSV row: expected 7 columns, found 3",
@@ -84,8 +86,10 @@ def reasons(report: ImportReport) -> dict[int, str]:
 def test_every_status_becomes_the_right_membership(store: Store, export: Path,
                                                    nieuwsbrief: ListDef) -> None:
     report = migrate_listmonk(store, export, nieuwsbrief)
-    assert (report.added, report.updated, report.unchanged) == (7, 0, 0)
-    assert report.statuses == (("enabled", 4), ("disabled", 1), ("blocklisted", 2))
+    assert (report.added, report.updated, report.unchanged) == (8, 0, 0)
+    assert report.statuses == (("enabled", 5), ("disabled", 1), ("blocklisted", 2))
+    assert [(note.line, note.email, note.message) for note in report.notes] == [
+        (8, "hans@example.org", GERMAN)]
     assert {line: reason for line, reason in reasons(report).items() if line != 12} == REJECTED
     assert reasons(report)[12].startswith("email: ")
     assert sorted(s.email for s in store.members("nieuwsbrief", "confirmed")) == ENABLED
@@ -96,7 +100,7 @@ def test_every_status_becomes_the_right_membership(store: Store, export: Path,
         assert suppression is not None
         assert (suppression.reason, suppression.source) == (
             "blocklisted", f"listmonk export nieuwsbrief.csv:{line}")
-    for rejected in ("hans@example.org", "tijd@example.org", "kapot@example.org"):
+    for rejected in ("tijd@example.org", "kapot@example.org"):
         assert store.get(rejected) is None
 
 
@@ -110,6 +114,7 @@ def test_languages_come_from_the_attributes_else_the_lists_default(
         "zeynep.celik@example.org": "nl",   # {"taal": "Nederlands"}
         "umit@example.org": "en",           # {"locale": "en-GB"}
         "bo@example.org": "nl",             # {}: the list's default
+        "hans@example.org": "nl",           # {"lang": "de"}: not offered, the list's default
         "piet@example.org": "en",           # {"Language": "EN"}: keys in any case
         "spam@example.org": "nl",
         "ana@example.org": "nl",            # {"lang": "nl", "taal": "en"}: lang comes first
@@ -133,13 +138,30 @@ def test_other_attribute_keys_can_be_named(tmp_path: Path, store: Store,
     assert report.rejected == ()
     assert store.get("a@example.org").language == "en"  # type: ignore[union-attr]
     default_keys = migrate_listmonk(store, path, nieuwsbrief, dry_run=True)
-    assert reasons(default_keys) == {
-        2: "attributes.lang: 'de' is not one of the languages offered (en, nl)"}
+    assert reasons(default_keys) == {}
+    assert [(note.line, note.message) for note in default_keys.notes] == [(2, GERMAN)]
 
 
 @pytest.mark.parametrize(("attributes", "reason"), [
-    ('{"lang": 5}', "attributes.lang: expected text, found a number"),
-    ('{"lang": ["en"]}', "attributes.lang: expected text, found an array"),
+    ('{"lang": 5}', "expected text, found a number"),
+    ('{"Lang": ["en"]}', "expected text, found an array"),
+    ('{"taal": "Klingon"}', "'Klingon' is not one of the languages offered (en, nl)"),
+    ('{"lang": "n\\u0000l"}', "contains the control character U+0000"),
+])
+def test_a_language_not_offered_gets_the_lists_default_and_a_warning(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef, attributes: str, reason: str) -> None:
+    path = write_export(tmp_path / "export.csv", row("a@example.org", attributes=attributes))
+    report = migrate_listmonk(store, path, nieuwsbrief)
+    assert (report.added, report.rejected) == (1, ())
+    key = next(iter(json.loads(attributes)))
+    assert [(note.line, note.message) for note in report.notes] == [
+        (2, f"attributes.{key}: {reason}: given the list's default language (nl) instead, "
+            "unless they already have one here")]
+    assert status_on(store, "a@example.org", "nieuwsbrief") == "confirmed"
+    assert store.get("a@example.org").language == "nl"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("attributes", "reason"), [
     ("not json", "attributes: not valid JSON: Expecting value (column 1)"),
     ('"en"', "attributes: not a JSON object but a string"),
     ('{"lang": ' + "[" * 50_000 + "]" * 50_000 + "}",
@@ -224,6 +246,7 @@ def test_names_with_commas_and_non_ascii_are_split(store: Store, export: Path,
         "eva.jansen@example.org": ("Eva", "Jansen"),
         "zeynep.celik@example.org": ("Zeynep", "Çelik"),
         "umit@example.org": ("Ümit", "Öztürk"),
+        "hans@example.org": ("Hans", "Müller"),
         "bo@example.org": ("Bo", ""),
         "piet@example.org": ("Piet", "de Vries"),
         "spam@example.org": ("Kees", "Klaassen"),
@@ -239,8 +262,8 @@ def test_importing_the_same_export_twice_changes_nothing(store: Store, export: P
     migrate_listmonk(store, export, nieuwsbrief)
     before = {a: store.export_person(a) for a in ENABLED + NOT_MAILED}
     again = migrate_listmonk(store, export, nieuwsbrief)
-    assert (again.added, again.updated, again.unchanged) == (0, 0, 7)
-    assert reasons(again).keys() == {8, 9, 10, 11, 12}
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 8)
+    assert reasons(again).keys() == {9, 10, 11, 12}
     assert {a: store.export_person(a) for a in ENABLED + NOT_MAILED} == before
 
 
@@ -251,7 +274,7 @@ def test_a_person_exported_twice_is_migrated_once(tmp_path: Path, store: Store,
     first = migrate_listmonk(store, path, nieuwsbrief)
     assert (first.added, first.updated, first.unchanged, first.rejected) == (2, 0, 0, ())
     assert [(n.line, n.message) for n in first.notes] == [
-        (4, "line 4 repeats line 2; the later row wins")]
+        (4, "line 4 repeats line 2; disabled wins over enabled (line 2)")]
     assert dict(first.statuses)["disabled"] == 1 and dict(first.statuses)["enabled"] == 1
     sam = store.get("sam@example.org")
     assert sam is not None and sam.first_name == "Samuel"
@@ -262,8 +285,8 @@ def test_a_person_exported_twice_is_migrated_once(tmp_path: Path, store: Store,
 def test_a_dry_run_reports_the_same_and_writes_nothing(store: Store, export: Path,
                                                        nieuwsbrief: ListDef) -> None:
     dry = migrate_listmonk(store, export, nieuwsbrief, dry_run=True)
-    assert (dry.dry_run, dry.added, len(dry.rejected), dry.rejects_file) == (True, 7, 5, None)
-    assert dry.statuses == (("enabled", 4), ("disabled", 1), ("blocklisted", 2))
+    assert (dry.dry_run, dry.added, len(dry.rejected), dry.rejects_file) == (True, 8, 4, None)
+    assert dry.statuses == (("enabled", 5), ("disabled", 1), ("blocklisted", 2))
     assert store.counts() == [] and not store.is_suppressed("spam@example.org")
     assert not rejects_path(export).exists()
     real = migrate_listmonk(store, export, nieuwsbrief)
@@ -271,8 +294,8 @@ def test_a_dry_run_reports_the_same_and_writes_nothing(store: Store, export: Pat
     assert real.rejects_file == rejects_path(export)
     with real.rejects_file.open(encoding="utf-8", newline="") as written:
         table = list(csv.reader(written))
-    assert [r[0] for r in table] == ["line", "8", "9", "10", "11", "12"]
-    assert table[3][3] == "6f1c2a1e-3b7d-4c1e-9a51-0d2f5b6e7a09,kapot@example.org,Kapot"
+    assert [r[0] for r in table] == ["line", "9", "10", "11", "12"]
+    assert table[2][3] == "6f1c2a1e-3b7d-4c1e-9a51-0d2f5b6e7a09,kapot@example.org,Kapot"
 
 
 @pytest.mark.parametrize("text", [
@@ -397,15 +420,16 @@ def test_the_command_reports_like_joins_import(workspace: Path) -> None:
     first = run(workspace, *args)
     assert first.returncode == 1
     lines = first.stdout.splitlines()
-    assert "7 added, 0 updated, 0 unchanged, 5 rejected" in lines
-    assert "by status in the file: enabled 4, disabled 1, blocklisted 2" in lines
-    assert f"nieuwsbrief-nl.csv:8: hans@example.org: {REJECTED[8]}" in lines
+    assert "8 added, 0 updated, 0 unchanged, 4 rejected" in lines
+    assert "by status in the file: enabled 5, disabled 1, blocklisted 2" in lines
+    assert f"nieuwsbrief-nl.csv:8: hans@example.org: warning: {GERMAN}" in lines
+    assert f"nieuwsbrief-nl.csv:9: tijd@example.org: {REJECTED[9]}" in lines
     # Values from the file are printed as they are, not read as rich markup.
     assert any(line.startswith("nieuwsbrief-nl.csv:12: [b]opmaak@example.org: email: ")
                for line in lines), first.stdout
     assert "Rejected rows written to nieuwsbrief-nl.rejects.csv" in lines
     again = run(workspace, *args)
-    assert "0 added, 0 updated, 7 unchanged, 5 rejected" in again.stdout
+    assert "0 added, 0 updated, 8 unchanged, 4 rejected" in again.stdout
     shown = run(workspace, "lists", "show", "nieuwsbrief").stdout
     assert "unsubscribed" in shown and "confirmed" in shown
     exported = json.loads(run(workspace, "subscribers", "export", "Eva.Jansen@example.org").stdout)
@@ -462,7 +486,7 @@ def test_only_enabled_people_get_the_campaign_greeted_by_first_name(workspace: P
         greetings[address] = text.get_content().lstrip().splitlines()[0]
     assert greetings == {"eva.jansen@example.org": "Hi Eva,", "zeynep.celik@example.org":
                          "Hoi Zeynep,", "umit@example.org": "Hi Ümit,",
-                         "bo@example.org": "Hoi Bo,"}
+                         "bo@example.org": "Hoi Bo,", "hans@example.org": "Hoi Hans,"}
     assert str(messages["eva.jansen@example.org"]["To"]) == "Eva Jansen <eva.jansen@example.org>"
 
 
@@ -478,3 +502,119 @@ def test_moved_people_get_no_welcome_or_confirmation_email(
     welcome = run(workspace, "welcome")
     assert (welcome.returncode, welcome.stdout, welcome.stderr) == (0, "", "")
     assert server.mailbox.count() == 0
+
+
+# ------------------------------------------------------------------------------- one person twice
+
+
+@pytest.mark.parametrize("order", ["blocklisted first", "enabled first"])
+def test_blocklisted_anywhere_in_the_file_means_suppressed(tmp_path: Path, store: Store,
+                                                         nieuwsbrief: ListDef,
+                                                         order: str) -> None:
+    rows = [row("sam@example.org", "blocklisted"), row("Sam@Example.ORG", name="Samuel")]
+    if order == "enabled first":
+        rows.reverse()
+    path = write_export(tmp_path / "export.csv", row("bo@example.org"), *rows)
+    report = migrate_listmonk(store, path, nieuwsbrief)
+    assert report.rejected == ()
+    blocked_line = 3 if order == "blocklisted first" else 4
+    assert [(n.line, n.message) for n in report.notes] == [(4, (
+        "line 4 repeats line 3; blocklisted (line 3) wins over enabled: a later row never "
+        "lifts a blocklist or a disabled status") if blocked_line == 3 else (
+        "line 4 repeats line 3; blocklisted wins over enabled (line 3)"))]
+    suppression = store.suppression("sam@example.org")
+    assert suppression is not None and suppression.reason == "blocklisted"
+    assert suppression.source == f"listmonk export export.csv:{blocked_line}"
+    assert status_on(store, "sam@example.org", "nieuwsbrief") == "unsubscribed"
+    assert [s.email for s in store.members("nieuwsbrief")] == ["bo@example.org"]
+    assert dict(report.statuses) == {"enabled": 1, "disabled": 0, "blocklisted": 1}
+
+
+def test_disabled_on_one_row_is_not_lifted_by_a_later_enabled_row(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    path = write_export(tmp_path / "export.csv", row("sam@example.org", "disabled"),
+                        row("SAM@example.org"))
+    migrate_listmonk(store, path, nieuwsbrief)
+    assert status_on(store, "sam@example.org", "nieuwsbrief") == "unsubscribed"
+    assert not store.is_suppressed("sam@example.org")
+
+
+def test_two_rows_in_two_languages_are_a_conflict_not_a_silent_choice(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    path = write_export(tmp_path / "export.csv",
+                        row("sam@example.org", attributes='{"lang": "nl"}'),
+                        row("Sam@example.org", attributes='{"taal": "English"}'))
+    report = migrate_listmonk(store, path, nieuwsbrief)
+    assert [(n.line, n.message) for n in report.notes] == [(3, (
+        "line 3 repeats line 2; the later row wins; conflicting languages: nl on line 2, en "
+        "on line 3; en is used"))]
+    assert store.membership_language("sam@example.org", "nieuwsbrief") == "en"
+
+
+def test_the_english_export_after_the_dutch_one_warns_and_keeps_the_language(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    dutch = write_export(tmp_path / "nl.csv", row("sam@example.org"), row("bo@example.org"))
+    english = write_export(tmp_path / "en.csv", row("SAM@example.org"), row("eva@example.org"))
+    migrate_listmonk(store, dutch, nieuwsbrief, language="nl")
+    report = migrate_listmonk(store, english, nieuwsbrief, language="en")
+    assert (report.added, report.updated, report.unchanged) == (1, 0, 1)
+    assert [(n.line, n.email, n.message) for n in report.notes] == [(2, "SAM@example.org", (
+        "conflicting languages: already on nieuwsbrief in nl, this export says en; kept nl "
+        "(to switch: postduif subscribers add sam@example.org --list nieuwsbrief "
+        "--language en)"))]
+    assert store.membership_language("sam@example.org", "nieuwsbrief") == "nl"
+    assert store.get("sam@example.org").language == "nl"  # type: ignore[union-attr]
+    assert store.membership_language("eva@example.org", "nieuwsbrief") == "en"
+
+
+@pytest.mark.parametrize(("broken", "problem"), [
+    ({"updated": "gisteren"}, "updated_at: 'gisteren' is not a time like"),
+    ({"created": ""}, "created_at: empty is not a time like"),
+    ({"name": "Kees\x07"}, "first_name: "),
+    ({"attributes": "not json"}, "attributes: not valid JSON"),
+])
+def test_a_blocklisted_row_with_a_broken_field_is_still_a_blocklist(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef, broken: dict[str, str],
+        problem: str) -> None:
+    store.join(Person(email="kees@example.org"), list="leden", status="confirmed",
+               event="confirmed", source="test", consent_version="", default_language="nl")
+    path = write_export(tmp_path / "export.csv", row("Kees@example.org", "blocklisted", **broken))
+    report = migrate_listmonk(store, path, nieuwsbrief)
+    assert report.rejected == ()
+    [note] = report.notes
+    assert note.line == 2 and note.message.startswith(problem)
+    assert note.message.endswith("; blocklisted all the same: the address is suppressed, the "
+                                 "rest of the row is not used")
+    assert store.is_suppressed("kees@example.org")
+    assert status_on(store, "kees@example.org", "leden") == "unsubscribed"
+    assert status_on(store, "kees@example.org", "nieuwsbrief") == "unsubscribed"
+
+
+def test_an_enabled_row_with_a_broken_time_is_still_rejected(tmp_path: Path, store: Store,
+                                                            nieuwsbrief: ListDef) -> None:
+    path = write_export(tmp_path / "export.csv", row("sam@example.org", created="gisteren"),
+                        row("not an address", "blocklisted"))
+    assert set(reasons(migrate_listmonk(store, path, nieuwsbrief))) == {2, 3}
+    assert store.counts() == []
+
+
+# ------------------------------------------------------------------------------- unreadable CSV
+
+
+def test_a_field_past_the_limit_stops_the_migration_before_anything_is_written(
+        tmp_path: Path, store: Store, nieuwsbrief: ListDef) -> None:
+    """The defect: the reader gave up inside the blocklisted row's attributes and went on
+    from the next line of them, which read as an enabled subscriber."""
+    inside = row("evil@example.org", created="2024-05-01 10:00:00 +0000 UTC")
+    attributes = '{"note": "' + "x" * 1000 + "\n" + ("y" * 1000 + "\n") * 140 + inside + '"}'
+    path = write_export(tmp_path / "export.csv", row("bo@example.org"),
+                        row("spam@example.org", "blocklisted", attributes=attributes),
+                        row("eva@example.org"))
+    with pytest.raises(JoinImportError) as raised:
+        migrate_listmonk(store, path, nieuwsbrief)
+    assert str(raised.value).startswith(
+        f"{path}:3: malformed CSV: a field is longer than 131,072 characters (a quote never "
+        "closed?) (read up to line ")
+    assert "nothing was imported" in str(raised.value)
+    assert store.counts() == [] and store.get("evil@example.org") is None
+    assert not rejects_path(path).exists()

@@ -7,9 +7,14 @@ these into :class:`Row` records that keep the line they started on, so every pro
 reported as ``file:line``; :func:`read_export` reads a CSV file another tool wrote with a fixed
 header (a listmonk export) the same way.
 
-A record that cannot be read (a malformed CSV row, a JSON line that does not parse, JSON nested
-too deep, a line too long) becomes a :class:`Rejected` entry with its line, never an exception:
-only a file that cannot be read as text at all raises :class:`~postduif.errors.JoinImportError`.
+A record that cannot be used (a CSV row with too few columns, a JSON line that does not parse,
+JSON nested too deep, a JSON line too long) becomes a :class:`Rejected` entry with its line. Two
+kinds of trouble raise :class:`~postduif.errors.JoinImportError` instead, naming the file and
+line: a file that cannot be read as text at all (not UTF-8, a NUL byte anywhere), and a CSV
+record the csv module cannot read whole (see :func:`_csv_rows`). After such a record nothing
+that follows can be trusted: a reader that went on would start inside a quoted field and take
+a line of someone's text for a person. The import reads the whole file before it writes, so
+it stops with nothing imported.
 CSV and JSON Lines are streamed with a cap on the length of a line, so a huge or hostile file
 costs time, not memory. A JSON document (an array or a pretty-printed object) is read whole.
 
@@ -38,10 +43,15 @@ from postduif.errors import JoinImportError
 MAX_LINE_BYTES = 128 * 1024
 #: How much of a rejected over-long line is kept for the rejects file.
 PREVIEW_CHARS = 200
+#: Longest field of a CSV record, and longest record (quoted fields may span lines). The csv
+#: module's own field limit is a process-wide setting that whoever imports postduif may have
+#: changed; it is set to this while a record is read, so the limit is postduif's. A record past
+#: either limit stops the import (a quote that is never closed would otherwise take the rest of
+#: the file into one field, or the reader would resume inside it).
+MAX_FIELD_CHARS = MAX_LINE_BYTES
+MAX_RECORD_CHARS = 8 * MAX_LINE_BYTES
 #: Lines looked at to tell JSON Lines from a JSON document and to sniff the CSV delimiter.
 HEAD_LINES = 20
-#: A NUL byte this early means a binary file (or UTF-16), not a text export.
-BINARY_PROBE_BYTES = 8192
 CHUNK_BYTES = 256 * 1024
 DELIMITERS = ",;\t|"
 #: Deepest nesting of arrays and objects accepted in one JSON record. A join request is two
@@ -153,7 +163,7 @@ def read_rows(path: Path) -> Iterator[Row | Rejected]:
     except BaseException:
         stream.close()
         raise
-    return _closing(stream, _csv_rows(rest, delimiter, header_line))
+    return _closing(stream, _csv_rows(path, rest, delimiter, header_line))
 
 
 def _closing(stream: IO[bytes], rows: Iterator[Row | Rejected]) -> Iterator[Row | Rejected]:
@@ -175,8 +185,7 @@ def _check_text(path: Path, export_hint: str = "export the join requests as CSV 
         raise JoinImportError(f"cannot read the file: {exc.strerror}", path=path) from None
     with stream:
         while chunk := stream.read(CHUNK_BYTES):
-            if offset == 0:
-                _refuse_binary(path, chunk, export_hint)
+            _refuse_binary(path, chunk, offset, newlines, export_hint)
             pending = len(decoder.getstate()[0])
             try:
                 text = decoder.decode(chunk)
@@ -200,13 +209,18 @@ def _check_text(path: Path, export_hint: str = "export the join requests as CSV 
     return first
 
 
-def _refuse_binary(path: Path, chunk: bytes, export_hint: str) -> None:
-    nul = chunk.find(b"\x00", 0, BINARY_PROBE_BYTES)
+def _refuse_binary(path: Path, chunk: bytes, offset: int, newlines: int,
+                   export_hint: str) -> None:
+    """Refuse a NUL byte anywhere in the file, not only near its start: valid JSON has none
+    (not even inside a string), no spreadsheet writes one into CSV, and the csv module keeps
+    it as data, so one deep in a file is damage the import must not read past."""
+    nul = chunk.find(b"\x00")
     if nul < 0:
         return
-    utf16 = chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    utf16 = offset == 0 and chunk.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     raise JoinImportError(
-        f"binary data (a NUL byte at offset {nul}), not a JSON or CSV text file", path=path,
+        f"binary data (a NUL byte at offset {offset + nul}), not a JSON or CSV text file",
+        path=path, line=newlines + chunk.count(b"\n", 0, nul) + 1,
         hint="save the file as UTF-8" if utf16 else export_hint,
     )
 
@@ -423,45 +437,89 @@ def _text(value: object) -> str:
 # ---------------------------------------------------------------------------- CSV
 
 
-def _csv_rows(lines: Iterator[_Line], delimiter: str, header_line: int,
+def _csv_rows(path: Path, lines: Iterator[_Line], delimiter: str, header_line: int,
               field: Callable[[str], str | None] = canonical_field
               ) -> Iterator[Row | Rejected]:
     """Parse CSV records with the line each starts on; records may span lines (quoted newlines).
 
     ``field`` maps a header name to the field its values go to (None: the column is ignored).
+    A record that cannot be read whole raises :class:`JoinImportError` naming the line it
+    starts on: a field or record past :data:`MAX_FIELD_CHARS` / :data:`MAX_RECORD_CHARS`, a
+    line too long to hold, a quote never closed, text after a closing quote, a bare CR. The
+    reader is strict (``strict=True``) because its lenient mode reads past those without a
+    word, and a space before an opening quote does not turn the quote into text
+    (``skipinitialspace``), so a quoted field is one field however it is spaced.
     """
     consumed: list[_Line] = []
 
     def source() -> Iterator[str]:
+        size = 0
         for line in lines:
+            size = 0 if not consumed else size
+            if line.text is None:
+                raise _unreadable(path, line.number,
+                                  f"the line is longer than {MAX_LINE_BYTES // 1024} KiB")
+            size += len(line.text)
+            if size > MAX_RECORD_CHARS:
+                first = consumed[0].number if consumed else line.number
+                raise _unreadable(path, first, f"the record is longer than "
+                                  f"{MAX_RECORD_CHARS // 1024} KiB (a quote never closed?)")
             consumed.append(line)
-            yield "\n" if line.text is None else line.text
+            yield line.text
 
-    reader = csv.reader(source(), delimiter=delimiter)
+    reader = csv.reader(source(), delimiter=delimiter, strict=True, skipinitialspace=True)
     columns: list[str | None] | None = None
     headers: list[str] = []
     while True:
         start = reader.line_num + 1
         try:
-            record = next(reader)
-        except StopIteration:
-            return
+            record = _next_record(reader)
         except csv.Error as exc:
-            yield Rejected(start, "", f"malformed CSV: {exc}", _joined(consumed))
-            consumed.clear()
-            continue
+            raise _unreadable(path, start, _csv_trouble(str(exc), start, reader.line_num)
+                              ) from None
+        if record is None:
+            return
         span = list(consumed)
         consumed.clear()
-        long_line = next((part for part in span if part.text is None), None)
-        if long_line is not None and start > header_line:
-            yield _too_long(start, long_line.preview)
-        elif not record or start <= header_line:
+        if not record or start <= header_line:
             if start == header_line:
                 columns, headers = [field(name) for name in record], record
             continue
-        else:
-            assert columns is not None  # the header line comes first
-            yield _csv_row(start, span, columns, headers, record)
+        assert columns is not None  # the header line comes first
+        yield _csv_row(start, span, columns, headers, record)
+
+
+def _next_record(reader: Iterator[list[str]]) -> list[str] | None:
+    """The next record (None at the end) read with postduif's field limit, not whatever the
+    process's csv module was set to; the setting is put back for other users of csv."""
+    previous = csv.field_size_limit(MAX_FIELD_CHARS)
+    try:
+        return next(reader, None)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_trouble(error: str, start: int, end: int) -> str:
+    """The csv module's complaint in an organiser's words, with the line reading stopped at."""
+    if error.startswith("field larger than field limit"):
+        what = f"a field is longer than {MAX_FIELD_CHARS:,} characters (a quote never closed?)"
+    elif error.startswith("unexpected end of data"):
+        what = "a quoted field is never closed: the file ends inside it"
+    elif error.startswith("new-line character seen in unquoted field"):
+        what = "a carriage return (CR) inside a field that is not quoted"
+    elif "expected after" in error:
+        what = "text after the closing quote of a field"
+    else:
+        what = error
+    return what if end <= start else f"{what} (read up to line {end})"
+
+
+def _unreadable(path: Path, line: int, what: str) -> JoinImportError:
+    return JoinImportError(
+        f"malformed CSV: {what}; this record cannot be read whole, so nothing after it can be "
+        "trusted and nothing was imported", path=path, line=line,
+        hint='quote a field that holds the delimiter, a line break or a " with "...", '
+             'doubling each " inside it')
 
 
 def _csv_layout(path: Path, head: Sequence[_Line]) -> tuple[str, int]:
@@ -516,8 +574,8 @@ def read_export(path: Path, columns: Sequence[str], *, kind: str, hint: str
     values as written. Unlike :func:`read_rows` nothing is guessed: a file whose first line
     does not hold every one of ``columns`` is not such an export, and raises
     :class:`JoinImportError` naming the file, ``kind`` and the header that was expected, before
-    any row is read. Text checks, line numbers, over-long lines and malformed rows are handled
-    as for any CSV import; ``hint`` says how to get the right file.
+    any row is read. Text checks, line numbers, over-long lines and records that cannot be read
+    whole are handled as for any CSV import; ``hint`` says how to get the right file.
     """
     wanted = frozenset(columns)
     expected = ",".join(columns)
@@ -534,7 +592,7 @@ def read_export(path: Path, columns: Sequence[str], *, kind: str, hint: str
         shown = ",".join(names) if header.text is not None else "a line too long to read"
         raise JoinImportError(f"not {kind}: expected the header {expected}, found {shown}",
                               path=path, line=header.number, hint=hint)
-    return _closing(stream, _csv_rows(chain(head, lines), ",", header.number,
+    return _closing(stream, _csv_rows(path, chain(head, lines), ",", header.number,
                                       lambda name: name.strip() if name.strip() in wanted
                                       else None))
 

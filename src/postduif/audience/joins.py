@@ -4,9 +4,11 @@
 through :mod:`postduif.audience.records` and writes them through the
 :class:`~postduif.store.Store` in one transaction: a file is imported completely or not at all.
 
-A row that cannot be used (a bad address, a control character, a malformed CSV row, a JSON line
-that does not parse) never stops the import: it becomes a :class:`Rejected` entry, reported and
-written to ``<name>.rejects.csv`` beside the input so the organiser can fix and re-import it.
+A row that cannot be used (a bad address, a control character, a CSV row with too few columns,
+a JSON line that does not parse) never stops the import: it becomes a :class:`Rejected` entry,
+reported and written to ``<name>.rejects.csv`` beside the input so the organiser can fix and
+re-import it. A CSV record that cannot be read whole does stop it, before anything is written
+(see :mod:`postduif.audience.formats`): what follows it cannot be trusted.
 
 Other importers build on the same parts rather than repeating them: :class:`PersonMaker`
 validates a person, and :func:`import_rows` runs any per-row step in one transaction with the
@@ -185,17 +187,31 @@ def import_joins(store: Store, path: Path, list_def: ListDef, *, language: str =
         store, path, list_def, make_person, row, status, welcomed=confirmed), dry_run=dry_run)
 
 
+#: How two rows of one person become one: (earlier, later) -> (the merged row, at the later
+#: row's line; the warning that says what won).
+Merge = Callable[[Row, Row], tuple[Row, str]]
+
+
+def later_wins(earlier: Row, later: Row) -> tuple[Row, str]:
+    """The merge of ``joins import``: the later row wins (see :func:`merged`)."""
+    return (merged(earlier, later),
+            f"line {later.line} repeats line {earlier.line}; the later row wins")
+
+
 def import_rows(store: Store, path: Path, list_name: str,
                 read: Callable[[], Iterable[Row | Rejected]],
-                apply: Callable[[Row], Outcome | Rejected], *, dry_run: bool) -> ImportReport:
+                apply: Callable[[Row], Outcome | Rejected], *, dry_run: bool,
+                merge: Merge = later_wins) -> ImportReport:
     """Run ``apply`` on every person of ``path`` in one transaction and report, as an import does.
 
     ``read`` gives the file's records and is called twice: a first pass finds the people the
     file names more than once (by address, in any letter case), so that each is applied once,
-    merged, at their last line (see :func:`_merged`). Applying every line in turn would count
-    one person as added and then updated, and a second import of the same file would "update"
-    them back and forth instead of reporting nothing changed. Holding only the addresses, not
-    the rows, keeps a 100,000-row import within its memory target.
+    merged by ``merge``, at their last line. Applying every line in turn would count one person
+    as added and then updated, and a second import of the same file would "update" them back
+    and forth instead of reporting nothing changed. Holding only the addresses, not the rows,
+    keeps a 100,000-row import within its memory target. The first pass also reads the whole
+    file before anything is written, so a file that stops being readable halfway
+    (:class:`~postduif.errors.JoinImportError`) imports nothing.
 
     Rows that came in rejected, and rows ``apply`` rejects, are reported and written to the
     rejects file (staged inside the transaction, published after the commit); a dry run runs
@@ -209,7 +225,7 @@ def import_rows(store: Store, path: Path, list_name: str,
     unread: set[str] = set()
     try:
         with store.rollback_only() if dry_run else store.transaction():
-            for row in _once_per_person(read(), last, notes):
+            for row in _once_per_person(read(), last, notes, merge):
                 if isinstance(row, Row) and row.unread:
                     notes.extend(_first_unread(row, unread))
                 result = row if isinstance(row, Rejected) else apply(row)
@@ -252,9 +268,9 @@ def _last_lines(rows: Iterable[Row | Rejected]) -> dict[str, int]:
 
 
 def _once_per_person(rows: Iterable[Row | Rejected], last: Mapping[str, int],
-                     notes: list[Note]) -> Iterator[Row | Rejected]:
-    """The rows with each repeated person merged into one, at their last line; every repeat
-    is noted ("line 3 repeats line 1; the later row wins")."""
+                     notes: list[Note], merge: Merge) -> Iterator[Row | Rejected]:
+    """The rows with each repeated person merged into one by ``merge``, at their last line;
+    every repeat is noted ("line 3 repeats line 1; the later row wins")."""
     held: dict[str, Row] = {}
     for row in rows:
         key = _person_key(row) if isinstance(row, Row) else ""
@@ -264,24 +280,22 @@ def _once_per_person(rows: Iterable[Row | Rejected], last: Mapping[str, int],
         assert isinstance(row, Row)
         earlier = held.pop(key, None)
         if earlier is not None:
-            notes.append(Note(row.line, row.fields["email"].strip(),
-                              f"line {row.line} repeats line {earlier.line}; "
-                              "the later row wins"))
-            row = _merged(earlier, row)
+            row, message = merge(earlier, row)
+            notes.append(Note(row.line, row.fields["email"].strip(), message))
         if row.line == last[key]:
             yield row
         else:
             held[key] = row
 
 
-def _merged(earlier: Row, later: Row) -> Row:
-    """Two rows of one person as one: the later row wins, and what it leaves empty the earlier
-    one fills, as importing them one after the other would (an empty field keeps what is known).
-    """
-    fields = {**earlier.fields, **{k: v for k, v in later.fields.items() if v.strip()}}
-    links = later if later.social_links else earlier
-    return Row(later.line, fields, links.social_links, later.raw, links.link_fields,
-               tuple(dict.fromkeys(earlier.unread + later.unread)))
+def merged(under: Row, over: Row) -> Row:
+    """Two rows of one person as one, at ``over``'s line: ``over`` wins, and what it leaves
+    empty ``under`` fills, as importing them one after the other would (an empty field keeps
+    what is known)."""
+    fields = {**under.fields, **{k: v for k, v in over.fields.items() if v.strip()}}
+    links = over if over.social_links else under
+    return Row(over.line, fields, links.social_links, over.raw, links.link_fields,
+               tuple(dict.fromkeys(under.unread + over.unread)))
 
 
 def _first_unread(row: Row, seen: set[str]) -> list[Note]:

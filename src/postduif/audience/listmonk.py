@@ -32,6 +32,13 @@ still ``enabled``, so an export must be filtered to the live subscriptions; an e
 unsubscribed ones is imported with ``unsubscribed=True`` (``--unsubscribed``): then everyone in
 it is unsubscribed here, whatever their status, so that no later import adds them back.
 
+One person on two rows (listmonk writes each address once, so such a file was put together by
+hand or from two exports; letter case does not matter): the rows are merged into one, and the
+more restrictive status wins in either order: blocklisted over disabled over enabled. "The
+later row wins" holds only for the rest: a row never lifts a blocklist, and blocklisted
+anywhere in the file means suppressed. Two different languages on the two rows are a
+conflict, reported as a warning naming both lines (the later row's language is used).
+
 A migration never loosens a state it finds: whoever unsubscribed, bounced, complained or was
 refused here is not re-subscribed (a rejected row, as in ``joins import``), a forgotten address
 is not re-added, and a membership still pending here stays pending (their confirmation is
@@ -41,9 +48,16 @@ mail to someone who is confirmed here. Running the same export again changes not
 Language: ``--language`` wins (the real site keeps one list per language, so each export is of
 one language); else the first of the attribute keys (``lang``, ``language``, ``taal``,
 ``locale`` by default, in any case) that has a value; else the list's default. A value is read
-like any other (``EN``, ``en-GB``, ``Nederlands``); one that is not offered (``de``) rejects
-the row, naming the key and the value, rather than being mapped to something else. Other
-attributes are not kept: postduif has no use for them.
+like any other (``EN``, ``en-GB``, ``Nederlands``); one that is not offered (``de``) or is not
+text gets the list's default language and a warning naming the line, the key and the value: a
+real group must not lose subscribers for a stray attribute. Someone already on the list in
+another language (the Dutch export migrated first, now the English one) keeps it, with a
+warning, rather than being switched unseen. Other attributes are not kept: postduif has no
+use for them.
+
+A ``blocklisted`` row whose other fields cannot be used (a time not in listmonk's form, a name
+with a control character, broken attributes) is still a blocklist: the address is suppressed
+and unsubscribed everywhere, with a warning; only a row without a usable address is rejected.
 
 Names and times: ``name`` is split by :func:`~postduif.audience.records.split_name`
 ("Jansen, Eva" is Eva Jansen, greeted as Eva). ``created_at`` and ``updated_at`` must be in
@@ -72,12 +86,14 @@ from postduif.audience.formats import (
 )
 from postduif.audience.joins import (
     ImportReport,
+    Note,
     PersonMaker,
     import_rows,
+    merged,
     option_language,
     refusal,
 )
-from postduif.audience.records import InvalidField
+from postduif.audience.records import InvalidField, normalise_email
 from postduif.lists import ListDef
 from postduif.store import Outcome, Person, Store
 
@@ -87,6 +103,10 @@ COLUMNS = LISTMONK_COLUMNS
 STATUSES = ("enabled", "disabled", "blocklisted")
 #: Attribute keys that may hold a language, tried in this order.
 LANGUAGE_ATTRIBUTES = ("lang", "language", "taal", "locale")
+#: How firmly a status stops mail. Of two rows of one person the firmer wins in either order,
+#: so no row lifts a blocklist; a status listmonk does not have (the merged row is rejected,
+#: nobody mailed) ranks between enabled and disabled.
+_FIRMNESS = {"enabled": 0, "disabled": 2, "blocklisted": 3}
 
 # Go's time.Time.String(), which is what listmonk writes: "2024-05-01 10:00:00.123456 +0000 UTC".
 # The fraction (up to nanoseconds, trailing zeros dropped) and the zone name may be absent.
@@ -141,12 +161,16 @@ def migrate_listmonk(store: Store, path: Path, list_def: ListDef, *, language: s
         return read_export(path, COLUMNS, kind="a listmonk subscriber export",
                            hint=_EXPORT_HINT)
 
-    report = import_rows(store, path, list_def.name, rows, migrator, dry_run=dry_run)
-    return replace(report, statuses=tuple((s, migrator.statuses[s]) for s in STATUSES))
+    report = import_rows(store, path, list_def.name, rows, migrator, dry_run=dry_run,
+                         merge=migrator.merge)
+    notes = sorted((*report.notes, *migrator.notes), key=lambda note: note.line)
+    return replace(report, statuses=tuple((s, migrator.statuses[s]) for s in STATUSES),
+                   notes=tuple(notes))
 
 
 class _Migrator:
-    """One row of the export into the store; counts the rows it imported per status."""
+    """One row of the export into the store; counts the rows it imported per status and
+    collects its warnings (a language not offered, one that conflicts, a blocklist kept)."""
 
     def __init__(self, store: Store, path: Path, list_def: ListDef, make_person: PersonMaker,
                  *, forced_language: bool, language_attributes: Sequence[str],
@@ -159,22 +183,26 @@ class _Migrator:
         self.language_attributes = tuple(language_attributes)
         self.unsubscribed = unsubscribed
         self.statuses: Counter[str] = Counter()
+        self.notes: list[Note] = []
+        # A merged row stands at its person's last line; where an earlier row's status won,
+        # the consent log and the suppression name that row's line instead.
+        self.status_lines: dict[int, int] = {}
 
     def __call__(self, row: Row) -> Outcome | Rejected:
         fields = row.fields
         try:
             status = _status(fields.get("status", ""))
-            subscribed = parse_time("created_at", fields.get("created_at", ""))
-            changed = parse_time("updated_at", fields.get("updated_at", ""))
-            language = self._language(fields.get("attributes", ""))
-            person = self.make_person(Row(row.line, {
-                "email": fields.get("email", ""), "name": fields.get("name", ""),
-                "language": language}))
+            person, subscribed, changed = self._read(row)
         except InvalidField as exc:
-            return Rejected(row.line, fields.get("email", "").strip(), str(exc), row.raw)
-        source = f"listmonk export {self.path.name}:{row.line}"
+            blocklist = self._blocklist_anyway(row, exc)
+            if blocklist is None:
+                return Rejected(row.line, fields.get("email", "").strip(), str(exc), row.raw)
+            status, person, subscribed, changed = "blocklisted", blocklist, None, None
+        person = self._keep_language(row, person)
+        source = f"listmonk export {self.path.name}:{self.status_lines.get(row.line, row.line)}"
         try:
             if status == "enabled" and not self.unsubscribed:
+                assert subscribed is not None  # only a blocklisted row goes without times
                 outcome = self._confirm(person, subscribed, source)
             else:
                 why = ("unsubscribed from the list in listmonk" if status == "enabled"
@@ -186,24 +214,113 @@ class _Migrator:
         self.statuses[status] += 1
         return outcome
 
-    def _language(self, raw_attributes: str) -> str:
-        """The row's language as written (normalised later), "" for the list's default."""
-        attributes = _attributes(raw_attributes)
-        if self.forced_language:
-            return ""  # the PersonMaker's fallback is the --language option
+    def _read(self, row: Row) -> tuple[Person, datetime, datetime]:
+        """The person (address first, so a bad address is what a row is rejected for) and the
+        times of one row; :class:`InvalidField` for the first field that cannot be used."""
+        fields = row.fields
+        attributes = _attributes(fields.get("attributes", ""))
+        person = self.make_person(Row(row.line, {
+            "email": fields.get("email", ""), "name": fields.get("name", ""),
+            "language": self._language(row, attributes)}))
+        return (person, parse_time("created_at", fields.get("created_at", "")),
+                parse_time("updated_at", fields.get("updated_at", "")))
+
+    def _blocklist_anyway(self, row: Row, problem: InvalidField) -> Person | None:
+        """The address of a blocklisted row whose other fields cannot be used (None for any
+        other row, or one without a usable address): a blocklist needs only the address, and
+        a broken time or name must not let a blocklisted person be mailed again."""
+        if row.fields.get("status", "").strip().lower() != "blocklisted":
+            return None
+        try:
+            email = normalise_email(row.fields.get("email", ""))
+        except InvalidField:
+            return None
+        self._note(row, f"{problem}; blocklisted all the same: the address is suppressed, the "
+                   "rest of the row is not used")
+        return Person(email=email)
+
+    def _language(self, row: Row, attributes: Mapping[str, object]) -> str:
+        """The row's language, "" for the list's default (also, with a warning, when the
+        attribute holds one the site does not offer)."""
+        found = None if self.forced_language else self._language_attribute(attributes)
+        if found is None:
+            return ""  # with --language, the PersonMaker's fallback is that option
+        name, value = found
+        try:
+            if not isinstance(value, str):
+                raise InvalidField("language", f"expected text, found {json_kind(value)}")
+            return self.make_person.language(value)
+        except InvalidField as exc:
+            default = self.list_def.default_language
+            self._note(row, f"attributes.{name}: {exc.reason}: given the list's default "
+                       f"language ({default}) instead, unless they already have one here")
+            return ""
+
+    def _language_attribute(self, attributes: Mapping[str, object]) -> tuple[str, object] | None:
+        """(key as written, value) of the first language attribute that has a value."""
         for key in self.language_attributes:
             found = next(((k, v) for k, v in attributes.items()
                           if k.casefold() == key.casefold() and v not in (None, "")), None)
-            if found is None:
-                continue
-            name, value = found
-            if not isinstance(value, str):
-                raise InvalidField(f"attributes.{name}", f"expected text, found {json_kind(value)}")
-            try:
-                return self.make_person.language(value)
-            except InvalidField as exc:
-                raise InvalidField(f"attributes.{name}", exc.reason) from None
-        return ""
+            if found is not None:
+                return found
+        return None
+
+    def _keep_language(self, row: Row, person: Person) -> Person:
+        """``person`` without a language when they are on the list in another one already:
+        someone on both the Dutch and the English list in listmonk is one membership here, and
+        the second export must not switch it unseen. The organiser is told how to switch."""
+        if not person.language:
+            return person
+        known = self.store.membership_language(person.email, self.list_def.name)
+        if known is None or known == person.language:
+            return person
+        list_name = self.list_def.name
+        self._note(row, f"conflicting languages: already on {list_name} in {known}, this "
+                   f"export says {person.language}; kept {known} (to switch: postduif "
+                   f"subscribers add {person.email} --list {list_name} --language "
+                   f"{person.language})")
+        return replace(person, language="")
+
+    def merge(self, earlier: Row, later: Row) -> tuple[Row, str]:
+        """Two rows of one person as one, at the later row's line (see the module docstring):
+        the firmer status wins in either order, the later row otherwise; a second language is
+        a conflict and said so."""
+        statuses = [row.fields.get("status", "").strip().lower() for row in (earlier, later)]
+        firm = [_FIRMNESS.get(status, 1) for status in statuses]
+        message = f"line {later.line} repeats line {earlier.line}; "
+        if firm[0] > firm[1]:
+            row = replace(merged(later, earlier), line=later.line)
+            self.status_lines[later.line] = self.status_lines.get(earlier.line, earlier.line)
+            message += (f"{statuses[0]} (line {earlier.line}) wins over {statuses[1]}: a later "
+                        "row never lifts a blocklist or a disabled status")
+        else:
+            row = merged(earlier, later)
+            message += ("the later row wins" if statuses[0] == statuses[1] else
+                        f"{statuses[1]} wins over {statuses[0]} (line {earlier.line})")
+        languages = [self._named_language(each) for each in (earlier, later)]
+        if all(languages) and languages[0] != languages[1]:
+            message += (f"; conflicting languages: {languages[0]} on line {earlier.line}, "
+                        f"{languages[1]} on line {later.line}; "
+                        f"{self._named_language(row) or 'the default'} is used")
+        return row, message
+
+    def _named_language(self, row: Row) -> str:
+        """The language a row's attributes name, normalised where possible ("" if none)."""
+        if self.forced_language:
+            return ""
+        try:
+            found = self._language_attribute(_attributes(row.fields.get("attributes", "")))
+        except InvalidField:
+            return ""
+        if found is None:
+            return ""
+        try:
+            return self.make_person.language(str(found[1]))
+        except InvalidField:
+            return str(found[1])
+
+    def _note(self, row: Row, message: str) -> None:
+        self.notes.append(Note(row.line, row.fields.get("email", "").strip(), message))
 
     def _confirm(self, person: Person, subscribed: datetime, source: str) -> Outcome:
         """Enabled in listmonk: confirmed here since ``subscribed``, and not greeted as new."""
@@ -218,7 +335,7 @@ class _Migrator:
             self.store.mark_sent(person.email, list_def.name, "welcome")
         return outcome
 
-    def _stop_mail(self, person: Person, changed: datetime, why: str, source: str, *,
+    def _stop_mail(self, person: Person, changed: datetime | None, why: str, source: str, *,
                    blocklisted: bool) -> Outcome:
         """Not mailed in listmonk: unsubscribed here (``why`` is the consent event's source);
         blocklisted also on every list, and suppressed (``source`` is the suppression's).

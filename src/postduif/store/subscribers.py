@@ -541,6 +541,15 @@ class SubscriberStore(Database):
                                  (_key(email),)).fetchone()
         return None if row is None else _subscriber(row)
 
+    def membership_language(self, email: str, list: str) -> str | None:
+        """The language of ``email``'s membership of ``list``, None if not a member: a
+        migration compares it with its own first, so a second export cannot change it unseen."""
+        row = self._conn.execute(
+            "SELECT m.language FROM memberships AS m JOIN subscribers AS s "
+            "ON s.id = m.subscriber_id WHERE s.email = ? AND m.list = ?",
+            (_key(email), list)).fetchone()
+        return None if row is None else str(row[0])
+
     def search(self, text: str, limit: int = 50) -> list[Subscriber]:
         """Subscribers whose address, name or organisation contains ``text`` (any case)."""
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
