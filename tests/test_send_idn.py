@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from postduif.audience.membership import add_subscriber
 from postduif.store import Store
+from postduif.workspace import Workspace
 
 from .conftest_smtp import SmtpServer
 from .test_cli_send import CAMPAIGN, run
+from .test_web_greetings import _start, _subscribe, _wait_quietly
+from .web_support import Serve
 
 IDN_DOMAIN = "jose@ex\u00e4mple.org"  # jose@exämple.org
 IDN_WIRE = "jose@xn--exmple-cua.org"
@@ -176,3 +180,29 @@ def test_welcome_greets_everyone_it_can(workspace: Path,
     assert f"confirmation to {BROKEN} failed: not sent: cannot compose" in result.stderr
     utf8_failed = f"confirmation to \u00e5sa@example.org failed: not sent: {NEEDS}"
     assert (utf8_failed in result.stderr) is not smtputf8
+
+
+def test_serve_greets_later_sign_ups_after_one_it_cannot_send(
+        workspace: Path, smtp_server: Callable[..., SmtpServer],
+        serve: Callable[..., Serve]) -> None:
+    """A greeting that cannot be composed, or needs SMTPUTF8 the server lacks, fails alone:
+    the worker goes on, round after round, and every later sign-up gets its confirmation."""
+    smtp = smtp_server()  # no SMTPUTF8
+    ws = Workspace.open(workspace)
+    with Store.open(ws.settings.database) as store:
+        add_subscriber(store, ws.list_def("nieuwsbrief"), email="bad@example.org",
+                       language="nl")
+    store_a_broken_address(workspace, BROKEN, instead_of="bad@example.org")
+    served = _start(serve, workspace, smtp.port, retry_seconds=0.5)
+    for address in (UTF8_LOCAL, IDN_DOMAIN, "priya@example.org"):
+        _subscribe(served, address, "en")
+    assert smtp.mailbox.wait_for(2, timeout=15) == 2, served.output()
+    _wait_quietly(1.5)  # a few more rounds, each meeting the two that cannot go
+    assert sorted(smtp.mailbox.recipients()) == [IDN_WIRE, "priya@example.org"]
+    [jose] = [m for m in smtp.mailbox.messages() if m.rcpt_tos == (IDN_WIRE,)]
+    assert jose.parsed()["To"].addresses[0].addr_spec == IDN_WIRE
+    assert served.process.poll() is None
+    log = served.output()
+    assert "not sent" in log and "Traceback" not in log and "unexpected error" not in log
+    _subscribe(served, "late@example.org")
+    assert smtp.mailbox.wait_for(3, timeout=10) == 3, served.output()
