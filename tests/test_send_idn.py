@@ -206,3 +206,18 @@ def test_serve_greets_later_sign_ups_after_one_it_cannot_send(
     assert "not sent" in log and "Traceback" not in log and "unexpected error" not in log
     _subscribe(served, "late@example.org")
     assert smtp.mailbox.wait_for(3, timeout=10) == 3, served.output()
+
+
+def test_review_copies_to_idn_addresses(workspace: Path,
+                                        smtp_server: Callable[..., SmtpServer]) -> None:
+    server = smtp_server()  # no SMTPUTF8
+    prepare(workspace, server)
+    sent = run(workspace, "send", CAMPAIGN, "--to", IDN_DOMAIN)
+    no_traceback(sent)
+    assert sent.returncode == 0, sent.stderr
+    assert server.mailbox.recipients() == [IDN_WIRE, IDN_WIRE]  # nl and en
+    refused = run(workspace, "send", CAMPAIGN, "--to", UTF8_LOCAL)
+    no_traceback(refused)
+    assert refused.returncode == 1
+    assert f"Error: --to {UTF8_LOCAL}: the " in refused.stderr and NEEDS in refused.stderr
+    assert server.mailbox.count() == 2
