@@ -35,6 +35,7 @@ class Received:
     rcpt_tos: tuple[str, ...]
     data: bytes
     pipelined: bool  # its RCPT came before its MAIL was answered
+    mail_options: tuple[str, ...] = ()  # MAIL FROM's parameters (SMTPUTF8, ...)
 
     def parsed(self) -> EmailMessage:
         message = email.message_from_bytes(self.data, policy=email.policy.default)
@@ -57,7 +58,8 @@ class MailboxReader:
             envelope = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
             received.append(Received(int(path.stem), envelope["mail_from"],
                                      tuple(envelope["rcpt_tos"]), path.read_bytes(),
-                                     envelope["pipelined"]))
+                                     envelope["pipelined"],
+                                     tuple(envelope.get("mail_options", ()))))
         return received
 
     def recipients(self) -> list[str]:

@@ -30,13 +30,16 @@ Faults (JSON object, every key optional):
 - ``stall_after``: after N accepted messages in total the server stops answering anything;
 - ``auth``: ``{"user": ..., "password": ...}``: AUTH PLAIN/LOGIN required (no TLS on loopback);
 - ``delay_ms``: wait this long between storing a message and answering its data;
+- ``smtputf8``: offer SMTPUTF8 (RFC 6531, aiosmtpd's ``enable_SMTPUTF8``): UTF-8 addresses in
+  MAIL and RCPT when MAIL asks for it; without it aiosmtpd refuses a MAIL that asks (501);
 - ``pipelining``: advertise PIPELINING (RFC 2920) in the EHLO reply. aiosmtpd reads pipelined
   commands in order anyway, but does not say so; each stored envelope records whether the
   client sent its RCPT before the MAIL was answered (``pipelined``).
 
-Mailbox layout: ``NNNNNNNN.json`` (envelope: mail_from, rcpt_tos) then ``NNNNNNNN.eml`` (the
-message bytes as received), each written to a temporary name and renamed, so a reader that
-lists ``*.eml`` only ever sees complete messages with their envelope already in place.
+Mailbox layout: ``NNNNNNNN.json`` (envelope: mail_from, rcpt_tos, mail_options) then
+``NNNNNNNN.eml`` (the message bytes as received), each written to a temporary name and renamed,
+so a reader that lists ``*.eml`` only ever sees complete messages with their envelope already
+in place.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class Faults:
     auth: dict[str, str] | None = None
     delay_ms: int = 0
     pipelining: bool = False
+    smtputf8: bool = False
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Faults:
@@ -107,11 +111,12 @@ class Mailbox:
         self.count = len(list(directory.glob("*.eml")))
 
     def store(self, mail_from: str, rcpt_tos: list[str], data: bytes, *,
-              pipelined: bool = False) -> None:
+              pipelined: bool = False, mail_options: list[str] | None = None) -> None:
         self.count += 1
         stem = f"{self.count:08d}"
         envelope = json.dumps({"mail_from": mail_from, "rcpt_tos": rcpt_tos,
-                               "pipelined": pipelined}).encode()
+                               "pipelined": pipelined,
+                               "mail_options": mail_options or []}).encode()
         self._write(self.directory / f"{stem}.json", envelope)
         self._write(self.directory / f"{stem}.eml", data)
 
@@ -192,7 +197,8 @@ class FaultyHandler:
             return "451 4.3.0 temporary failure after data, try again later"
         content = envelope.original_content or b""
         self.mailbox.store(envelope.mail_from or "", list(envelope.rcpt_tos), content,
-                           pipelined=getattr(session, "sink_pipelined", False))
+                           pipelined=getattr(session, "sink_pipelined", False),
+                           mail_options=list(envelope.mail_options))
         self.accepted += 1
         session.sink_accepted = getattr(session, "sink_accepted", 0) + 1
         queued = f"250 2.0.0 OK queued as {self.mailbox.count:08d}"
@@ -235,7 +241,7 @@ def smtp_factory(faults: Faults, mailbox_dir: Path) -> tuple[FaultyHandler, Any]
 
     def make() -> SMTP:
         return SMTP(handler, hostname="sink.test", data_size_limit=None, timeout=600,
-                    **auth_kwargs)
+                    enable_SMTPUTF8=faults.smtputf8, **auth_kwargs)
     return handler, make
 
 

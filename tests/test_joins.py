@@ -519,11 +519,14 @@ def test_lookalike_addresses_are_imported_with_a_warning(tmp_path: Path, store: 
             "zo\u00eb@example.org,Zo\u00eb\n")  # Latin with a diaeresis: no warning
     report = import_joins(store, write(tmp_path, "h.csv", text), leden)
     assert (report.added, report.rejected) == (4, ())
-    notes = notes_by_line(report)
+    notes = {note.line: note.message for note in report.notes if "imitate" in note.message}
     assert sorted(notes) == [2, 3]
     assert "mixes Latin (U+0073 LATIN SMALL LETTER S) and Cyrillic (U+0430" in notes[2]
     assert "fullwidth character U+FF53" in notes[3]
     assert report.notes[0].email == "s\u0430m@example.org"
+    # Every one of them is mailed only through a server with SMTPUTF8, and the report says so.
+    utf8 = [note.line for note in report.notes if "SMTPUTF8" in note.message]
+    assert utf8 == [2, 3, 4, 5]
 
 
 def test_bidi_controls_in_names_are_refused(tmp_path: Path, store: Store,

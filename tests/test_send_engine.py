@@ -394,14 +394,28 @@ def test_a_new_outbox_replaces_the_old_whole_and_a_failed_one_changes_nothing(
     write_outbox(outbox, targets(2), compose)
     assert len(list(outbox.glob("*.eml"))) == 2
 
-    def broken(target: Target) -> bytes:
+    def interrupted(target: Target) -> bytes:
         if target.id == 2:
-            raise RuntimeError("template exploded")
+            raise KeyboardInterrupt  # Ctrl-C halfway: the run fails, not one recipient
         return compose(target)
-    with pytest.raises(RuntimeError, match="exploded"):
-        write_outbox(outbox, targets(4), broken)
+    with pytest.raises(KeyboardInterrupt):
+        write_outbox(outbox, targets(4), interrupted)
     assert len(list(outbox.glob("*.eml"))) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["juni"]  # no staging left behind
+
+
+def test_a_message_that_cannot_be_composed_is_that_recipients_failure(tmp_path: Path) -> None:
+    def broken(target: Target) -> bytes:
+        if target.id == 2:
+            raise ValueError("no message can carry this address")
+        return compose(target)
+    report = write_outbox(tmp_path / "juni", targets(4), broken)
+    assert (report.total, report.failed) == (3, 1)
+    assert report.failures == (
+        ("lid02@example.org", "cannot compose the message: no message can carry this address"),)
+    assert len(list((tmp_path / "juni").glob("*.eml"))) == 3
+    index = (tmp_path / "juni" / "index.html").read_text(encoding="utf-8")
+    assert "failed: cannot compose the message" in index and "3 messages. 1 failed." in index
 
 
 def test_html_in_a_name_or_subject_is_escaped_in_the_index(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr
 from urllib.parse import quote
 
+from postduif.addresses import wire_address
 from postduif.config import Sender
 from postduif.lists import ListDef
 from postduif.render import Rendered, html_values, split_placeholders, value_of
@@ -119,7 +120,23 @@ def _header(name: str, value: str) -> bytes:
 
 
 def _address(name: str, email: str) -> str:
-    return formataddr((header_safe(name), header_safe(email)), charset="utf-8")
+    """``Name <local@domain>``: the name RFC 2047-encoded when not ASCII, the domain IDNA.
+
+    A local part that is not ASCII stays UTF-8 (RFC 6532): such a message only goes out
+    with SMTPUTF8, where UTF-8 headers are allowed (see ``postduif.addresses``)."""
+    address = wire_address(header_safe(email))
+    if address.isascii():
+        return formataddr((header_safe(name), address), charset="utf-8")
+    shown = formataddr((header_safe(name), ""), charset="utf-8")
+    return f"{shown.removesuffix('<>')}<{address}>" if shown else address
+
+
+def _address_header(name: str, value: str) -> bytes:
+    """An address header; one with a UTF-8 local part is written as UTF-8, not encoded
+    (RFC 2047 encoding an address would make it unreadable to every server)."""
+    if value.isascii():
+        return _header(name, value)
+    return f"{name}: {value}".encode() + CRLF
 
 
 def _one_line_end(text: str) -> str:
@@ -175,8 +192,9 @@ class MessageTemplate:
         self._text = _EncodedPart("plain", rendered.text)
         self._html = _EncodedPart("html", rendered.html)
         self._common = b"".join([
-            _header("From", _address(envelope.sender_name, envelope.sender_email)),
-            _header("Reply-To", envelope.reply_to) if envelope.reply_to else b"",
+            _address_header("From", _address(envelope.sender_name, envelope.sender_email)),
+            (_address_header("Reply-To", _address("", envelope.reply_to))
+             if envelope.reply_to else b""),
             _header("Subject", rendered.subject),
             _header("Content-Language", rendered.lang.replace("+", ", ")),
             _header("List-Id", f"{header_safe(envelope.list_name)} <{envelope.list_id}>"),
@@ -198,7 +216,7 @@ class MessageTemplate:
             unsubscribe += f",\r\n <{env.unsubscribe_mailto(unsubscribe_token)}>"
         boundary = self.boundary.encode()
         return b"".join([
-            _header("To", _address(recipient.name, recipient.email)),
+            _address_header("To", _address(recipient.name, recipient.email)),
             self._date(),
             _header("Message-ID", message_id(env.campaign, recipient.email, env.domain)),
             f"List-Unsubscribe: {unsubscribe}\r\n".encode(),

@@ -20,11 +20,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from postduif.audience.tokens import fill_link, make_token
+from postduif.errors import PostduifError
 from postduif.lists import ListDef
 from postduif.message import Envelope, MessageTemplate, Recipient
 from postduif.render import EmailContext, Rendered
 from postduif.send.compose import PREFERENCES_TTL, UNSUBSCRIBE_TTL, DkimKey, dkim_signed
-from postduif.send.model import Target
+from postduif.send.model import Target, cannot_compose
 from postduif.send.outbox import OutboxReport, write_outbox
 from postduif.send.replies import Verdict, judge
 from postduif.send.transport import DeliveryFailure, PermanentFailure, Transport, Unknown
@@ -175,7 +176,13 @@ async def send_greetings(store: Store, greeter: Greeter, transport: Transport,
     await transport.check()
     async with transport.connection() as connection:
         for greeting in todo:
-            message = greeter.compose(greeting)
+            try:
+                message = greeter.compose(greeting)
+            except PostduifError:
+                raise  # the DKIM key, a template: everyone's, not this greeting's
+            except Exception as exc:  # noqa: BLE001 - this person's email, not the others'
+                report.failed.append((greeting, f"not sent: {cannot_compose(exc)}"))
+                continue
             claim = store.claim_resend if greeting.resend else store.claim_sent
             if not claim(greeting.email, greeting.list, greeting.kind):
                 continue  # another process (serve, or a cron run) sent it meanwhile

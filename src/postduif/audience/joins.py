@@ -28,8 +28,8 @@ from postduif.audience.formats import Malformed, Rejected, Row, form_row, read_r
 from postduif.audience.records import (
     LIMITS,
     InvalidField,
+    address_notes,
     clean_field,
-    lookalike_warning,
     normalise_email,
     normalise_language,
     normalise_link,
@@ -234,7 +234,7 @@ def import_rows(store: Store, path: Path, list_name: str,
                     continue
                 counts[result] += 1
                 if isinstance(row, Row):
-                    notes.extend(_lookalike(row))
+                    notes.extend(_address_notes(row))
             staged = None if dry_run else _stage_rejects(path, rejected)
     except BaseException:
         if staged is not None:
@@ -308,16 +308,17 @@ def _first_unread(row: Row, seen: set[str]) -> list[Note]:
             for key in new]
 
 
-def _lookalike(row: Row) -> list[Note]:
-    """A note when the row's address may imitate another one (mixed scripts, fullwidth)."""
+def _address_notes(row: Row) -> list[Note]:
+    """Notes on the row's address: it may imitate another (mixed scripts, fullwidth), its
+    domain is internationalised, or it needs SMTPUTF8 (see ``records.address_notes``)."""
     raw = row.fields.get("email", "")
     if raw.isascii():  # nearly every row: no second validation
         return []
     try:
-        warning = lookalike_warning(normalise_email(raw))
+        notes = address_notes(normalise_email(raw))
     except InvalidField:
         return []
-    return [Note(row.line, raw.strip(), warning)] if warning else []
+    return [Note(row.line, raw.strip(), note) for note in notes]
 
 
 def _join_row(store: Store, path: Path, list_def: ListDef, make_person: PersonMaker,

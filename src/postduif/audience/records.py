@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from babel import Locale, UnknownLocaleError
 from email_validator import EmailNotValidError, validate_email
 
+from postduif.addresses import wire_address
 from postduif.errors import PostduifError
 
 #: Longest accepted value per field, in characters. 254 is the SMTP limit for an address.
@@ -121,6 +122,10 @@ def split_name(name: str) -> tuple[str, str]:
 def normalise_email(raw: object) -> str:
     """The address in the one form the store keeps: syntax-checked (no DNS), lower-cased.
 
+    Internationalised addresses are accepted: the domain in its Unicode form (``xn--...``
+    typed in is stored as the name it spells, so both are one subscriber), a local part
+    that is not ASCII as it is (see :func:`address_notes` for what that means for sending).
+
     Lower-casing the local part too is a deliberate simplification: practically no mail
     server treats ``Ann@`` and ``ann@`` as different people, and one form means one subscriber.
     """
@@ -152,6 +157,27 @@ def lookalike_warning(email: str) -> str | None:
         if reason:
             return f"{reason} in {part!r}: it may imitate another address; check it before mailing"
     return None
+
+
+def address_notes(email: str) -> list[str]:
+    """What an organiser should know about a valid ``email`` (as :func:`normalise_email`
+    returned it) before mailing it; nothing for an ASCII address.
+
+    Accepted at intake, and said in the import report: an internationalised domain
+    (``jose@exämple.org``) is kept as written and mailed to its ASCII form
+    (``xn--exmple-cua.org``); a local part that is not ASCII (``zoë@example.org``) can only
+    be mailed through a server that offers SMTPUTF8, and is marked failed on any other.
+    """
+    if email.isascii():
+        return []
+    notes = [warning] if (warning := lookalike_warning(email)) else []
+    wire = wire_address(email)
+    if not wire.isascii():
+        notes.append("the part before the @ is not ASCII: mail to it goes out only through a "
+                     "server that offers SMTPUTF8, and is marked failed otherwise")
+    elif wire != email:
+        notes.append(f"an internationalised domain: kept as written, mailed to {wire}")
+    return notes
 
 
 def refuse_lookalike(email: str) -> str:

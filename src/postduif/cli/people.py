@@ -411,10 +411,10 @@ def subscribers_confirm(ctx: typer.Context, token: str) -> None:
 
 
 def warn_lookalike(email: str) -> None:
-    """Warn the organiser who added an address that may imitate another; it is added all the
-    same (it may be real), as an import adds it with the same warning."""
-    from postduif.audience.records import lookalike_warning
+    """Warn the organiser who added an address that may imitate another, or that needs
+    SMTPUTF8; it is added all the same (it may be real), as an import adds it with the same
+    notes."""
+    from postduif.audience.records import address_notes
 
-    warning = lookalike_warning(email)
-    if warning:
-        say(out, "warning: ", email, ": ", warning)
+    for note in address_notes(email):
+        say(out, "warning: ", email, ": ", note)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # each command imports the sending it runs: --help loads no S
     from postduif.config import SmtpSettings
     from postduif.send import DeliveryReport, LedgerStatus
     from postduif.send.job import SendJob
+    from postduif.send.outbox import OutboxReport
     from postduif.store import Store
     from postduif.workspace import Workspace
 
@@ -114,6 +115,23 @@ def _dry_run(ws: Workspace, job: SendJob, store: Store) -> None:
         "/ (open index.html); nothing was sent.")
     for path in report.files[:5]:
         say(out, "  ", path.name)
+    _outbox_problems(report)
+
+
+def _outbox_problems(report: OutboxReport) -> None:
+    """Each recipient whose message could not be made (exit 1, as a send would), and how many
+    only a server with SMTPUTF8 can take."""
+    for address, reason in report.failures:
+        say(err, address, ": ", reason)
+    if report.failed > len(report.failures):
+        say(err, f"... {report.failed - len(report.failures)} more failed; see ",
+            str(report.index))
+    if report.smtputf8:
+        say(err, f"Note: {report.smtputf8} message(s) to an address whose part before the @ is "
+            "not ASCII: they go out only if the mail server offers SMTPUTF8, and are marked "
+            "failed otherwise.")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
@@ -294,6 +312,7 @@ def welcome(
             report = write_greetings(ws.settings.outbox_dir / "welcome", greeter, greetings)
             say(out, f"{report.total} due email(s) written to ", relative(report.directory, ws),
                 "/; nothing was sent.")
+            _outbox_problems(report)
             return
         result = asyncio.run(send_greetings(
             store, greeter, transport_for(ws), greetings,

@@ -16,7 +16,8 @@ Why it is built this way:
 * Before a worker waits (rate limit, retry backoff) it records its outcomes on their own, so
   a crash during a long wait does not turn delivered messages into unknown ones. Under a rate
   limit it claims one row at a time; a halted worker puts the rows it did not send back.
-* Stopping (Ctrl-C, a 5.7.x pause, a failing compose) never abandons a message in flight: the
+* One recipient whose message cannot be composed or sent fails alone, with the reason.
+* Stopping (Ctrl-C, a 5.7.x pause, a missing DKIM key) never abandons a message in flight: the
   workers finish and record it, then exit.
 """
 
@@ -28,10 +29,10 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 
-from postduif.errors import SendError, StoreError
+from postduif.errors import PostduifError, SendError, StoreError
 from postduif.send.commits import LedgerCommits
 from postduif.send.lock import CampaignLock
-from postduif.send.model import Compose, DeliveryReport, Progress, Target
+from postduif.send.model import Compose, DeliveryReport, Progress, Target, cannot_compose
 from postduif.send.ratelimit import RateLimit, RateLimiter
 from postduif.send.replies import Verdict, judge
 from postduif.send.retry import RetryPolicy
@@ -212,7 +213,10 @@ class _Lane:
         run = self.run
         while not run.halt.is_set():
             if self.claimed:
-                return self._hand_out(self.claimed.popleft())
+                outgoing = self._hand_out(self.claimed.popleft())
+                if outgoing is not None:
+                    return outgoing
+                continue  # that recipient's message could not be made: the next one
             room = run.batch - len(self.out)
             if not wait:  # only rows that can go out at once, without a pause
                 if room <= 0 or self.backoff:
@@ -248,12 +252,23 @@ class _Lane:
         return not run.halt.is_set()
 
     def _hand_out(self, row: LedgerRow) -> Outgoing | None:
+        """The row's message, or None when it cannot be made.
+
+        A recipient whose message cannot be composed (an address no message can carry) is
+        that recipient's failure, recorded with the reason; the run goes on. A
+        :class:`PostduifError` (the DKIM key) is everyone's: the row goes back and the run
+        stops."""
         run = self.run
         try:
             message = run.compose(Target(row.id, row.email, row.name, row.variant))
-        except Exception as exc:  # a bug or a template error: put the row back and stop
+        except PostduifError as exc:
             run.stop(error=exc)
             self.settles.append(Settle(row.id, "queued", None, f"not sent: compose failed: {exc}"))
+            return None
+        except Exception as exc:  # noqa: BLE001 - this recipient's message, not the run
+            run.counts["failed"] += 1
+            self.settles.append(Settle(row.id, "failed", None, f"not sent: {cannot_compose(exc)}"))
+            run.report_progress()
             return None
         self.out[row.id] = row
         return Outgoing(row.id, run.envelope_from(row.id), row.email, message)

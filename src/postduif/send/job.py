@@ -25,7 +25,7 @@ from postduif.send.model import DeliveryReport, Progress, Target
 from postduif.send.outbox import OutboxReport, write_outbox
 from postduif.send.ratelimit import RateLimit
 from postduif.send.smtp import SmtpTransport
-from postduif.send.transport import Reply
+from postduif.send.transport import DeliveryFailure, Reply
 from postduif.store import Store
 from postduif.verp import ReturnPath, sending_return_path
 from postduif.workspace import Workspace
@@ -95,10 +95,14 @@ async def review_send(ws: Workspace, job: SendJob, address: str) -> list[tuple[s
     address = _review_address(address)
     transport = transport_for(ws)
     await transport.check()
-    replies = []
+    replies: list[tuple[str, Reply]] = []
     async with transport.connection() as connection:
         for target in job.review_targets(address):
-            reply = await connection.send(job.envelope_from, address, job.compose(target))
+            try:
+                reply = await connection.send(job.envelope_from, address, job.compose(target))
+            except DeliveryFailure as exc:  # a refusal, or needs SMTPUTF8: one Error: line
+                raise SendError(f"--to {address}: the {target.variant} copy was not sent "
+                                f"({len(replies)} sent before it): {exc}") from None
             replies.append((target.variant, reply))
     return replies
 

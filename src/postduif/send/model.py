@@ -20,6 +20,11 @@ class Target:
 Compose = Callable[[Target], bytes]
 
 
+def cannot_compose(exc: Exception) -> str:
+    """Why one recipient's message could not be made, for the ledger, the outbox and logs."""
+    return f"cannot compose the message: {str(exc) or type(exc).__name__}"
+
+
 @dataclass(frozen=True)
 class Progress:
     """A snapshot for a progress bar: campaign-wide counts, ``rate`` of this run in msgs/s."""

@@ -19,7 +19,8 @@ from email.policy import default
 from pathlib import Path
 from typing import TextIO
 
-from postduif.send.model import Compose, Target
+from postduif.addresses import needs_smtputf8
+from postduif.send.model import Compose, Target, cannot_compose
 
 FIRST = 10  # how many written files the report names, for a preview on the terminal
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
@@ -33,7 +34,9 @@ _HEAD = """<!doctype html>
 """
 _ROW = ("<tr><td>{number}</td><td>{recipient}</td><td>{variant}</td><td>{subject}</td>"
         '<td><a href="{href}">{name}</a></td></tr>\n')
-_FOOT = "</tbody></table>\n<p>{total} messages.</p>\n</body></html>\n"
+_FAILED_ROW = ('<tr class="failed"><td>{number}</td><td>{recipient}</td><td>{variant}</td>'
+               "<td colspan=\"2\">failed: {reason}</td></tr>\n")
+_FOOT = "</tbody></table>\n<p>{total} messages.{failed}</p>\n</body></html>\n"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class OutboxReport:
     counts: dict[str, int]  # messages per variant
     total: int
     files: tuple[Path, ...]  # the first few files, in order; not all, so memory stays flat
+    failed: int = 0  # recipients whose message could not be made (listed in the index)
+    failures: tuple[tuple[str, str], ...] = ()  # the first few: (address, reason)
+    smtputf8: int = 0  # messages that only a server offering SMTPUTF8 can take
 
 
 def eml_name(number: int, email: str) -> str:
@@ -51,42 +57,74 @@ def eml_name(number: int, email: str) -> str:
 
 
 def write_outbox(directory: Path, targets: Iterable[Target], compose: Compose) -> OutboxReport:
-    """Write one ``.eml`` per target and an ``index.html``, replacing ``directory`` whole."""
+    """Write one ``.eml`` per target and an ``index.html``, replacing ``directory`` whole.
+
+    A target whose message cannot be composed is that recipient's failure, as in a real send:
+    listed in the index and the report, and the others are written."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
-        counts, first = _write_all(staging, directory.name, targets, compose)
+        written = _write_all(staging, directory.name, targets, compose)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _replace(directory, staging)
     return OutboxReport(directory=directory, index=directory / "index.html",
-                        counts=dict(counts), total=sum(counts.values()),
-                        files=tuple(directory / name for name in first))
+                        counts=dict(written.counts), total=sum(written.counts.values()),
+                        files=tuple(directory / name for name in written.first),
+                        failed=written.failed, failures=tuple(written.failures),
+                        smtputf8=written.smtputf8)
+
+
+@dataclass
+class _Written:
+    counts: Counter[str]
+    first: list[str]
+    failed: int
+    failures: list[tuple[str, str]]
+    smtputf8: int = 0
 
 
 def _write_all(staging: Path, title: str, targets: Iterable[Target],
-               compose: Compose) -> tuple[Counter[str], list[str]]:
-    counts: Counter[str] = Counter()
-    first: list[str] = []
+               compose: Compose) -> _Written:
+    written = _Written(Counter(), [], 0, [])
     with (staging / "index.html").open("w", encoding="utf-8") as index:
         index.write(_HEAD.format(title=html.escape(title)))
         for number, target in enumerate(targets, start=1):
             path = staging / eml_name(number, target.email)
-            message = compose(target)
+            try:
+                message = compose(target)
+            except Exception as exc:  # noqa: BLE001 - this recipient's failure, not the run's
+                _failed_row(index, number, target, cannot_compose(exc), written)
+                continue
             path.write_bytes(message)
-            _index_row(index, number, target, path.name, message)
-            counts[target.variant] += 1
-            if len(first) < FIRST:
-                first.append(path.name)
-        index.write(_FOOT.format(total=sum(counts.values())))
-    return counts, first
+            utf8 = not target.email.isascii() and needs_smtputf8(target.email)
+            written.smtputf8 += utf8
+            _index_row(index, number, target, path.name, message, utf8=utf8)
+            written.counts[target.variant] += 1
+            if len(written.first) < FIRST:
+                written.first.append(path.name)
+        failed = f" {written.failed} failed." if written.failed else ""
+        index.write(_FOOT.format(total=sum(written.counts.values()), failed=failed))
+    return written
 
 
-def _index_row(index: TextIO, number: int, target: Target, name: str, message: bytes) -> None:
+def _failed_row(index: TextIO, number: int, target: Target, reason: str,
+                written: _Written) -> None:
+    written.failed += 1
+    if len(written.failures) < FIRST:
+        written.failures.append((target.email, reason))
+    index.write(_FAILED_ROW.format(
+        number=number, recipient=html.escape(target.email),
+        variant=html.escape(target.variant), reason=html.escape(reason)))
+
+
+def _index_row(index: TextIO, number: int, target: Target, name: str, message: bytes, *,
+               utf8: bool = False) -> None:
     headers = BytesHeaderParser(policy=default).parsebytes(message)
+    recipient = html.escape(target.email) + (" (needs SMTPUTF8)" if utf8 else "")
     index.write(_ROW.format(
-        number=number, recipient=html.escape(target.email), variant=html.escape(target.variant),
+        number=number, recipient=recipient, variant=html.escape(target.variant),
         subject=html.escape(str(headers.get("Subject", ""))), href=html.escape(name),
         name=html.escape(name)))
 

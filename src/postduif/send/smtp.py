@@ -29,6 +29,7 @@ import aiosmtplib
 from aiosmtplib.email import quote_address
 from aiosmtplib.protocol import MAX_RESPONSE_LENGTH, SMTPProtocol
 
+from postduif.addresses import NEEDS_SMTPUTF8, needs_smtputf8, wire_address
 from postduif.config import SmtpSettings
 from postduif.errors import SendError
 from postduif.send.replies import failure_for
@@ -167,14 +168,17 @@ def wire_data(message: bytes) -> bytes:
     return stuffed + b".\r\n"
 
 
-def _command(verb: bytes, address: str) -> bytes:
+def _command(verb: bytes, address: str, *, utf8: bool = False) -> bytes:
     """``MAIL FROM:<...>`` or ``RCPT TO:<...>``; a control character could smuggle commands.
 
-    A plain address (what the store keeps) is quoted as it is; anything else goes through
-    aiosmtplib's parser, which costs a tenth of a millisecond per message.
+    The domain goes out IDNA-encoded (``xn--...``); a local part that is not ASCII only with
+    ``utf8`` (the server offers SMTPUTF8 and MAIL FROM asks for it). A plain address (what the
+    store keeps) is quoted as it is; anything else goes through aiosmtplib's parser, which
+    costs a tenth of a millisecond per message.
     """
+    address = wire_address(address)
     quoted = (f"<{address}>" if _PLAIN.fullmatch(address) else quote_address(address))
-    data = quoted.encode("ascii")
+    data = quoted.encode("utf-8" if utf8 else "ascii")
     if _CONTROL.search(data):
         raise ValueError(f"control character in the address {address!r}")
     return verb + data + CRLF
@@ -470,8 +474,9 @@ def _steps(session: _Session, feed: Feed, ending: _Ready | None,
            opening: _Ready | None) -> list[_Step]:
     """The commands of one round, in the order their replies come back.
 
-    An address that cannot go into a command (not ASCII, a control character) fails its
-    message here, before anything is written.
+    An address that cannot go into a command (a control character, not an address, a local
+    part that is not ASCII when the server does not offer SMTPUTF8) fails its message here,
+    before anything is written; the run goes on with the next.
     """
     steps = []
     if ending is not None:
@@ -480,15 +485,27 @@ def _steps(session: _Session, feed: Feed, ending: _Ready | None,
         return steps
     message = opening.outgoing
     try:
-        envelope = [_Step(message, "mail", _command(b"MAIL FROM:", message.sender)),
-                    _Step(message, "rcpt", _command(b"RCPT TO:", message.recipient)),
-                    _Step(message, "data", b"DATA\r\n")]
+        envelope = _envelope(session, message)
     except ValueError as exc:
         feed.done(message, PermanentFailure(Reply(0, f"not sent: {exc}"), stage="rcpt"))
         return steps
     if session.dirty:
         steps.append(_Step(None, "rset", b"RSET\r\n"))
     return steps + envelope
+
+
+def _envelope(session: _Session, message: Outgoing) -> list[_Step]:
+    """MAIL, RCPT and DATA of ``message``; MAIL asks for SMTPUTF8 when an address needs it,
+    and a server that does not offer it cannot take the message (:class:`ValueError`)."""
+    utf8 = needs_smtputf8(message.sender) or needs_smtputf8(message.recipient)
+    if utf8 and not session.client.supports_extension("smtputf8"):
+        raise ValueError(NEEDS_SMTPUTF8)
+    mail = _command(b"MAIL FROM:", message.sender, utf8=utf8)
+    if utf8:
+        mail = mail.removesuffix(CRLF) + b" SMTPUTF8" + CRLF
+    return [_Step(message, "mail", mail),
+            _Step(message, "rcpt", _command(b"RCPT TO:", message.recipient, utf8=utf8)),
+            _Step(message, "data", b"DATA\r\n")]
 
 
 class _One:
