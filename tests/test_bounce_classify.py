@@ -27,7 +27,8 @@ def test_each_sample_reads_as_documented(sample: Sample) -> None:
     if sample.original_id:
         assert notice.original_message_ids == (sample.original_id,)
     if sample.report_id:
-        assert notice.key == sample.report_id
+        assert notice.legacy_key == sample.report_id
+        assert notice.key.startswith(sample.report_id + " sha256:")
     if sample.kind is not Kind.UNKNOWN:
         assert RETURN_ADDRESS in notice.delivered_to
         assert notice.date is not None and notice.subject
@@ -220,7 +221,7 @@ def test_generated_variants_read_like_their_samples() -> None:
         if written.original_id:
             assert notice.original_message_ids == (written.original_id,)
         if written.report_id:
-            assert notice.key == written.report_id
+            assert notice.legacy_key == written.report_id
 
 
 @pytest.mark.parametrize("name", HOSTILE)

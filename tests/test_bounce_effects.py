@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from postduif.bounces.effects import BounceReport, apply
+from postduif.bounces.effects import BounceReport, apply, reported_at
 from postduif.bounces.match import Matcher
 from postduif.bounces.model import Failure, Kind, Notice
 from postduif.config import BounceSettings, load_settings
@@ -70,6 +70,11 @@ def notice(kind: Kind, address: str = "", *, key: str = "<r1@relay>", status: st
                   date=None if date is None else date.timestamp(), why="")
 
 
+def ours(email: str) -> tuple[str]:
+    """The Message-ID of the campaign's message to ``email``, as a report quotes it."""
+    return (message_id(CAMPAIGN, email, DOMAIN),)
+
+
 def row_id(store: Store, email: str) -> int:
     return next(e.id for e in store.ledger_entries(CAMPAIGN) if e.email == email)
 
@@ -85,7 +90,7 @@ def run(store: Store, n: Notice, rules: BounceSettings,
     report = BounceReport("test", dry_run=False)
     matcher = Matcher(store, return_path, ["nieuwsbrief", "leden"])
     with store.transaction():
-        outcome = apply(store, matcher.match(n), n, rules, report)
+        outcome = apply(store, matcher.match(n, reported_at(store, n)), n, rules, report)
         store.record_report(n.key, kind=n.kind.value, outcome=outcome)
     return report
 
@@ -140,8 +145,9 @@ def test_an_unknown_address_is_not_ours(store: Store) -> None:
 def test_a_hard_bounce_marks_every_list_bounced_and_suppresses(store: Store,
                                                               rules: BounceSettings) -> None:
     reason = "550 5.1.1 <eva@example.org>: Recipient address rejected: User unknown"
-    report = run(store, notice(Kind.HARD, "Eva@Example.org", reason=reason), rules)
-    assert (report.hard, report.by_address) == (1, 1)
+    report = run(store, notice(Kind.HARD, "Eva@Example.org", reason=reason,
+                               message_ids=ours("eva@example.org")), rules)
+    assert (report.hard, report.by_address) == (1, 0)
     assert statuses(store, "eva@example.org") == {"leden": "bounced", "nieuwsbrief": "bounced"}
     suppression = store.suppression("eva@example.org")
     assert suppression is not None and suppression.reason == "bounced"
@@ -157,7 +163,8 @@ def test_a_hard_bounce_marks_every_list_bounced_and_suppresses(store: Store,
 def test_the_third_soft_bounce_within_the_window_is_hard(store: Store, clock: Clock,
                                                          rules: BounceSettings) -> None:
     outside = notice(Kind.SOFT, "amal@example.com", key="<s0>", status="4.2.2",
-                     reason="452 4.2.2 mailbox full", date=clock.now - timedelta(days=30))
+                     reason="452 4.2.2 mailbox full", date=clock.now - timedelta(days=30),
+                     message_ids=ours("amal@example.com"))
     run(store, outside, rules)
     for n, days_ago in enumerate((14, 7), start=1):
         report = run(store, replace(outside, key=f"<s{n}>", date=(
@@ -178,7 +185,8 @@ def test_soft_bounces_from_before_a_lifted_suppression_do_not_count_again(
         store: Store, clock: Clock, rules: BounceSettings) -> None:
     """The mailbox was full, three soft bounces made it hard; the person emptied it and asked
     to be mailed again. One more soft bounce is then one, not the fourth."""
-    soft = notice(Kind.SOFT, "amal@example.com", status="4.2.2", reason="452 4.2.2 mailbox full")
+    soft = notice(Kind.SOFT, "amal@example.com", status="4.2.2", reason="452 4.2.2 mailbox full",
+                  message_ids=ours("amal@example.com"))
     for n in range(3):
         run(store, replace(soft, key=f"<s{n}>", date=(
             clock.now - timedelta(days=3 - n)).timestamp()), rules)
@@ -198,7 +206,7 @@ def test_soft_bounces_from_before_a_lifted_suppression_do_not_count_again(
 def test_a_hard_bounce_reported_before_the_lift_is_recorded_not_applied(
         store: Store, clock: Clock, rules: BounceSettings) -> None:
     """The relay's report of an old campaign arrives after the organiser lifted the block."""
-    hard = notice(Kind.HARD, "eva@example.org", key="<h1>")
+    hard = notice(Kind.HARD, "eva@example.org", key="<h1>", message_ids=ours("eva@example.org"))
     run(store, replace(hard, date=(clock.now - timedelta(hours=2)).timestamp()), rules)
     assert store.unsuppress("eva@example.org", source="test: mailbox works") is not None
     late = run(store, replace(hard, key="<h2>", date=(

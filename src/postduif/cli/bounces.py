@@ -63,6 +63,13 @@ def _print(report: BounceReport) -> None:
     if report.by_address:
         say(out, f"{report.by_address} matched by the address alone (the report holds no "
             "VERP address or Message-ID of ours)")
+    if report.listed:
+        say(out, f"{len(report.listed)} named by the address alone and not applied (a report "
+            "by itself proves nothing), for an organiser to judge:")
+    for listed in report.listed:
+        sender = ("; from: ", listed.sender) if listed.sender else ()
+        say(out, "  ", listed.handle, ": ", listed.address, " (", listed.kind, "): ",
+            listed.subject or "(no subject)", ": ", listed.why, *sender)
     if report.not_understood:
         say(out, f"{len(report.not_understood)} not understood, left in the mailbox:")
     for unread in report.not_understood:
