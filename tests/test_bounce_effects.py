@@ -13,13 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from postduif.bounces.effects import BounceReport, apply, reported_at
+from postduif.bounces.classify import classify
+from postduif.bounces.effects import BounceReport, apply, process, reported_at
+from postduif.bounces.mailbox import open_path
 from postduif.bounces.match import LISTED_ONE, Matcher
 from postduif.bounces.model import Failure, Kind, Notice
 from postduif.config import BounceSettings, load_settings
 from postduif.message import message_id
 from postduif.store import Person, Settle, Store
 from postduif.verp import ReturnPath
+
+from .bounce_samples import BY_FILE
 
 KEY = b"bounce-effects-key-0123456789"
 RETURN = ReturnPath("nieuwsbrief@techwerkers.nl", KEY)
@@ -400,3 +404,17 @@ def test_soft_bounces_escalate_whatever_the_order_they_are_read_in(
             assert (hard, store.is_suppressed("amal@example.com")) == (
                 int(escalates), escalates), order
         clock.now = start
+
+
+def test_a_report_an_earlier_version_recorded_by_its_message_id_is_not_handled_again(
+        store: Store, tmp_path: Path, rules: BounceSettings) -> None:
+    """Earlier versions keyed a report by its Message-ID alone; upgrading must not count a
+    soft bounce of theirs twice."""
+    sample = BY_FILE["soft-mailbox-full.eml"]
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "box" / sub).mkdir(parents=True)
+    (tmp_path / "box" / "new" / "1.eml").write_bytes(sample.raw())
+    store.record_report(sample.report_id, kind="soft", outcome="applied")
+    with open_path(tmp_path / "box") as mailbox:
+        report = process(store, mailbox, classify, Matcher(store, RETURN, []), rules)
+    assert (report.already_handled, report.soft) == (1, 0)
