@@ -50,6 +50,13 @@ CREATE INDEX bounce_events_by_campaign ON bounce_events (campaign, variant, kind
 """
 
 
+#: Appended by ``0007_ledger_by_email``: whether we sent to an address lately, asked once per
+#: address a report names alone (``sent_to``), without reading the whole ledger each time.
+LEDGER_BY_EMAIL_SCHEMA = """
+CREATE INDEX ledger_by_email ON ledger (email, state, updated_at);
+"""
+
+
 @dataclass(frozen=True)
 class BounceEvent:
     """One address named by one report, as recorded."""
