@@ -8,6 +8,8 @@ stands the genuine report it imitates, which must still work.
 
 from __future__ import annotations
 
+import base64
+
 from .support import Case, Prepare, Step, both
 from .support_bounces import ago, arf, dsn, ours, people, reports, verp_report
 
@@ -43,6 +45,10 @@ def soft(n: int, email: str, days: float, original: str = "") -> bytes:
                date=ago(days=days), original=original)
 
 
+#: A subject with rich markup and an OSC 8 link in RFC 2047 words: shown as text, no escape.
+MARKUP = "=?utf-8?b?" + base64.b64encode(
+    b"[red]urgent[/red] \x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\"
+).decode() + "?="
 HARD_EVA = dsn("<forged-1@relay.example.net>", [EVA])
 ARF_EVA = arf("<forged-2@fbl.example.net>", EVA)
 
@@ -53,6 +59,9 @@ CASES = [
          both(forged(HARD_EVA, ARF_EVA, verp=True), verp_report("<real@relay>", AMAL)),
          (read(f"2 {LISTED}", EVA, "bounces.verp is true", "MAILER-DAEMON@relay.example.net",
                "hard bounces 1"), kept(EVA), stopped(AMAL))),
+    Case("bounces-verp-on-forged-subject-is-shown-literally",
+         forged(dsn("<forged-4@relay.example.net>", [EVA], subject=MARKUP), verp=True),
+         (read(f"1 {LISTED}", "[red]urgent[/red]", EVA), kept(EVA))),
     Case("bounces-verp-on-three-forged-soft-bounces-suppress-nobody",
          forged(*(soft(n, EVA, days=n + 1) for n in range(3)), verp=True),
          (read(f"3 {LISTED}", "soft bounces 0"), kept(EVA))),

@@ -36,7 +36,8 @@ def ago(**delta: float) -> datetime:
 
 
 def dsn(report_id: str, recipients: Iterable[str], *, status: str = "5.1.1",
-        date: datetime | None = None, original: str = "", to: str = RETURN) -> bytes:
+        date: datetime | None = None, original: str = "", to: str = RETURN,
+        subject: str = "Undelivered Mail Returned to Sender") -> bytes:
     """A delivery status notification naming ``recipients``; ``original``: the Message-ID of
     the enclosed original headers ("" for none, as a forger who has none sends it)."""
     action = "delayed" if status.startswith("4.") else "failed"
@@ -48,8 +49,7 @@ def dsn(report_id: str, recipients: Iterable[str], *, status: str = "5.1.1",
     if original:
         parts.append(("text/rfc822-headers", f"From: Techwerkers <{RETURN}>\n"
                       f"Subject: Techwerkers in December\nMessage-ID: {original}\n"))
-    return _report(report_id, "delivery-status", date, to,
-                   "Undelivered Mail Returned to Sender", parts)
+    return _report(report_id, "delivery-status", date, to, subject, parts)
 
 
 def arf(report_id: str, recipient: str, *, date: datetime | None = None) -> bytes:

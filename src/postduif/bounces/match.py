@@ -154,7 +154,6 @@ class Matcher:
             return LISTED_NOT_SENT
         return ""
 
-
     # -- VERP -----------------------------------------------------------------------------------
 
     def _by_verp(self, addresses: Iterable[str]) -> list[_Sent]:
