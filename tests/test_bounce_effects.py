@@ -13,13 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from postduif.bounces.effects import BounceReport, apply
-from postduif.bounces.match import Matcher
+from postduif.bounces.classify import classify
+from postduif.bounces.effects import BounceReport, apply, process, reported_at
+from postduif.bounces.mailbox import open_path
+from postduif.bounces.match import LISTED_ONE, Matcher
 from postduif.bounces.model import Failure, Kind, Notice
 from postduif.config import BounceSettings, load_settings
 from postduif.message import message_id
-from postduif.store import Person, Store
+from postduif.store import Person, Settle, Store
 from postduif.verp import ReturnPath
+
+from .bounce_samples import BY_FILE
 
 KEY = b"bounce-effects-key-0123456789"
 RETURN = ReturnPath("nieuwsbrief@techwerkers.nl", KEY)
@@ -70,6 +74,11 @@ def notice(kind: Kind, address: str = "", *, key: str = "<r1@relay>", status: st
                   date=None if date is None else date.timestamp(), why="")
 
 
+def ours(email: str) -> tuple[str]:
+    """The Message-ID of the campaign's message to ``email``, as a report quotes it."""
+    return (message_id(CAMPAIGN, email, DOMAIN),)
+
+
 def row_id(store: Store, email: str) -> int:
     return next(e.id for e in store.ledger_entries(CAMPAIGN) if e.email == email)
 
@@ -81,11 +90,11 @@ def statuses(store: Store, email: str) -> dict[str, str]:
 
 
 def run(store: Store, n: Notice, rules: BounceSettings,
-        return_path: ReturnPath | None = RETURN) -> BounceReport:
+        return_path: ReturnPath | None = RETURN, *, verp: bool = False) -> BounceReport:
     report = BounceReport("test", dry_run=False)
-    matcher = Matcher(store, return_path, ["nieuwsbrief", "leden"])
+    matcher = Matcher(store, return_path, ["nieuwsbrief", "leden"], verp=verp)
     with store.transaction():
-        outcome = apply(store, matcher.match(n), n, rules, report)
+        outcome = apply(store, matcher.match(n, reported_at(store, n)), n, rules, report)
         store.record_report(n.key, kind=n.kind.value, outcome=outcome)
     return report
 
@@ -140,8 +149,9 @@ def test_an_unknown_address_is_not_ours(store: Store) -> None:
 def test_a_hard_bounce_marks_every_list_bounced_and_suppresses(store: Store,
                                                               rules: BounceSettings) -> None:
     reason = "550 5.1.1 <eva@example.org>: Recipient address rejected: User unknown"
-    report = run(store, notice(Kind.HARD, "Eva@Example.org", reason=reason), rules)
-    assert (report.hard, report.by_address) == (1, 1)
+    report = run(store, notice(Kind.HARD, "Eva@Example.org", reason=reason,
+                               message_ids=ours("eva@example.org")), rules)
+    assert (report.hard, report.by_address) == (1, 0)
     assert statuses(store, "eva@example.org") == {"leden": "bounced", "nieuwsbrief": "bounced"}
     suppression = store.suppression("eva@example.org")
     assert suppression is not None and suppression.reason == "bounced"
@@ -157,7 +167,8 @@ def test_a_hard_bounce_marks_every_list_bounced_and_suppresses(store: Store,
 def test_the_third_soft_bounce_within_the_window_is_hard(store: Store, clock: Clock,
                                                          rules: BounceSettings) -> None:
     outside = notice(Kind.SOFT, "amal@example.com", key="<s0>", status="4.2.2",
-                     reason="452 4.2.2 mailbox full", date=clock.now - timedelta(days=30))
+                     reason="452 4.2.2 mailbox full", date=clock.now - timedelta(days=30),
+                     message_ids=ours("amal@example.com"))
     run(store, outside, rules)
     for n, days_ago in enumerate((14, 7), start=1):
         report = run(store, replace(outside, key=f"<s{n}>", date=(
@@ -178,7 +189,8 @@ def test_soft_bounces_from_before_a_lifted_suppression_do_not_count_again(
         store: Store, clock: Clock, rules: BounceSettings) -> None:
     """The mailbox was full, three soft bounces made it hard; the person emptied it and asked
     to be mailed again. One more soft bounce is then one, not the fourth."""
-    soft = notice(Kind.SOFT, "amal@example.com", status="4.2.2", reason="452 4.2.2 mailbox full")
+    soft = notice(Kind.SOFT, "amal@example.com", status="4.2.2", reason="452 4.2.2 mailbox full",
+                  message_ids=ours("amal@example.com"))
     for n in range(3):
         run(store, replace(soft, key=f"<s{n}>", date=(
             clock.now - timedelta(days=3 - n)).timestamp()), rules)
@@ -198,7 +210,7 @@ def test_soft_bounces_from_before_a_lifted_suppression_do_not_count_again(
 def test_a_hard_bounce_reported_before_the_lift_is_recorded_not_applied(
         store: Store, clock: Clock, rules: BounceSettings) -> None:
     """The relay's report of an old campaign arrives after the organiser lifted the block."""
-    hard = notice(Kind.HARD, "eva@example.org", key="<h1>")
+    hard = notice(Kind.HARD, "eva@example.org", key="<h1>", message_ids=ours("eva@example.org"))
     run(store, replace(hard, date=(clock.now - timedelta(hours=2)).timestamp()), rules)
     assert store.unsuppress("eva@example.org", source="test: mailbox works") is not None
     late = run(store, replace(hard, key="<h2>", date=(
@@ -249,3 +261,160 @@ def test_bounce_counts_per_variant_and_forgetting_erases_the_events(
     store.forget("eva@example.org", source="test")
     assert store.bounces_of("eva@example.org") == []
     assert store.bounce_counts(CAMPAIGN) == [("en", "hard", 1), ("nl", "hard", 1)]
+
+
+# -- a report proves nothing by itself ----------------------------------------------------------
+
+def send_campaign(store: Store) -> None:
+    """Every ledger row sent, at the clock's time (as ``send`` records it)."""
+    claim = store.advance_ledger(CAMPAIGN, None, now=0)
+    while claim.row is not None:
+        claim = store.advance_ledger(CAMPAIGN, Settle(claim.row.id, "sent", 250, "ok"), now=0)
+
+
+def suppressed(store: Store) -> list[str]:
+    return [e for e in PEOPLE if store.is_suppressed(e)]
+
+
+def test_with_verp_an_address_alone_is_listed_never_applied(store: Store, clock: Clock,
+                                                            rules: BounceSettings) -> None:
+    send_campaign(store)
+    later = clock.now + timedelta(hours=1)
+    for n, kind in enumerate((Kind.HARD, Kind.COMPLAINT, Kind.SOFT, Kind.SOFT, Kind.SOFT)):
+        report = run(store, notice(kind, "eva@example.org", key=f"<f{n}>", date=later),
+                     rules, verp=True)
+        assert [(x.address, x.kind) for x in report.listed] == [("eva@example.org",
+                                                                 kind.value)]
+        assert (report.hard, report.soft, report.complaints, report.soft_to_hard) == (0,) * 4
+    assert suppressed(store) == [] and store.bounces_of("eva@example.org") == []
+    assert statuses(store, "eva@example.org") == {"leden": "confirmed", "nieuwsbrief": "confirmed"}
+    # The same report about a message of ours (its VERP address, or its Message-ID) applies.
+    verp = RETURN.for_message(row_id(store, "eva@example.org"))
+    real = run(store, notice(Kind.HARD, "eva@example.org", key="<real>", date=later,
+                             delivered_to=(verp,)), rules, verp=True)
+    assert (real.hard, real.listed) == (1, [])
+    by_id = run(store, notice(Kind.HARD, "amal@example.com", key="<real2>", date=later,
+                              message_ids=ours("amal@example.com")), rules, verp=True)
+    assert (by_id.hard, by_id.listed) == (1, [])
+    assert suppressed(store) == ["eva@example.org", "amal@example.com"]
+
+
+@pytest.mark.parametrize(("sent", "reported"), [
+    (False, timedelta(hours=1)),  # never sent: the ledger row is still queued
+    (True, -timedelta(hours=1)),  # the report is dated before we sent anything
+    (True, timedelta(days=31)),  # sent, but longer ago than a report plausibly takes
+])
+def test_without_verp_an_address_alone_needs_a_send_just_before(
+        store: Store, clock: Clock, rules: BounceSettings, sent: bool,
+        reported: timedelta) -> None:
+    sent_at = clock.now
+    if sent:
+        send_campaign(store)
+    clock.now += timedelta(days=40)  # read later: the report's own date is what counts
+    report = run(store, notice(Kind.HARD, "eva@example.org", date=sent_at + reported), rules)
+    assert [x.address for x in report.listed] == ["eva@example.org"]
+    assert "nothing was sent to it" in report.listed[0].why
+    assert report.hard == 0 and suppressed(store) == []
+
+
+def test_without_verp_an_address_alone_sent_to_in_the_window_applies(
+        store: Store, clock: Clock, rules: BounceSettings) -> None:
+    send_campaign(store)
+    clock.now += timedelta(days=29)
+    report = run(store, notice(Kind.HARD, "eva@example.org", date=clock.now), rules)
+    assert (report.hard, report.by_address, report.listed) == (1, 1, [])
+    assert suppressed(store) == ["eva@example.org"]
+
+
+def test_a_greeting_sent_makes_an_address_alone_plausible(
+        store: Store, clock: Clock, rules: BounceSettings) -> None:
+    store.mark_sent("joris@example.net", "leden", "welcome")
+    clock.now += timedelta(days=2)
+    report = run(store, notice(Kind.HARD, "joris@example.net", date=clock.now), rules)
+    assert report.hard == 1 and suppressed(store) == ["joris@example.net"]
+
+
+def forged_dsn(addresses: list[str], clock: Clock,
+               message_ids: tuple[str, ...] = ()) -> Notice:
+    failures = tuple(Failure(a, Kind.HARD, "5.1.1", f"550 5.1.1 <{a}>: User unknown")
+                     for a in addresses)
+    return notice(Kind.HARD, key="<forged@relay>", failures=failures, date=clock.now,
+                  message_ids=message_ids)
+
+
+def test_one_forged_report_naming_1000_subscribers_changes_at_most_one(
+        tmp_path: Path, clock: Clock, rules: BounceSettings) -> None:
+    many = [f"lid{n:04d}@example.org" for n in range(1000)]
+    with Store.open(tmp_path / "many.sqlite3", clock=clock) as store:
+        for email in many:
+            store.join(Person(email=email, language="nl"), list="nieuwsbrief",
+                       status="confirmed", event="confirmed", source="test",
+                       consent_version="1", default_language="nl")
+        store.start_ledger(CAMPAIGN, "nieuwsbrief", ((e, "", "nl") for e in many))
+        send_campaign(store)
+        clock.now += timedelta(hours=1)
+        report = run(store, forged_dsn(many, clock), rules)
+        assert report.hard == 1 and len(report.listed) == 999
+        assert sum(store.is_suppressed(e) for e in many) == 1
+        assert {x.why for x in report.listed} == {LISTED_ONE}
+
+
+def test_a_report_quoting_our_message_id_for_each_changes_each(
+        store: Store, clock: Clock, rules: BounceSettings) -> None:
+    """A relay's DSN for several of our messages quotes each one's Message-ID; an address it
+    names beside them without its own Message-ID is listed."""
+    send_campaign(store)
+    clock.now += timedelta(hours=1)
+    ids = ours("eva@example.org") + ours("amal@example.com")
+    report = run(store, forged_dsn(list(PEOPLE), clock, message_ids=ids), rules)
+    assert report.hard == 2 and [x.address for x in report.listed] == ["joris@example.net"]
+    assert suppressed(store) == ["eva@example.org", "amal@example.com"]
+
+
+@pytest.mark.parametrize("verp", [True, False])
+def test_three_forged_soft_bounces_suppress_nobody(store: Store, clock: Clock,
+                                                   rules: BounceSettings, verp: bool) -> None:
+    """VERP on: never applied. VERP off: nothing was sent to the address (queued only)."""
+    for n in range(3):
+        report = run(store, notice(Kind.SOFT, "amal@example.com", key=f"<s{n}>",
+                                   status="4.2.2", date=clock.now), rules, verp=verp)
+        assert len(report.listed) == 1 and report.soft == 0
+    assert suppressed(store) == [] and store.bounces_of("amal@example.com") == []
+
+
+@pytest.mark.parametrize(("days", "escalates"), [((0, 5, 10), True), ((0, 10, 20), False),
+                                                 ((0, 15, 3), True)])
+def test_soft_bounces_escalate_whatever_the_order_they_are_read_in(
+        tmp_path: Path, clock: Clock, rules: BounceSettings, days: tuple[int, ...],
+        escalates: bool) -> None:
+    start = clock.now
+    for order in (days, days[::-1], (days[1], days[0], days[2])):
+        with Store.open(tmp_path / f"{'-'.join(map(str, order))}.sqlite3", clock=clock) as store:
+            store.join(Person(email="amal@example.com", language="nl"), list="nieuwsbrief",
+                       status="confirmed", event="confirmed", source="test",
+                       consent_version="1", default_language="nl")
+            store.start_ledger(CAMPAIGN, "nieuwsbrief", [("amal@example.com", "", "nl")])
+            clock.now = start + timedelta(days=30)
+            hard = 0
+            for day in order:
+                hard += run(store, notice(
+                    Kind.SOFT, "amal@example.com", key=f"<s{day}>", status="4.2.2",
+                    message_ids=ours("amal@example.com"),
+                    date=start + timedelta(days=day)), rules).soft_to_hard
+            assert (hard, store.is_suppressed("amal@example.com")) == (
+                int(escalates), escalates), order
+        clock.now = start
+
+
+def test_a_report_an_earlier_version_recorded_by_its_message_id_is_not_handled_again(
+        store: Store, tmp_path: Path, rules: BounceSettings) -> None:
+    """Earlier versions keyed a report by its Message-ID alone; upgrading must not count a
+    soft bounce of theirs twice."""
+    sample = BY_FILE["soft-mailbox-full.eml"]
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "box" / sub).mkdir(parents=True)
+    (tmp_path / "box" / "new" / "1.eml").write_bytes(sample.raw())
+    store.record_report(sample.report_id, kind="soft", outcome="applied")
+    with open_path(tmp_path / "box") as mailbox:
+        report = process(store, mailbox, classify, Matcher(store, RETURN, []), rules)
+    assert (report.already_handled, report.soft) == (1, 0)

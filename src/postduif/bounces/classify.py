@@ -24,6 +24,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC
 from email.message import Message
 
@@ -107,10 +108,23 @@ def _request_or_unknown(msg: Message, key: str) -> Notice:
 
 def _notice(msg: Message, key: str, kind: Kind, failures: tuple[Failure, ...], *,
             raw: bytes = b"", why: str = "", tokens: tuple[str, ...] = ()) -> Notice:
-    return Notice(key=key, kind=kind, failures=failures,
-                  original_message_ids=_original_ids(msg, raw),
-                  delivered_to=_delivered_to(msg), subject=_header(msg, "Subject"),
-                  date=_date(msg), why=why, sender=_header(msg, "From"), tokens=tokens)
+    notice = Notice(key=key, kind=kind, failures=failures,
+                    original_message_ids=_original_ids(msg, raw),
+                    delivered_to=_delivered_to(msg), subject=_header(msg, "Subject"),
+                    date=_date(msg), why=why, sender=_header(msg, "From"), tokens=tokens)
+    if key.startswith("sha256:"):  # no Message-ID: the bytes' hash is the key already
+        return notice
+    return replace(notice, key=f"{key} {_content_hash(notice)}", legacy_key=key)
+
+
+def _content_hash(notice: Notice) -> str:
+    """What a report says, hashed: two reports sharing a Message-ID (a relay's reuse, or a
+    forger's) are told apart, while the same report read twice (from IMAP, then from a copy
+    with other line ends) keeps its key."""
+    said = repr((notice.kind.value, notice.failures, notice.original_message_ids,
+                 notice.delivered_to, notice.subject, notice.date, notice.sender,
+                 notice.tokens))
+    return "sha256:" + hashlib.sha256(said.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 # --- RFC 3464 delivery status notifications ---------------------------------------------------

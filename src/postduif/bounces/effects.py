@@ -11,6 +11,10 @@
   source names the method (``mailto:unsubscribe``). Without a valid token (none, forged,
   expired) it is kept and listed like a report that was not understood: a From address alone
   never unsubscribes anyone.
+* A subscriber a report names by the address alone (no VERP address or Message-ID of ours in
+  it): listed for an organiser, with the report's From and subject as given, and not applied,
+  unless ``match`` finds it plausible (VERP off, a send to it shortly before, and the one
+  address the report changes).
 * An auto-reply, or a report about nobody of ours: nothing changes.
 * A report that was not understood is left in the mailbox and listed, every run, until an
   organiser has read it; so is a complaint whose recipient the feedback loop redacted when
@@ -24,6 +28,7 @@ applies everything inside a transaction that is rolled back, so its report is th
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -54,6 +59,18 @@ class Unread:
     sender: str = ""  # its From, as given
 
 
+@dataclass(frozen=True)
+class Listed:
+    """An address a report names by itself, not applied: for an organiser to judge."""
+
+    handle: str
+    subject: str
+    sender: str  # the report's From, as given
+    address: str  # the subscriber's address, as stored
+    kind: str  # "hard", "soft" or "complaint": what applying it would have done
+    why: str
+
+
 @dataclass
 class BounceReport:
     """What one run found. Hard, soft, complaints and not ours count addresses; the rest
@@ -76,11 +93,14 @@ class BounceReport:
     not_ours: int = 0
     already_handled: int = 0
     not_understood: list[Unread] = field(default_factory=list)
+    #: subscribers named by the address alone and not changed (see ``match``)
+    listed: list[Listed] = field(default_factory=list)
 
     @property
     def needs_organiser(self) -> bool:
-        """Whether someone has to look: reports that were not understood."""
-        return bool(self.not_understood)
+        """Whether someone has to look: reports that were not understood, or addresses named
+        by a report alone that were not applied."""
+        return bool(self.not_understood or self.listed)
 
 
 def process(store: Store, mailbox: Mailbox, classify: Callable[[bytes], Notice],
@@ -103,19 +123,25 @@ def _handle(store: Store, item: Item, notice: Notice, matcher: Matcher, rules: B
     if notice.kind is Kind.UNKNOWN:
         report.not_understood.append(_unread(item, notice, notice.why))
         return False
-    if store.report_handled(notice.key):
+    if _handled_before(store, notice):
         report.already_handled += 1
         return True
     if notice.kind is Kind.UNSUBSCRIBE:
         return _unsubscribe_request(store, item, notice, matcher, report)
-    matches = matcher.match(notice)
+    matches = matcher.match(notice, reported_at(store, notice))
     if _anonymous(matches):
         report.not_understood.append(_unread(item, notice, ANONYMOUS))
         return False
     with store.transaction():
-        outcome = apply(store, matches, notice, rules, report)
+        outcome = apply(store, matches, notice, rules, report, handle=item.handle)
         store.record_report(notice.key, kind=notice.kind.value, outcome=outcome)
     return True
+
+
+def _handled_before(store: Store, notice: Notice) -> bool:
+    """Its key recorded, or the key an earlier version recorded for it (its Message-ID)."""
+    return store.report_handled(notice.key) or bool(
+        notice.legacy_key and store.report_handled(notice.legacy_key))
 
 
 def _unread(item: Item, notice: Notice, why: str) -> Unread:
@@ -149,30 +175,42 @@ def _anonymous(matches: list[Match]) -> bool:
 
 
 def apply(store: Store, matches: list[Match], notice: Notice, rules: BounceSettings,
-          report: BounceReport) -> str:
-    """The effects of one notice; returns how it was handled, for ``bounce_reports``."""
+          report: BounceReport, *, handle: str = "") -> str:
+    """The effects of one notice; returns how it was handled, for ``bounce_reports``.
+    ``handle`` is the report's in its mailbox, for the list of addresses not applied."""
     if notice.kind is Kind.AUTO_REPLY:
         report.auto_replies += 1
         return "auto-reply"
     if not matches:  # names no address, and no message of ours
         report.not_ours += 1
         return "not ours"
-    when = _reported_at(store, notice)
-    ours = 0
+    when = reported_at(store, notice)
+    ours = listed = 0
     for match in matches:
         if match.subscriber_id is None:
             report.not_ours += 1
             continue
+        if match.listed:
+            listed += 1
+            report.listed.append(Listed(handle, notice.subject, notice.sender, match.email,
+                                        _kind(match), match.listed))
+            continue
         ours += 1
         report.by_address += match.by == "address"
         _effect(store, match, notice.key, when, rules, report)
+    if listed:
+        return f"applied {ours}, listed {listed} (matched by the address alone)"
     return "applied" if ours else "not ours"
+
+
+def _kind(match: Match) -> str:
+    return "complaint" if match.failure.kind is Kind.COMPLAINT else match.failure.kind.value
 
 
 def _effect(store: Store, match: Match, key: str, when: datetime, rules: BounceSettings,
             report: BounceReport) -> None:
     failure = match.failure
-    kind = "complaint" if failure.kind is Kind.COMPLAINT else failure.kind.value
+    kind = _kind(match)
     assert match.subscriber_id is not None
     store.record_bounce(match.subscriber_id, _event(match, key, when, kind, failure.reason))
     source = f"bounces: report {key}: {failure.status or kind}"[:SOURCE_LIMIT]
@@ -194,10 +232,14 @@ def _effect(store: Store, match: Match, key: str, when: datetime, rules: BounceS
 
 def _escalate(store: Store, match: Match, key: str, when: datetime, rules: BounceSettings,
               report: BounceReport) -> None:
-    """The ``soft_limit``-th soft bounce within ``soft_days`` days is a hard bounce."""
+    """The ``soft_limit``-th soft bounce within ``soft_days`` days is a hard bounce. Counted
+    by the reports' dates in any such window that holds this one, so the order in which the
+    reports are read (a backlog, newest first) does not matter."""
     assert match.subscriber_id is not None
-    since = max(when - timedelta(days=rules.soft_days), _lifted(store, match.email))
-    count = store.soft_bounces(match.subscriber_id, since, when)
+    window = timedelta(days=rules.soft_days)
+    since = max(when - window, _lifted(store, match.email))
+    count = _densest(store.soft_bounce_dates(match.subscriber_id, since, when + window),
+                     when, window)
     suppression = store.suppression(match.email)
     if count < rules.soft_limit or (suppression is not None and suppression.reason == "bounced"):
         return
@@ -208,6 +250,13 @@ def _escalate(store: Store, match: Match, key: str, when: datetime, rules: Bounc
     _stop(store, match, "bounced",
           f"bounces: report {key}: {count} soft bounces in {rules.soft_days:g} days"
           [:SOURCE_LIMIT])
+
+
+def _densest(dates: list[datetime], when: datetime, window: timedelta) -> int:
+    """The most ``dates`` (sorted) in one span of ``window`` that holds ``when``."""
+    return max((bisect_right(dates, start + window) - first
+                for first, start in enumerate(dates) if when - window <= start <= when),
+               default=0)
 
 
 def _lifted(store: Store, email: str) -> datetime:
@@ -233,7 +282,7 @@ def _event(match: Match, key: str, when: datetime, kind: str, reason: str) -> Bo
                        matched_by=match.by)
 
 
-def _reported_at(store: Store, notice: Notice) -> datetime:
+def reported_at(store: Store, notice: Notice) -> datetime:
     """The report's own date, unless it has none or claims to be from the future."""
     now = store.now()
     if notice.date is None:

@@ -10,8 +10,14 @@ In that order, because each is less exact than the one before:
   their campaign, matched against the list's members. The digests of one campaign are computed
   once per run (a hash per row, microseconds each) rather than stored: a backlog of reports
   about one campaign then costs one pass over its ledger, and no migration rewrites old rows.
-* **Address**: the subscriber with the address the report names, reported as matched by
-  address alone (it may have been forwarded from, or be quoted by, someone else's mail).
+* **Address**: the subscriber with the address the report names. A report proves nothing by
+  itself (anyone who knows an address can mail one to the return address), so an address-only
+  match is *listed* for an organiser, never applied, unless all of these hold: VERP is off
+  (with VERP on, every genuine report reaches a VERP address, so one that does not is not
+  evidence), we sent that address a campaign or greeting within ``PLAUSIBLE_DAYS`` days
+  before the report's date (and not after it), and it is the only address the report changes
+  (one report changes at most one recipient unless it quotes our Message-ID or VERP address
+  for each: a forged report naming 1,000 subscribers changes at most one).
 
 A reader's unsubscribe mail (List-Unsubscribe's ``mailto:``) is tied by its signed token alone.
 
@@ -23,7 +29,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from postduif.bounces.model import Failure, Notice
 from postduif.bounces.unsubscribe import read_request
@@ -33,7 +40,18 @@ from postduif.verp import ReturnPath, VerpId
 
 VERP, MESSAGE_ID, ADDRESS = "verp", "message-id", "address"
 GREETING_KINDS = ("confirmation", "welcome")
+#: How long after we sent to an address a report matched by that address alone is plausible:
+#: relays give up on a delayed message within days, feedback loops report within weeks.
+PLAUSIBLE_DAYS = 30
 _OUR_ID = re.compile(r"<?([^<>@\s]+)\.([0-9a-f]{24})@[^<>@\s]+>?")
+
+LISTED_VERP = ("matched by the address alone while bounces.verp is true: a report about a "
+               "message of ours reaches its VERP address; not applied")
+LISTED_NOT_SENT = ("matched by the address alone, but nothing was sent to it in the "
+                   f"{PLAUSIBLE_DAYS} days before the report's date; not applied")
+LISTED_ONE = ("matched by the address alone in a report that already changes another "
+              "recipient (one report changes one address unless it quotes our Message-ID "
+              "for each); not applied")
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,7 @@ class Match:
     email: str  # the subscriber's address as stored ("" when not ours)
     campaign: str | None  # the campaign (or ``welcome-<list>``); None when matched by address
     variant: str | None  # the variant (language) of the message, when known
+    listed: str = ""  # why an address-only match is listed for an organiser, not applied
 
 
 @dataclass(frozen=True)
@@ -62,11 +81,13 @@ class Matcher:
     """Ties notices to subscribers; keeps each campaign's digests for the whole run."""
 
     def __init__(self, store: Store, return_path: ReturnPath | None,
-                 lists: Iterable[str], *, token_key: bytes | None = None) -> None:
+                 lists: Iterable[str], *, token_key: bytes | None = None,
+                 verp: bool = False) -> None:
         self.store = store
         self.return_path = return_path  # None: no token key, VERP ids cannot be checked
         self.lists = frozenset(lists)
         self.token_key = token_key  # None: unsubscribe requests cannot be checked
+        self.verp = verp  # on: an address alone never changes anyone
         self._digests: dict[str, dict[str, tuple[str, str]]] = {}
 
     def unsubscribe_request(self, notice: Notice) -> tuple[str, str]:
@@ -74,39 +95,73 @@ class Matcher:
         its From address); :class:`~postduif.errors.TokenError` when no token is valid."""
         return read_request(self.token_key, notice.tokens)
 
-    def match(self, notice: Notice) -> list[Match]:
+    def match(self, notice: Notice, when: datetime | None = None) -> list[Match]:
         """One :class:`Match` per address the notice names (one if it names none but the
-        message it is about is known, as a redacted complaint report does)."""
-        sent = self._by_verp(notice.delivered_to) or self._by_message_id(
-            notice.original_message_ids)
+        message it is about is known, as a redacted complaint report does). ``when`` is the
+        report's date (default: now): an address-only match is plausible only for a send
+        shortly before it."""
+        sent = self._sent(notice)
         failures = notice.failures
-        if not failures and sent is not None:
+        if not failures and sent:
             failures = (Failure("", notice.kind, "", notice.subject),)
-        return [self._one(failure, sent, len(failures)) for failure in failures]
+        matches = [self._one(failure, sent, len(failures)) for failure in failures]
+        return self._one_by_address(matches, when or self.store.now())
 
-    def _one(self, failure: Failure, sent: _Sent | None, count: int) -> Match:
+    def _sent(self, notice: Notice) -> list[_Sent]:
+        """The messages of ours the report is about, VERP's first, one per address."""
+        found = [*self._by_verp(notice.delivered_to),
+                 *self._by_message_id(notice.original_message_ids)]
+        unique: dict[str, _Sent] = {}
+        for sent in found:
+            unique.setdefault(sent.email, sent)
+        return list(unique.values())
+
+    def _one(self, failure: Failure, sent: list[_Sent], count: int) -> Match:
         address = _bare(failure.address)
-        if sent is not None and (count == 1 or not address or address == sent.email):
-            subscriber = self.store.get(sent.email)
+        exact = next((s for s in sent if s.email == address), None)
+        if exact is None and sent and (count == 1 or not address):
+            exact = sent[0]
+        if exact is not None:
+            subscriber = self.store.get(exact.email)
             if subscriber is not None:
-                return Match(failure, sent.by, subscriber.id, subscriber.email, sent.campaign,
-                             sent.variant)
+                return Match(failure, exact.by, subscriber.id, subscriber.email, exact.campaign,
+                             exact.variant)
         subscriber = self.store.get(address) if address else None
         if subscriber is None:
             return Match(failure, "", None, "", None, None)
         return Match(failure, ADDRESS, subscriber.id, subscriber.email, None, None)
 
+    def _one_by_address(self, matches: list[Match], when: datetime) -> list[Match]:
+        """Every address-only match listed, except at most one that is plausible, and only
+        when nothing else in the report changes anyone."""
+        changed = any(m.by in (VERP, MESSAGE_ID) for m in matches)
+        kept = []
+        for match in matches:
+            if match.by == ADDRESS:
+                match = replace(match, listed=self._doubt(match.email, when, changed))
+                changed = changed or not match.listed
+            kept.append(match)
+        return kept
+
+    def _doubt(self, email: str, when: datetime, changed: bool) -> str:
+        """Why an address-only match must not be applied ("" when it may be); the ledger is
+        looked at last, so a report naming thousands costs one look per address at most."""
+        if self.verp:
+            return LISTED_VERP
+        if changed:
+            return LISTED_ONE
+        if not self.store.sent_to(email, when - timedelta(days=PLAUSIBLE_DAYS), when):
+            return LISTED_NOT_SENT
+        return ""
+
     # -- VERP -----------------------------------------------------------------------------------
 
-    def _by_verp(self, addresses: Iterable[str]) -> _Sent | None:
+    def _by_verp(self, addresses: Iterable[str]) -> list[_Sent]:
         if self.return_path is None:
-            return None
-        for address in addresses:
-            verp_id = self.return_path.read(address)
-            found = None if verp_id is None else self._verp_target(verp_id)
-            if found is not None:
-                return found
-        return None
+            return []
+        ids = (self.return_path.read(address) for address in addresses)
+        return [found for verp_id in ids
+                if verp_id is not None and (found := self._verp_target(verp_id)) is not None]
 
     def _verp_target(self, verp_id: VerpId) -> _Sent | None:
         assert self.return_path is not None
@@ -126,16 +181,17 @@ class Matcher:
 
     # -- Message-ID -----------------------------------------------------------------------------
 
-    def _by_message_id(self, message_ids: Iterable[str]) -> _Sent | None:
+    def _by_message_id(self, message_ids: Iterable[str]) -> list[_Sent]:
+        found = []
         for message_id in message_ids:
-            found = _OUR_ID.fullmatch(message_id.strip())
-            if found is None:
+            ours = _OUR_ID.fullmatch(message_id.strip())
+            if ours is None:
                 continue
-            campaign, digest = found.groups()
+            campaign, digest = ours.groups()
             hit = self._campaign_digests(campaign).get(digest)
             if hit is not None:
-                return _Sent(MESSAGE_ID, hit[0], campaign, hit[1])
-        return None
+                found.append(_Sent(MESSAGE_ID, hit[0], campaign, hit[1]))
+        return found
 
     def _campaign_digests(self, campaign: str) -> dict[str, tuple[str, str]]:
         """digest -> (email, variant) for every message of ``campaign`` (empty if none)."""

@@ -36,7 +36,9 @@ class Failure:
 class Notice:
     """What one message in the return mailbox says."""
 
-    key: str  # stable identity of the report for idempotency: its Message-ID, else a hash
+    #: stable identity of the report for idempotency: its Message-ID with a hash of what it
+    #: says (two different reports may share a Message-ID), else a hash of its bytes
+    key: str
     kind: Kind  # the report as a whole; UNKNOWN when nothing usable was found
     failures: tuple[Failure, ...]  # empty for AUTO_REPLY and UNKNOWN
     original_message_ids: tuple[str, ...]  # Message-IDs of the mail it reports on, "<...>"
@@ -47,6 +49,9 @@ class Notice:
     why: str  # for UNKNOWN: why it was not understood ("" otherwise)
     sender: str = ""  # the From header as given, shown to an organiser as it is
     tokens: tuple[str, ...] = ()  # for UNSUBSCRIBE: the candidate tokens, not yet checked
+    #: the key earlier versions recorded (the Message-ID alone): a report handled by one of
+    #: them is not handled again ("" when the report has no Message-ID)
+    legacy_key: str = ""
 
 
 @dataclass(frozen=True)

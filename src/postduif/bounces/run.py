@@ -32,7 +32,8 @@ def read_reports(ws: Workspace, path: Path | None, *, dry_run: bool) -> BounceRe
     lists = available_lists(settings.lists_dir)
     with Store.open(settings.database) as store, \
             open_mailbox(settings.bounces, path) as mailbox:
-        matcher = Matcher(store, return_path, lists, token_key=key)
+        matcher = Matcher(store, return_path, lists, token_key=key,
+                          verp=settings.bounces.verp)
         return process(store, mailbox, classify, matcher, settings.bounces, dry_run=dry_run)
 
 

@@ -99,7 +99,8 @@ def lists_json(defs: list[ListDef], counts: list[tuple[str, str, str, int]]) -> 
 
 
 def bounces_json(report: BounceReport) -> dict[str, object]:
-    """``bounces --json``: the counts of one run and each report that was not understood."""
+    """``bounces --json``: the counts of one run, each report that was not understood and
+    each address a report named alone that was not applied."""
     return {
         "mailbox": report.mailbox, "dry_run": report.dry_run, "messages": report.messages,
         "hard": report.hard, "soft": report.soft, "soft_to_hard": report.soft_to_hard,
@@ -109,4 +110,7 @@ def bounces_json(report: BounceReport) -> dict[str, object]:
         "not_ours": report.not_ours, "already_handled": report.already_handled,
         "not_understood": [{"handle": u.handle, "subject": u.subject, "from": u.sender,
                             "why": u.why} for u in report.not_understood],
+        "listed": [{"handle": x.handle, "address": x.address, "kind": x.kind,
+                    "subject": x.subject, "from": x.sender, "why": x.why}
+                   for x in report.listed],
     }

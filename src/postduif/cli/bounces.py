@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +14,8 @@ from postduif.cli._show import JsonOption, print_json, say
 
 if TYPE_CHECKING:
     from postduif.bounces.effects import BounceReport
+
+LISTED_PER_REPORT = 10  # addresses of one report listed in the text output
 
 
 @app.command()
@@ -63,9 +66,29 @@ def _print(report: BounceReport) -> None:
     if report.by_address:
         say(out, f"{report.by_address} matched by the address alone (the report holds no "
             "VERP address or Message-ID of ours)")
+    if report.listed:
+        say(out, f"{len(report.listed)} named by the address alone and not applied (a report "
+            "by itself proves nothing), for an organiser to judge:")
+    _print_listed(report)
     if report.not_understood:
         say(out, f"{len(report.not_understood)} not understood, left in the mailbox:")
     for unread in report.not_understood:
         sender = ("; from: ", unread.sender) if unread.sender else ()
         say(out, "  ", unread.handle, ": ", unread.subject or "(no subject)", ": ", unread.why,
             *sender)
+
+
+def _print_listed(report: BounceReport) -> None:
+    """Each address not applied, at most ``LISTED_PER_REPORT`` of one report: a forged report
+    naming thousands must not bury the rest of the output (``--json`` has every one)."""
+    shown: Counter[str] = Counter()
+    for listed in report.listed:
+        shown[listed.handle] += 1
+        if shown[listed.handle] <= LISTED_PER_REPORT:
+            sender = ("; from: ", listed.sender) if listed.sender else ()
+            say(out, "  ", listed.handle, ": ", listed.address, " (", listed.kind, "): ",
+                listed.subject or "(no subject)", ": ", listed.why, *sender)
+    for handle, count in shown.items():
+        if count > LISTED_PER_REPORT:
+            say(out, "  ", handle, f": and {count - LISTED_PER_REPORT} more addresses named by "
+                "the same report (bounces --json lists every one)")

@@ -13,7 +13,13 @@ they were released, in one place, so that their order is plain to see.
 
 from __future__ import annotations
 
-from postduif.store.bounces import BOUNCE_KINDS, BOUNCE_SCHEMA, BounceEvent, BounceStore
+from postduif.store.bounces import (
+    BOUNCE_KINDS,
+    BOUNCE_SCHEMA,
+    LEDGER_BY_EMAIL_SCHEMA,
+    BounceEvent,
+    BounceStore,
+)
 from postduif.store.db import BUSY_TIMEOUT_S, Database, Migration, stamp
 from postduif.store.ledger import (
     LEDGER_SCHEMA,
@@ -50,6 +56,7 @@ MIGRATIONS: list[Migration] = [
     ("0004_suppression_reasons", SUPPRESSION_REASON_SCHEMA),
     ("0005_greeting_uncertain", GREETING_UNCERTAIN_SCHEMA),
     ("0006_bounces", BOUNCE_SCHEMA),
+    ("0007_ledger_by_email", LEDGER_BY_EMAIL_SCHEMA),
 ]
 
 

@@ -50,6 +50,13 @@ CREATE INDEX bounce_events_by_campaign ON bounce_events (campaign, variant, kind
 """
 
 
+#: Appended by ``0007_ledger_by_email``: whether we sent to an address lately, asked once per
+#: address a report names alone (``sent_to``), without reading the whole ledger each time.
+LEDGER_BY_EMAIL_SCHEMA = """
+CREATE INDEX ledger_by_email ON ledger (email, state, updated_at);
+"""
+
+
 @dataclass(frozen=True)
 class BounceEvent:
     """One address named by one report, as recorded."""
@@ -92,13 +99,15 @@ class BounceStore(LedgerStore):
                  event.campaign, event.variant, event.kind, event.status, event.reason,
                  event.report, event.matched_by))
 
-    def soft_bounces(self, subscriber_id: int, since: datetime, until: datetime) -> int:
-        """Soft bounces of one subscriber reported from ``since`` up to ``until``."""
-        row = self._conn.execute(
-            "SELECT COUNT(*) FROM bounce_events WHERE subscriber_id = ? AND kind = 'soft' "
-            "AND reported_at >= ? AND reported_at <= ?",
+    def soft_bounce_dates(self, subscriber_id: int, since: datetime,
+                          until: datetime) -> list[datetime]:
+        """The dates of one subscriber's soft bounces reported from ``since`` up to ``until``,
+        oldest first."""
+        rows = self._conn.execute(
+            "SELECT reported_at FROM bounce_events WHERE subscriber_id = ? AND kind = 'soft' "
+            "AND reported_at >= ? AND reported_at <= ? ORDER BY reported_at",
             (subscriber_id, stamp(since), stamp(until)))
-        return int(row.fetchone()[0])
+        return [datetime.fromisoformat(at) for at, in rows]
 
     def bounce_counts(self, campaign: str) -> list[tuple[str, str, int]]:
         """``(variant, kind, number)`` of a campaign's events, sorted; a variant is "" when
@@ -123,6 +132,20 @@ class BounceStore(LedgerStore):
         row = self._conn.execute("SELECT campaign, email, variant FROM ledger WHERE id = ?",
                                  (row_id,)).fetchone()
         return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+    def sent_to(self, email: str, since: datetime, until: datetime) -> bool:
+        """Whether a campaign (a ledger row sent, or perhaps sent) or a welcome or
+        confirmation email went to ``email`` from ``since`` up to ``until``: what makes a
+        report naming the address alone plausible."""
+        bounds = (_key(email), stamp(since), stamp(until))
+        row = self._conn.execute(
+            "SELECT 1 FROM ledger WHERE email = ?1 AND state IN ('sent', 'unknown') "
+            "AND updated_at BETWEEN ?2 AND ?3 "
+            "UNION ALL SELECT 1 FROM memberships AS m JOIN subscribers AS s "
+            "ON s.id = m.subscriber_id WHERE s.email = ?1 "
+            "AND (m.welcomed_at BETWEEN ?2 AND ?3 OR m.confirmation_sent_at BETWEEN ?2 AND ?3) "
+            "LIMIT 1", bounds)
+        return row.fetchone() is not None
 
     def subscriber_by_id(self, subscriber_id: int) -> Subscriber | None:
         row = self._conn.execute(_SUBSCRIBER_SELECT + "WHERE s.id = ?",
