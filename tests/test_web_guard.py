@@ -23,6 +23,7 @@ from postduif.web.guard import (
     SlidingWindow,
     client_key,
     normalise_origin,
+    origin_of,
 )
 from postduif.workspace import Workspace
 from tests.web_support import JOIN, KEY, configure_web
@@ -68,18 +69,26 @@ def _join(n: int) -> dict[str, str]:
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("https://www.techwerkers.nl", SITE),
-    ("https://www.techwerkers.nl/", SITE),
+    ("https://www.techwerkers.nl/", None),  # a path ("/"): a URL, not an origin
     ("https://www.techwerkers.nl:443", SITE),
     ("HTTPS://WWW.Techwerkers.NL", SITE),
     ("http://127.0.0.1:80", "http://127.0.0.1"),
     ("http://127.0.0.1:8443", "http://127.0.0.1:8443"),
     ("https://[::1]:8443", "https://[::1]:8443"),
-    ("https://www.techwerkers.nl/nl/join/", SITE),  # a base URL: its origin
+    ("https://www.techwerkers.nl/nl/join/", None), ("https://www.techwerkers.nl/evil", None),
+    ("https://www.techwerkers.nl?x", None), ("https://www.techwerkers.nl#x", None),
     ("null", None), ("file://", None), ("ftp://files.example", None), ("", None),
     ("https://user@www.techwerkers.nl", None), ("https://x.example:99999", None),
 ])
 def test_origins_are_normalised(value: str, expected: str | None) -> None:
     assert normalise_origin(value) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://www.techwerkers.nl/", SITE), ("https://www.techwerkers.nl/nl/join/", SITE),
+    ("https://WWW.techwerkers.nl:443/x?y", SITE), ("null", None), ("", None)])
+def test_the_origin_of_a_base_url(url: str, expected: str | None) -> None:
+    assert origin_of(url) == expected
 
 
 def test_the_default_origin_is_the_sites_base_url(workspace: Path) -> None:
@@ -355,3 +364,17 @@ def test_a_broken_store_is_a_503_the_sites_script_can_read(workspace: Path) -> N
     assert answer.status_code == 503 and answer.json()["result"] == "error"
     assert answer.headers["access-control-allow-origin"] == SITE
     assert page.status_code == 503 and "Please wait a moment" in page.text
+
+
+@pytest.mark.parametrize("forwarded", ["evil", "unknown", "203.0.113.1:80x", "_hidden",
+                                       "203.0.113.999", "2001:db8::g"])
+def test_a_client_named_by_a_trusted_proxy_must_be_an_ip_address(
+        workspace: Path, forwarded: str) -> None:
+    """Each made-up value would be a rate-limit bucket of its own: refused instead."""
+    configure_web(workspace, requests_per_minute=2, trusted_proxies=["127.0.0.1"])
+    with _client(workspace) as client:
+        codes = [client.post("/nl/newsletter/subscribe", json={"email": f"p{n}@example.org"},
+                             headers={"X-Forwarded-For": f"{forwarded}{n or ''}"}).status_code
+                 for n in range(3)]
+    assert codes == [400, 400, 400]
+    assert _people(workspace) == []

@@ -12,7 +12,8 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from postduif.addresses import needs_smtputf8
+from postduif.errors import SendError
 from postduif.send.model import Compose, Target, cannot_compose
 
 FIRST = 10  # how many written files the report names, for a preview on the terminal
@@ -60,15 +62,26 @@ def write_outbox(directory: Path, targets: Iterable[Target], compose: Compose) -
     """Write one ``.eml`` per target and an ``index.html``, replacing ``directory`` whole.
 
     A target whose message cannot be composed is that recipient's failure, as in a real send:
-    listed in the index and the report, and the others are written."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        written = _write_all(staging, directory.name, targets, compose)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _replace(directory, staging)
+    listed in the index and the report, and the others are written. A disk that is full or
+    read-only is one :class:`SendError` naming the folder, and the old outbox (if any) stays
+    as it was. ``targets`` is closed either way, so a generator reading the store finishes
+    while the store is still open.
+    """
+    with _closing(targets):
+        try:
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        except OSError as exc:
+            raise _unwritable(directory, exc) from None
+        try:
+            written = _write_all(staging, directory.name, targets, compose)
+            _replace(directory, staging)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise _unwritable(directory, exc) from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return OutboxReport(directory=directory, index=directory / "index.html",
                         counts=dict(written.counts), total=sum(written.counts.values()),
                         files=tuple(directory / name for name in written.first),
@@ -83,6 +96,24 @@ class _Written:
     failed: int
     failures: list[tuple[str, str]]
     smtputf8: int = 0
+
+
+@contextmanager
+def _closing(items: Iterable[object]) -> Iterator[None]:
+    """Close ``items`` on the way out when it is a generator (a no-op for a list)."""
+    try:
+        yield
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+def _unwritable(directory: Path, exc: OSError) -> SendError:
+    reason = exc.strerror or str(exc)
+    return SendError(f"cannot write the dry run's messages into {directory}: {reason}",
+                     hint="nothing was written there; make room (or fix the folder's "
+                          "permissions) and run it again")
 
 
 def _write_all(staging: Path, title: str, targets: Iterable[Target],
@@ -135,6 +166,12 @@ def _replace(directory: Path, staging: Path) -> None:
     if directory.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
         directory.rename(old / directory.name)
-    staging.rename(directory)
+    try:
+        staging.rename(directory)
+    except OSError:
+        if old is not None:  # put the old outbox back: a failed run changes nothing
+            (old / directory.name).rename(directory)
+            old.rmdir()
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -9,6 +9,7 @@ the site's forms post to it cross-origin (see :mod:`postduif.web.app` for the ro
 * :mod:`postduif.web.greetings` sends confirmation and welcome emails in the background,
 * :mod:`postduif.web.preferences` is the preference page (language and lists) linked from
   every newsletter's footer,
+* :mod:`postduif.web.deadlines` times out slow clients (headers, body, idle connections),
 * :mod:`postduif.web.guard` holds the guards of the site's forms: CORS, rate limits, honeypot,
   the client's address behind a trusted proxy,
 * this module runs it with uvicorn: :func:`serve`.
@@ -25,6 +26,7 @@ import uvicorn
 
 from postduif.errors import PostduifError
 from postduif.web.app import MAX_BODY_BYTES, MEMBERS_LIST, NEWSLETTER_LIST, create_app
+from postduif.web.deadlines import KEEP_ALIVE_SECONDS, DeadlineH11Protocol
 from postduif.workspace import Workspace
 
 __all__ = ["HOST", "MAX_BODY_BYTES", "MEMBERS_LIST", "NEWSLETTER_LIST", "PORT", "create_app",
@@ -51,8 +53,10 @@ def serve(ws: Workspace, *, host: str = HOST, port: int = PORT) -> None:
     _log_to_stderr()
     # proxy_headers=False: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default;
     # the app does that itself, for web.trusted_proxies only (see postduif.web.guard).
+    # Slow clients: see postduif.web.deadlines (headers, body, keep-alive all have a deadline).
     config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False,
-                            proxy_headers=False, timeout_graceful_shutdown=5)
+                            proxy_headers=False, timeout_graceful_shutdown=5,
+                            http=DeadlineH11Protocol, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     with sock:
         uvicorn.Server(config).run(sockets=[sock])
 

@@ -47,7 +47,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -65,6 +65,7 @@ from postduif.web.guard import (
     Clock,
     Guard,
     TooLarge,
+    TooSlow,
     capped_body,
     caught_by_honeypot,
     client_address,
@@ -218,7 +219,8 @@ def create_app(ws: Workspace, *, clock: Clock = time.monotonic,
     ]
     return Starlette(routes=routes, middleware=proxy_middleware(ws.settings.web.trusted_proxies),
                      lifespan=_lifespan(site),
-                     exception_handlers={404: _not_found(site), StoreError: _busy(site)})
+                     exception_handlers={404: _not_found(site), StoreError: _busy(site),
+                                         ClientDisconnect: _gone, TooSlow: _too_slow})
 
 
 def _lifespan(site: WebState) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
@@ -283,6 +285,18 @@ def _not_found(site: WebState) -> Callable[[Request, Exception], Response]:
         return _say(site, lang, "not_found", status=404)
 
     return handler
+
+
+def _gone(request: Request, exc: Exception) -> Response:
+    """The client left in the middle of its body: nobody receives this, and nothing is logged
+    (a traceback per request would let anyone flood serve's log)."""
+    return Response(status_code=400, headers={"Connection": "close"})
+
+
+def _too_slow(request: Request, exc: Exception) -> Response:
+    """The body trickled in for longer than BODY_SECONDS: the connection is not kept."""
+    return Response("the request body took too long\n", status_code=408,
+                    headers={"Connection": "close"}, media_type="text/plain")
 
 
 def _busy(site: WebState) -> Callable[[Request, Exception], Response]:

@@ -18,7 +18,8 @@ no server of the group's own to forward paths), so its forms reach the app cross
   stricter for someone else).
 * :func:`proxy_middleware` takes the client's address from ``X-Forwarded-For`` only when the
   connection comes from a proxy in ``web.trusted_proxies`` (uvicorn's own middleware, applied
-  in the app, so the app tested in-process and ``postduif serve`` behave the same);
+  in the app, so the app tested in-process and ``postduif serve`` behave the same); a client
+  it names that is not an IP address is refused (:class:`ForwardedAddressOnly`);
   :func:`client_key` counts an IPv6 client by its /64.
 * :func:`caught_by_honeypot` spots bots that fill in the hidden field people never see.
 * :func:`capped_body` reads a request body only as far as the endpoint's limit.
@@ -26,6 +27,7 @@ no server of the group's own to forward paths), so its forms reach the app cross
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import math
 import threading
@@ -37,9 +39,13 @@ from urllib.parse import urlsplit
 
 from starlette.middleware import Middleware
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from postduif.config import WebSettings
+from postduif.settings_schema import is_origin
+from postduif.web.deadlines import BODY_SECONDS
 
 #: How long a browser may reuse a preflight answer. Chromium caps it at two hours anyway;
 #: ten minutes keeps a changed ``web.origins`` from lingering in browsers for long.
@@ -53,10 +59,16 @@ Clock = Callable[[], float]
 
 
 def normalise_origin(value: str) -> str | None:
-    """``scheme://host[:port]`` of a URL or origin, lower-cased, without the scheme's default
-    port; ``None`` for what is not an http(s) origin (``null``, ``file://``, junk)."""
+    """``scheme://host[:port]`` lower-cased, without the scheme's default port; ``None`` for
+    what is not an http(s) origin: ``null``, ``file://``, junk, and a URL with a path, query
+    or fragment (``https://www.example.org/evil`` is a URL, no origin a browser sends)."""
+    return origin_of(value) if is_origin(value.strip()) else None
+
+
+def origin_of(url: str) -> str | None:
+    """The origin of an http(s) URL (such as the site's base URL), normalised as above."""
     try:
-        parts = urlsplit(value.strip())
+        parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
         return None
@@ -79,8 +91,8 @@ class Cors:
     @classmethod
     def from_settings(cls, web: WebSettings, base_url: str) -> Cors:
         """``web.origins``, or the origin of the site's base URL when none are set."""
-        given = web.origins or ((base_url,) if base_url else ())
-        found = {normalise_origin(origin) for origin in given}
+        found = ({normalise_origin(origin) for origin in web.origins} if web.origins
+                 else {origin_of(base_url)})
         return cls(frozenset(origin for origin in found if origin))
 
     def allows(self, origin: str) -> bool:
@@ -204,22 +216,66 @@ def proxy_middleware(trusted_proxies: Iterable[str]) -> list[Middleware]:
     the only place ``X-Forwarded-For`` is believed.
     """
     trusted = list(trusted_proxies)
-    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)] if trusted else []
+    if not trusted:
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted),
+            Middleware(ForwardedAddressOnly)]
+
+
+class ForwardedAddressOnly:
+    """Refuses (400) a request whose client, as a trusted proxy names it in
+    ``X-Forwarded-For``, is not an IP address (``evil``, ``unknown``, ``1.2.3.4:80x``).
+
+    uvicorn takes any text there as the client's "address", so each made-up value would be a
+    fresh client to the rate limits. A proxy that forwards such a header is misconfigured or
+    relays what a client wrote; either way the request cannot be counted, so it is refused.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] == "http" and client is not None and not _is_ip(client[0]):
+            answer = PlainTextResponse("X-Forwarded-For does not name an IP address\n",
+                                       status_code=400, headers={"Connection": "close"})
+            await answer(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class TooLarge(Exception):
     """The request body is larger than the endpoint reads."""
 
 
+class TooSlow(Exception):
+    """The request body did not arrive whole within :data:`~postduif.web.deadlines.BODY_SECONDS`
+    (the app answers 408 for every endpoint, see :func:`postduif.web.app.create_app`)."""
+
+
 async def capped_body(request: Request, limit: int) -> bytes:
     """The body, read at most ``limit`` bytes far: a huge or endless body is refused with
-    :class:`TooLarge` (at once when Content-Length says so), never held whole in memory."""
+    :class:`TooLarge` (at once when Content-Length says so), never held whole in memory; one
+    that trickles in is cut off with :class:`TooSlow`. A client that leaves halfway raises
+    starlette's ``ClientDisconnect``."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise TooLarge
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise TooLarge
+    try:
+        async with asyncio.timeout(BODY_SECONDS):
+            async for chunk in request.stream():
+                body.extend(chunk)
+                if len(body) > limit:
+                    raise TooLarge
+    except TimeoutError:
+        raise TooSlow from None
     return bytes(body)
