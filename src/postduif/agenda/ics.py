@@ -4,6 +4,10 @@
 meeting shows each date in the window. A recurring event written in a local zone (``TZID``)
 stays at its local hour across a change of daylight saving time; one written in UTC does not:
 that is what the calendar says, and the email shows it as the calendar does.
+
+The expansion is bounded (``recurrence``): a rule that would make the library work through
+too many occurrences is left out with a warning, the whole expansion has a time limit, and
+each event shows at most :data:`~postduif.agenda.recurrence.MAX_OCCURRENCES` dates.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import icalendar
-import recurring_ical_events
 
+from postduif.agenda.recurrence import expand
+from postduif.agenda.untrusted import Parsed, is_web_url, looks_like_url, text, web_link
 from postduif.errors import FeedError
 from postduif.render import Event
 
@@ -22,37 +27,51 @@ _BRACKETED = re.compile(r"^\[(?P<name>[^\]]+)\]\s*")
 
 
 def parse_ics(data: bytes, source: str, start: datetime, end: datetime, zone: tzinfo,
-              *, gancio: bool = False) -> list[Event]:
+              *, gancio: bool = False) -> Parsed:
     """The occurrences starting in ``[start, end)``, oldest first. ``gancio``: every SUMMARY
     starts with the instance title in brackets, which is dropped."""
+    parsed = Parsed()
     try:
         calendar = icalendar.Calendar.from_ical(data)
         name = str(calendar.get("X-WR-CALNAME") or calendar.get("NAME") or "")
-        events = [_event(item, name, gancio, zone)
-                  for item in recurring_ical_events.of(calendar).between(start, end)
-                  if item.name == "VEVENT"]
+        items = expand(calendar, source, start, end, parsed.warnings)
+        parsed.events = [_event(item, name, gancio, zone, source, parsed.warnings)
+                         for item in items]
     except KeyError as exc:
         raise FeedError(f"calendar feed {source} is not a valid iCalendar file: an event "
                         f"has no {exc.args[0]}") from None
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise FeedError(f"calendar feed {source} is not a valid iCalendar file: {exc}") from None
-    return sorted(events, key=lambda e: e.start)
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        raise FeedError(f"calendar feed {source} is not a valid iCalendar file: "
+                        f"{text(exc)}") from None
+    parsed.events.sort(key=lambda e: e.start)
+    return parsed
 
 
-def _event(item: Any, calendar_name: str, gancio: bool, zone: tzinfo) -> Event:
+def _event(item: Any, calendar_name: str, gancio: bool, zone: tzinfo, source: str,
+           warnings: list[str]) -> Event:
     start, all_day = _moment(item.get("DTSTART").dt, zone)
-    end = _end(item, start, all_day, zone)
-    location = str(item.get("LOCATION") or "").strip()
-    online = location if location.startswith(("https://", "http://")) else ""
+    title = _title(text(item.get("SUMMARY") or ""), calendar_name, gancio)
+    location, online = _place(str(item.get("LOCATION") or "").strip(), title, source, warnings)
     return Event(
-        title=_title(str(item.get("SUMMARY") or ""), calendar_name, gancio),
+        title=title,
         start=start,
-        end=end,
+        end=_end(item, start, all_day, zone),
         all_day=all_day,
-        url=str(item.get("URL") or "").strip(),
-        location="" if online else location,
+        url=web_link(item.get("URL"), f"the URL of event {title!r}", source, warnings),
+        location=location,
         online_url=online,
     )
+
+
+def _place(location: str, title: str, source: str, warnings: list[str]) -> tuple[str, str]:
+    """The place shown as text, and the online link when the LOCATION is a web link; a
+    LOCATION that is a link of another kind is neither."""
+    if is_web_url(location):
+        return "", location
+    if looks_like_url(location):
+        web_link(location, f"the location of event {title!r}", source, warnings)
+        return "", ""
+    return text(location), ""
 
 
 def _moment(value: date | datetime, zone: tzinfo) -> tuple[datetime, bool]:
