@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
-from postduif.agenda.fetch import Fetched, fetch
+from postduif.agenda.fetch import MAX_BYTES, Fetched, fetch
 from postduif.agenda.gancio import feed_url, is_gancio, parse_gancio_json
 from postduif.agenda.ics import parse_ics
 from postduif.agenda.untrusted import Parsed
@@ -52,6 +52,8 @@ def feed_events(source: FeedSource, start: datetime, end: datetime, zone: tzinfo
     if not _is_url(source.feed):
         path = source.base_dir / source.feed
         try:
+            if path.stat().st_size > MAX_BYTES:
+                raise FeedError(f"calendar file {path} is larger than {MAX_BYTES // 2**20} MB")
             data = path.read_bytes()
         except OSError as exc:
             raise FeedError(f"calendar file {path} cannot be read: {exc.strerror}") from None

@@ -33,7 +33,7 @@ from postduif.errors import FeedError
 TIMEOUT_SECONDS = 10.0
 FETCH_SECONDS = 20.0
 #: The largest feed read (decoded); a bigger one is refused as soon as that shows.
-MAX_BYTES = 5 * 2**20
+MAX_BYTES = 4 * 2**20
 MAX_REDIRECTS = 5
 
 

@@ -5,9 +5,10 @@ meeting shows each date in the window. A recurring event written in a local zone
 stays at its local hour across a change of daylight saving time; one written in UTC does not:
 that is what the calendar says, and the email shows it as the calendar does.
 
-The expansion is bounded (``recurrence``): a rule that would make the library work through
-too many occurrences is left out with a warning, the whole expansion has a time limit, and
-each event shows at most :data:`~postduif.agenda.recurrence.MAX_OCCURRENCES` dates.
+Reading is bounded: components nested deeper than :data:`MAX_DEPTH` are refused, a rule
+that would make the library work through too many occurrences is left out with a warning
+(:mod:`~postduif.agenda.recurrence`), and parsing and expanding together have a time limit
+(:mod:`~postduif.agenda.deadline`).
 """
 
 from __future__ import annotations
@@ -18,25 +19,27 @@ from typing import Any
 
 import icalendar
 
+from postduif.agenda.deadline import within
 from postduif.agenda.recurrence import expand
 from postduif.agenda.untrusted import Parsed, is_web_url, looks_like_url, text, web_link
 from postduif.errors import FeedError
 from postduif.render import Event
 
 _BRACKETED = re.compile(r"^\[(?P<name>[^\]]+)\]\s*")
+_BEGIN_END = re.compile(rb"^(BEGIN|END):", re.MULTILINE | re.IGNORECASE)
+#: VCALENDAR > VTIMEZONE > STANDARD is three; a calendar needs no more than a few.
+MAX_DEPTH = 8
 
 
 def parse_ics(data: bytes, source: str, start: datetime, end: datetime, zone: tzinfo,
               *, gancio: bool = False) -> Parsed:
     """The occurrences starting in ``[start, end)``, oldest first. ``gancio``: every SUMMARY
     starts with the instance title in brackets, which is dropped."""
+    _check_nesting(data, source)
     parsed = Parsed()
     try:
-        calendar = icalendar.Calendar.from_ical(data)
-        name = str(calendar.get("X-WR-CALNAME") or calendar.get("NAME") or "")
-        items = expand(calendar, source, start, end, parsed.warnings)
-        parsed.events = [_event(item, name, gancio, zone, source, parsed.warnings)
-                         for item in items]
+        parsed.events = within(lambda: _read(data, source, start, end, zone, gancio,
+                                             parsed.warnings), source)
     except KeyError as exc:
         raise FeedError(f"calendar feed {source} is not a valid iCalendar file: an event "
                         f"has no {exc.args[0]}") from None
@@ -45,6 +48,25 @@ def parse_ics(data: bytes, source: str, start: datetime, end: datetime, zone: tz
                         f"{text(exc)}") from None
     parsed.events.sort(key=lambda e: e.start)
     return parsed
+
+
+def _read(data: bytes, source: str, start: datetime, end: datetime, zone: tzinfo,
+          gancio: bool, warnings: list[str]) -> list[Event]:
+    calendar = icalendar.Calendar.from_ical(data)
+    name = str(calendar.get("X-WR-CALNAME") or calendar.get("NAME") or "")
+    return [_event(item, name, gancio, zone, source, warnings)
+            for item in expand(calendar, source, start, end, warnings)]
+
+
+def _check_nesting(data: bytes, source: str) -> None:
+    """Components nest a few levels deep (VCALENDAR, VEVENT, VALARM); icalendar's parser
+    takes quadratic time on deep nesting, so a feed nested deeper is refused before it."""
+    depth = 0
+    for found in _BEGIN_END.finditer(data):
+        depth += 1 if found[1].upper() == b"BEGIN" else -1
+        if depth > MAX_DEPTH:
+            raise FeedError(f"calendar feed {source} is not a valid iCalendar file: its "
+                            f"components nest more than {MAX_DEPTH} deep")
 
 
 def _event(item: Any, calendar_name: str, gancio: bool, zone: tzinfo, source: str,

@@ -6,37 +6,32 @@ end is millions of dates in a month and a half, and a fine rule that started in 
 billions of steps before the window even begins. So before expanding, each rule's work is
 estimated from its DTSTART, FREQ, INTERVAL and BY-parts up to the window's end; one above
 :data:`MAX_STEPS` is left out with a warning. A rule that never matches (February 30th) is
-walked to the year 9999 by dateutil whatever its UNTIL; the expansion as a whole therefore
-runs within :data:`EXPAND_SECONDS`. Of what is left, each event shows at most
-:data:`MAX_OCCURRENCES` dates.
+walked to the year 9999 by dateutil whatever its UNTIL, so the caller runs the expansion
+within a time limit (:mod:`postduif.agenda.deadline`). Of what is left, each event shows at
+most :data:`MAX_OCCURRENCES` dates.
 """
 
 from __future__ import annotations
 
-import ctypes
 import math
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
-from typing import Any, TypeVar
+from typing import Any
 
 import icalendar
 import recurring_ical_events
 
 from postduif.agenda.untrusted import text
-from postduif.errors import FeedError
 
 #: The most steps one rule may take from its DTSTART to the window's end.
 MAX_STEPS = 100_000
 #: The most dates one event shows in the agenda.
 MAX_OCCURRENCES = 100
-EXPAND_SECONDS = 10.0
 _PERIOD_SECONDS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400,
                    "WEEKLY": 7 * 86400, "MONTHLY": 28 * 86400, "YEARLY": 365 * 86400}
 #: BY-parts that can give more than one occurrence per period (an upper bound of the work).
 _EXPANDING = ("BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY", "BYYEARDAY",
               "BYWEEKNO", "BYMONTH")
-T = TypeVar("T")
 
 
 def expand(calendar: icalendar.Calendar, source: str, start: datetime, end: datetime,
@@ -49,7 +44,7 @@ def expand(calendar: icalendar.Calendar, source: str, start: datetime, end: date
                             f"{text(event.get('SUMMARY') or '')!r} {left_out[id(event)]}; "
                             f"the email leaves it out")
     calendar.subcomponents = [c for c in calendar.subcomponents if id(c) not in left_out]
-    items = _within(lambda: recurring_ical_events.of(calendar).between(start, end), source)
+    items = recurring_ical_events.of(calendar).between(start, end)
     return _capped([item for item in items if item.name == "VEVENT"], source, warnings)
 
 
@@ -109,34 +104,3 @@ def _capped(items: list[Any], source: str, warnings: list[str]) -> list[Any]:
                             f" repeats more than {MAX_OCCURRENCES} times in the agenda's window;"
                             f" the email shows the first {MAX_OCCURRENCES}")
     return kept
-
-
-def _within(work: Callable[[], T], source: str) -> T:
-    """``work()`` in a thread, given up after :data:`EXPAND_SECONDS`.
-
-    dateutil's loop is pure Python and cannot be told to stop, so the thread is then asked
-    to raise ``SystemExit`` at its next bytecode (CPython's ``PyThreadState_SetAsyncExc``),
-    which ends it at once instead of letting it walk on to the year 9999.
-    """
-    done: list[T] = []
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            done.append(work())
-        except BaseException as exc:  # noqa: BLE001 (handed to the caller's thread)
-            failed.append(exc)
-
-    worker = threading.Thread(target=run, name="postduif-recurrence", daemon=True)
-    worker.start()
-    worker.join(EXPAND_SECONDS)
-    if worker.is_alive() and worker.ident is not None:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
-                                                   ctypes.py_object(SystemExit))
-        raise FeedError(f"calendar feed {source}: its recurring events could not be worked "
-                        f"out within {EXPAND_SECONDS:g} s (a rule that matches rarely or "
-                        f"never, such as February 30th)",
-                        hint="fix the event's RRULE in the calendar")
-    if failed:
-        raise failed[0]
-    return done[0]
