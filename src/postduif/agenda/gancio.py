@@ -73,7 +73,7 @@ def _instance(url: str) -> str:
 def _event(item: dict[str, Any], instance: str, url: str, warnings: list[str]) -> Event:
     place = item.get("place") or {}
     title = text(item["title"])
-    online = [web_link(link, f"an online location of event {title!r}", url, warnings)
+    online = [web_link(link, "an online location", title, url, warnings)
               for link in _strings(item.get("online_locations"))]
     in_person = text(place.get("name") or "").lower() != "online"
     slug = quote(str(item.get("slug") or item["id"]), safe="")
@@ -102,7 +102,7 @@ def _place_name(name: object, title: str, url: str, warnings: list[str]) -> str:
     dropped like any such link."""
     shown = text(name or "")
     if looks_like_url(shown) and not is_web_url(shown):
-        return web_link(shown, f"the place of event {title!r}", url, warnings)
+        return web_link(shown, "its place", title, url, warnings)
     return shown
 
 

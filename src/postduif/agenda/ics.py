@@ -79,7 +79,7 @@ def _event(item: Any, calendar_name: str, gancio: bool, zone: tzinfo, source: st
         start=start,
         end=_end(item, start, all_day, zone),
         all_day=all_day,
-        url=web_link(item.get("URL"), f"the URL of event {title!r}", source, warnings),
+        url=web_link(item.get("URL"), "its URL", title, source, warnings),
         location=location,
         online_url=online,
     )
@@ -91,7 +91,7 @@ def _place(location: str, title: str, source: str, warnings: list[str]) -> tuple
     if is_web_url(location):
         return "", location
     if looks_like_url(location):
-        web_link(location, f"the location of event {title!r}", source, warnings)
+        web_link(location, "its LOCATION", title, source, warnings)
         return "", ""
     return text(location), ""
 

@@ -55,13 +55,13 @@ def looks_like_url(value: str) -> bool:
     return bool(_SCHEME.match(value.strip()))
 
 
-def web_link(value: object, what: str, source: str, warnings: list[str]) -> str:
+def web_link(value: object, what: str, title: str, source: str, warnings: list[str]) -> str:
     """``value`` when it is a web link; else "" and a warning (unless it is empty)."""
     link = str(value or "").strip()
     if not link or is_web_url(link):
         return link
-    warnings.append(f"calendar feed {source}: {what} {_short(link)} is no http(s) link; "
-                    f"the email leaves it out")
+    warnings.append(f"calendar feed {source}: event {title!r}: {what} {_short(link)} is no "
+                    f"http(s) link; the email leaves it out")
     return ""
 
 
