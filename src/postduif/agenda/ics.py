@@ -46,6 +46,9 @@ def parse_ics(data: bytes, source: str, start: datetime, end: datetime, zone: tz
     except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         raise FeedError(f"calendar feed {source} is not a valid iCalendar file: "
                         f"{text(exc)}") from None
+    except MemoryError:
+        raise FeedError(f"calendar feed {source} is too large to read in the memory "
+                        f"there is", hint="point agenda.feed at a smaller feed") from None
     parsed.events.sort(key=lambda e: e.start)
     return parsed
 
