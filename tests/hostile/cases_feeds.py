@@ -40,10 +40,12 @@ def rule(uid: str, start: str, rrule: str) -> str:
 
 
 def served(name: str, path: str, code: int, *names: str,
-           bodies: dict[str, tuple[bytes, str]] | None = None) -> Case:
-    """``check`` with the agenda at the hostile server's ``path``."""
+           bodies: dict[str, tuple[bytes, str]] | None = None, then: tuple[Step, ...] = ()
+           ) -> Case:
+    """``check`` (and ``then``) with the agenda at the hostile server's ``path``."""
     return Case(name, lambda workspace: None,
-                (Step(CHECK_OK, code, ("agenda-feed", "http://127.0.0.1:", path, *names)),),
+                (Step(CHECK_OK, code, ("agenda-feed", "http://127.0.0.1:", path, *names)),
+                 *then),
                 timeout=SLOW_CASE, around=serving(path, bodies))
 
 
@@ -113,7 +115,8 @@ CASES = [
          timeout=SLOW_CASE),
     served("a Gancio feed with javascript: online locations and a vbscript: place",
            "/feed/json", 0, "an online location", "vbscript:msgbox(1)",
-           bodies={"/feed/json": (GANCIO_LINKS.encode(), "application/json")}),
+           bodies={"/feed/json": (GANCIO_LINKS.encode(), "application/json")},
+           then=(Step(BUILD, 0, ("data:text/html",)),)),
     # A server that drips, floods or redirects elsewhere.
     served("a feed server that drips a byte every 5 s", "/drip.ics", 1,
            "was not fetched within 20 s"),
@@ -139,4 +142,5 @@ CASES = [
            json.dumps([{"id": 1, "title": "x", "start_datetime": 1796320800,
                         "online_locations": "javascript:alert(1)"}]), "list of links"),
 ]
-SENDS = {"feed links with javascript: and data: schemes and markup in titles"}
+SENDS = {"feed links with javascript: and data: schemes and markup in titles",
+         "a Gancio feed with javascript: online locations and a vbscript: place"}

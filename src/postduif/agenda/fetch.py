@@ -108,7 +108,7 @@ def redirect(url: str, current: str, location: str, seen: set[str]) -> str:
     target = urldefrag(urljoin(current, location)).url
     if not location or not _may_follow(urlsplit(current), urlsplit(target)):
         raise FeedError(f"calendar feed {url} redirects to {target or 'nowhere'}, outside its "
-                        f"own origin; only a redirect on the same host and port is followed",
+                        f"own origin; only one on the same host and port, or to https, is followed",
                         hint="put the address it redirects to in agenda.feed, if you trust it")
     if target in seen:
         raise FeedError(f"calendar feed {url} redirects in a loop at {target}",
