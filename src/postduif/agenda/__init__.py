@@ -12,13 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
-from postduif.agenda.fetch import Fetched, fetch
+from postduif.agenda.fetch import MAX_BYTES, Fetched, fetch
 from postduif.agenda.gancio import feed_url, is_gancio, parse_gancio_json
 from postduif.agenda.ics import parse_ics
+from postduif.agenda.untrusted import Parsed
 from postduif.errors import FeedError
 from postduif.render import Event
 
 __all__ = ["FeedEvents", "FeedSource", "feed_events"]
+
+#: The most events an agenda from a feed shows (the earliest ones).
+MAX_EVENTS = 200
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ def feed_events(source: FeedSource, start: datetime, end: datetime, zone: tzinfo
     if not _is_url(source.feed):
         path = source.base_dir / source.feed
         try:
+            if path.stat().st_size > MAX_BYTES:
+                raise FeedError(f"calendar file {path} is larger than {MAX_BYTES // 2**20} MB")
             data = path.read_bytes()
         except OSError as exc:
             raise FeedError(f"calendar file {path} cannot be read: {exc.strerror}") from None
@@ -104,7 +110,12 @@ def _fetch(source: FeedSource, url: str) -> Fetched:
     return fetch(url, source.cache_dir, max_age=source.max_age, now=source.now)
 
 
-def _result(events: list[Event], warnings: list[str]) -> FeedEvents:
+def _result(parsed: Parsed, warnings: list[str]) -> FeedEvents:
+    """The events, at most :data:`MAX_EVENTS` of them, and each warning once."""
+    events = parsed.events[:MAX_EVENTS]
     unlinked = [f"event {e.title!r} on {e.start:%Y-%m-%d} has no URL in the feed; the email "
                 f"shows it without a link" for e in events if not e.url]
-    return FeedEvents(tuple(events), tuple(w for w in (*warnings, *unlinked) if w))
+    more = [f"the feed has {len(parsed.events)} events in the agenda's window; the email "
+            f"shows the first {MAX_EVENTS}"] if len(parsed.events) > MAX_EVENTS else []
+    found = (*warnings, *parsed.warnings, *more, *unlinked)
+    return FeedEvents(tuple(events), tuple(dict.fromkeys(w for w in found if w)))

@@ -5,22 +5,36 @@ the laptop is on a train. Every successful fetch is written to the cache with th
 fetched. When fetching fails, the cached copy is used and the caller gets a warning saying how
 old it is; without a copy, the failure is a :class:`FeedError` naming the URL. ``max_age`` lets
 the preview reuse a recent copy without asking the server on every reload.
+
+The server is someone else's, so every fetch is bounded: the whole of it, redirects included,
+within :data:`FETCH_SECONDS` (a server that drips a byte at a time is cut off, not waited for
+read by read), at most :data:`MAX_BYTES` read (streamed, so a huge feed is refused without
+being held in memory), and redirects only within the feed's own origin.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import SplitResult, urldefrag, urljoin, urlsplit
 
 import httpx
 
 from postduif.errors import FeedError
 
+#: One connect, read or write; the whole fetch, redirects included, within FETCH_SECONDS.
 TIMEOUT_SECONDS = 10.0
+FETCH_SECONDS = 20.0
+#: The largest feed read (decoded); a bigger one is refused as soon as that shows.
+MAX_BYTES = 4 * 2**20
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -54,17 +68,108 @@ def fetch(url: str, cache_dir: Path, *, max_age: timedelta | None = None,
 
 
 def _get(url: str, timeout: float) -> bytes:
+    """The body at ``url``, all of it within :data:`FETCH_SECONDS` and :data:`MAX_BYTES`."""
     try:
-        response = httpx.get(url, timeout=timeout, follow_redirects=True)
-        response.raise_for_status()
-    except httpx.HTTPStatusError as exc:
-        raise FeedError(f"calendar feed {url} answered HTTP {exc.response.status_code}",
-                        hint="check agenda.feed in the campaign file") from None
-    except httpx.HTTPError as exc:
+        return asyncio.run(_within(url, timeout))
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         reason = str(exc) or type(exc).__name__
         raise FeedError(f"calendar feed {url} could not be fetched: {reason}",
                         hint="check agenda.feed and your network") from None
-    return response.content
+
+
+async def _within(url: str, timeout: float) -> bytes:
+    try:
+        async with asyncio.timeout(FETCH_SECONDS):
+            return await _follow(url, timeout)
+    except TimeoutError:
+        raise FeedError(f"calendar feed {url} was not fetched within {FETCH_SECONDS:g} s "
+                        f"(a slow or dripping server)",
+                        hint="check agenda.feed; a calendar feed answers in seconds") from None
+
+
+async def _follow(url: str, timeout: float) -> bytes:
+    """GET ``url``, following redirects by hand within its own origin (see :func:`redirect`)."""
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False,
+                                 headers={"Accept-Encoding": "gzip, deflate"}) as client:
+        current, seen = url, {url}
+        for _ in range(MAX_REDIRECTS + 1):
+            async with client.stream("GET", current) as response:
+                if not response.is_redirect:
+                    return await _body(url, response)
+                current = redirect(url, current, response.headers.get("Location", ""), seen)
+        raise FeedError(f"calendar feed {url} redirects more than {MAX_REDIRECTS} times",
+                        hint="check agenda.feed in the campaign file")
+
+
+def redirect(url: str, current: str, location: str, seen: set[str]) -> str:
+    """Where a redirect from ``current`` leads, if it may be followed: within the feed's own
+    origin (scheme, host and port), or from http to https on the same host and https's
+    default port. Anything else could point a build at another server (an internal one)."""
+    target = urldefrag(urljoin(current, location)).url
+    if not location or not _may_follow(urlsplit(current), urlsplit(target)):
+        raise FeedError(f"calendar feed {url} redirects to {target or 'nowhere'}, outside its "
+                        f"own origin; only one on the same host and port, or to https, is followed",
+                        hint="put the address it redirects to in agenda.feed, if you trust it")
+    if target in seen:
+        raise FeedError(f"calendar feed {url} redirects in a loop at {target}",
+                        hint="check agenda.feed in the campaign file")
+    seen.add(target)
+    return target
+
+
+def _may_follow(here: SplitResult, there: SplitResult) -> bool:
+    try:
+        upgrade = (here.scheme, there.scheme) == ("http", "https") and there.port in (None, 443)
+        return _origin(here) == _origin(there) or (upgrade and here.hostname == there.hostname)
+    except ValueError:  # a port that is no port
+        return False
+
+
+def _origin(parts: SplitResult) -> tuple[str, str | None, int | None]:
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, parts.hostname, parts.port or default
+
+
+async def _body(url: str, response: httpx.Response) -> bytes:
+    """The decoded body, refused as soon as it (or its announced length) exceeds the cap;
+    decompression is bounded too, so a small gzip bomb cannot grow past it."""
+    if response.is_error:
+        raise FeedError(f"calendar feed {url} answered HTTP {response.status_code}",
+                        hint="check agenda.feed in the campaign file")
+    announced = response.headers.get("Content-Length", "")
+    if announced.isdigit() and int(announced) > MAX_BYTES:
+        raise _too_big(url, f"it announces {int(announced):,} bytes")
+    decoder = _decoder(url, response.headers.get("Content-Encoding", "identity"))
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += decoder(chunk, MAX_BYTES + 1 - len(body))
+        if len(body) > MAX_BYTES:
+            raise _too_big(url, "it sent more")
+    return bytes(body)
+
+
+def _decoder(url: str, encoding: str) -> Callable[[bytes, int], bytes]:
+    """A function from a raw chunk and the room left to at most that many decoded bytes."""
+    name = encoding.strip().lower()
+    if name in ("", "identity"):
+        return lambda chunk, room: chunk
+    if name not in ("gzip", "x-gzip", "deflate"):
+        raise FeedError(f"calendar feed {url} answered in an encoding postduif does not read "
+                        f"({encoding!r})", hint="check agenda.feed in the campaign file")
+    inflate = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, told by its header
+
+    def decode(chunk: bytes, room: int) -> bytes:
+        try:
+            return inflate.decompress(inflate.unconsumed_tail + chunk, max(room, 1))
+        except zlib.error as exc:
+            raise FeedError(f"calendar feed {url} sent a damaged {name} body: {exc}") from None
+    return decode
+
+
+def _too_big(url: str, detail: str) -> FeedError:
+    return FeedError(f"calendar feed {url} is larger than {MAX_BYTES // 2**20} MB ({detail}); "
+                     f"it was not read", hint="point agenda.feed at a smaller feed, e.g. one "
+                     "filtered by tag or place")
 
 
 def _cache_paths(url: str, cache_dir: Path) -> tuple[Path, Path]:

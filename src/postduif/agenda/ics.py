@@ -4,6 +4,11 @@
 meeting shows each date in the window. A recurring event written in a local zone (``TZID``)
 stays at its local hour across a change of daylight saving time; one written in UTC does not:
 that is what the calendar says, and the email shows it as the calendar does.
+
+Reading is bounded: components nested deeper than :data:`MAX_DEPTH` are refused, a rule
+that would make the library work through too many occurrences is left out with a warning
+(:mod:`~postduif.agenda.recurrence`), and parsing and expanding together have a time limit
+(:mod:`~postduif.agenda.deadline`).
 """
 
 from __future__ import annotations
@@ -13,46 +18,85 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import icalendar
-import recurring_ical_events
 
+from postduif.agenda.deadline import within
+from postduif.agenda.recurrence import expand
+from postduif.agenda.untrusted import Parsed, is_web_url, looks_like_url, text, web_link
 from postduif.errors import FeedError
 from postduif.render import Event
 
 _BRACKETED = re.compile(r"^\[(?P<name>[^\]]+)\]\s*")
+_BEGIN_END = re.compile(rb"^(BEGIN|END):", re.MULTILINE | re.IGNORECASE)
+#: VCALENDAR > VTIMEZONE > STANDARD is three; a calendar needs no more than a few.
+MAX_DEPTH = 8
 
 
 def parse_ics(data: bytes, source: str, start: datetime, end: datetime, zone: tzinfo,
-              *, gancio: bool = False) -> list[Event]:
+              *, gancio: bool = False) -> Parsed:
     """The occurrences starting in ``[start, end)``, oldest first. ``gancio``: every SUMMARY
     starts with the instance title in brackets, which is dropped."""
+    _check_nesting(data, source)
+    parsed = Parsed()
     try:
-        calendar = icalendar.Calendar.from_ical(data)
-        name = str(calendar.get("X-WR-CALNAME") or calendar.get("NAME") or "")
-        events = [_event(item, name, gancio, zone)
-                  for item in recurring_ical_events.of(calendar).between(start, end)
-                  if item.name == "VEVENT"]
+        parsed.events = within(lambda: _read(data, source, start, end, zone, gancio,
+                                             parsed.warnings), source)
     except KeyError as exc:
         raise FeedError(f"calendar feed {source} is not a valid iCalendar file: an event "
                         f"has no {exc.args[0]}") from None
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise FeedError(f"calendar feed {source} is not a valid iCalendar file: {exc}") from None
-    return sorted(events, key=lambda e: e.start)
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        raise FeedError(f"calendar feed {source} is not a valid iCalendar file: "
+                        f"{text(exc)}") from None
+    except MemoryError:
+        raise FeedError(f"calendar feed {source} is too large to read in the memory "
+                        f"there is", hint="point agenda.feed at a smaller feed") from None
+    parsed.events.sort(key=lambda e: e.start)
+    return parsed
 
 
-def _event(item: Any, calendar_name: str, gancio: bool, zone: tzinfo) -> Event:
+def _read(data: bytes, source: str, start: datetime, end: datetime, zone: tzinfo,
+          gancio: bool, warnings: list[str]) -> list[Event]:
+    calendar = icalendar.Calendar.from_ical(data)
+    name = str(calendar.get("X-WR-CALNAME") or calendar.get("NAME") or "")
+    return [_event(item, name, gancio, zone, source, warnings)
+            for item in expand(calendar, source, start, end, warnings)]
+
+
+def _check_nesting(data: bytes, source: str) -> None:
+    """Components nest a few levels deep (VCALENDAR, VEVENT, VALARM); icalendar's parser
+    takes quadratic time on deep nesting, so a feed nested deeper is refused before it."""
+    depth = 0
+    for found in _BEGIN_END.finditer(data):
+        depth += 1 if found[1].upper() == b"BEGIN" else -1
+        if depth > MAX_DEPTH:
+            raise FeedError(f"calendar feed {source} is not a valid iCalendar file: its "
+                            f"components nest more than {MAX_DEPTH} deep")
+
+
+def _event(item: Any, calendar_name: str, gancio: bool, zone: tzinfo, source: str,
+           warnings: list[str]) -> Event:
     start, all_day = _moment(item.get("DTSTART").dt, zone)
-    end = _end(item, start, all_day, zone)
-    location = str(item.get("LOCATION") or "").strip()
-    online = location if location.startswith(("https://", "http://")) else ""
+    title = _title(text(item.get("SUMMARY") or ""), calendar_name, gancio)
+    location, online = _place(str(item.get("LOCATION") or "").strip(), title, source, warnings)
     return Event(
-        title=_title(str(item.get("SUMMARY") or ""), calendar_name, gancio),
+        title=title,
         start=start,
-        end=end,
+        end=_end(item, start, all_day, zone),
         all_day=all_day,
-        url=str(item.get("URL") or "").strip(),
-        location="" if online else location,
+        url=web_link(item.get("URL"), "its URL", title, source, warnings),
+        location=location,
         online_url=online,
     )
+
+
+def _place(location: str, title: str, source: str, warnings: list[str]) -> tuple[str, str]:
+    """The place shown as text, and the online link when the LOCATION is a web link; a
+    LOCATION that is a link of another kind is neither."""
+    if is_web_url(location):
+        return "", location
+    if looks_like_url(location):
+        web_link(location, "its LOCATION", title, source, warnings)
+        return "", ""
+    return text(location), ""
 
 
 def _moment(value: date | datetime, zone: tzinfo) -> tuple[datetime, bool]:
