@@ -73,8 +73,8 @@ def send(
             return
         _renditions_live(ws, job, published, review=to is not None)
         if to:
-            for target, reply in asyncio.run(review_send(ws, job, to)):
-                say(out, target.variant, ": sent to ", target.email, f" ({reply})")
+            for address, variant, reply in asyncio.run(review_send(ws, job, to)):
+                say(out, variant, ": sent to ", address, f" ({reply})")
         else:
             _deliver(ws, job, store, yes=yes, resend_unknown=resend_unknown, add_new=add_new)
 

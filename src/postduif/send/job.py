@@ -99,23 +99,27 @@ def dry_run(ws: Workspace, job: SendJob, store: Store) -> OutboxReport:
 
 
 async def review_send(ws: Workspace, job: SendJob,
-                      addresses: Sequence[str]) -> list[tuple[Target, Reply]]:
+                      addresses: Sequence[str]) -> list[tuple[str, str, Reply]]:
     """One message per variant to each reviewer; not recorded as delivery.
 
     Every address is checked before anything is sent: a server may answer 250 to anything,
     which would look like a review copy sent to ``not-an-address``. Each copy has a Message-ID
     of its own (receivers drop a second message with an ID they have seen, so the English copy
-    after the Dutch one, or a second round of review, would vanish).
+    after the Dutch one, or a second round of review, would vanish). Returns ``(address as
+    given, variant, reply)`` per copy; an address given twice gets its copies once.
     """
-    checked = list(dict.fromkeys(_review_address(address) for address in addresses))
+    given: dict[str, str] = {}  # checked address -> as first given, in the order given
+    for address in addresses:
+        given.setdefault(_review_address(address), address)
     transport = transport_for(ws)
     await transport.check()
     replies = []
     async with transport.connection() as connection:
-        for target in job.review_targets(checked):
+        for target in job.review_targets(given):
             raw = job.compose(target, msgid=review_message_id(job.name, target.variant,
                                                               ws.settings.sender.domain))
-            replies.append((target, await connection.send(job.envelope_from, target.email, raw)))
+            reply = await connection.send(job.envelope_from, target.email, raw)
+            replies.append((given[target.email], target.variant, reply))
     return replies
 
 
