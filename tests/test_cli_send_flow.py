@@ -126,7 +126,7 @@ def test_one_bad_reviewer_address_sends_to_nobody(
         workspace: Path, smtp_server: Callable[..., SmtpServer]) -> None:
     server = smtp_server()
     prepare(workspace, server)
-    result = run(workspace, "send", CAMPAIGN, "--to", "goed@example.org", "--to", "geen-adres")
+    result = run(workspace, "send", CAMPAIGN, "--to", "geen-adres", "--to", "goed@example.org")
     assert result.returncode == 1 and "geen-adres" in result.stderr
     assert "Traceback" not in result.stderr
     assert server.mailbox.count() == 0

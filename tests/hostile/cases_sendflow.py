@@ -59,7 +59,7 @@ CASES = [
           Step(("send", CAMPAIGN, "--add-new", "--to", "r@example.org"), 1,
                ("--add-new", "--to")), NOT_SENT)),
     Case("one bad --to among several", WITH_PEOPLE,
-         (Step(("send", CAMPAIGN, "--to", "goed@example.org", "--to", "geen-adres"), 1,
+         (Step(("send", CAMPAIGN, "--to", "geen-adres", "--to", "goed@example.org"), 1,
                ("'geen-adres' is not an email address", "nothing was sent"), ("sent to",)),
           NOT_SENT)),
 ]
