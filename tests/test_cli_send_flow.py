@@ -46,7 +46,7 @@ def test_no_at_the_prompt_records_nothing_and_a_later_yes_sends_to_everyone(
     server = smtp_server()
     prepare(workspace, server)
     declined = answer(workspace, "n\n")
-    assert declined.returncode == 1 and "Aborted" in declined.stderr
+    assert declined.returncode == 1 and "nothing recorded" in declined.stdout
     assert f"Send {len(PEOPLE)} messages" in declined.stdout
     with Store.open(workspace / DATABASE) as store:
         assert store.ledger_campaign(CAMPAIGN) is None, "a no must not start the ledger"

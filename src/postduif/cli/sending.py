@@ -144,8 +144,10 @@ def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
     if todo == 0:
         return
     smtp = ws.settings.smtp
-    if not yes:
-        typer.confirm(f"Send {todo} messages through {smtp.host}:{smtp.port}?", abort=True)
+    if not yes and not _agreed(f"Send {todo} messages through {smtp.host}:{smtp.port}?"):
+        out.print("Nothing was sent, and nothing recorded." if first else
+                  "Nothing was sent; the campaign is as it was.", highlight=False)
+        raise typer.Exit(1)
     if first:
         start(job, store)
     elif add_new:
@@ -156,6 +158,15 @@ def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
     _print_unknown_hint(job.name, ledger_status(store, job.name).totals.uncertain)
     if report.paused or report.interrupted or report.failed:
         raise typer.Exit(1)
+
+
+def _agreed(question: str) -> bool:
+    """Yes to ``question``; no answer at all (end of input, Ctrl-C) is a no."""
+    try:
+        return typer.confirm(question)
+    except typer.Abort:
+        out.print()
+        return False
 
 
 def _first_run(job: SendJob, store: Store, *, add_new: bool) -> int:
