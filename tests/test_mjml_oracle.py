@@ -28,6 +28,8 @@ ORACLE = REPO / "tests" / "mjml"
 CASES = [
     ("newsletter", ("nl",)), ("newsletter", ("en",)), ("newsletter", ("nl", "en")),
     ("welcome", ("nl",)), ("welcome", ("en",)),
+    ("welcome-member", ("nl",)), ("welcome-member", ("en",)),
+    ("welcome-newsletter", ("nl",)), ("welcome-newsletter", ("en",)),
     ("confirm", ("nl",)), ("confirm", ("en",)),
 ]
 

@@ -272,14 +272,16 @@ def test_text_part_is_wrapped_and_keeps_links(renderer: Renderer) -> None:
 
 def test_welcome_uses_the_page_body_or_the_standard_text(renderer: Renderer) -> None:
     standard = renderer.render(context(template="welcome", sections=()))
-    first = STRINGS["nl"]["welcome_body"][0].format(site="Techwerkers")
+    first = STRINGS["nl"]["welcome_body"][0].format(site="Techwerkers",
+                                                    list="de nieuwsbrief van Techwerkers")
     assert first in Page(standard.html).texts
     assert " ".join(first.split()) in " ".join(standard.text.split())
     own = section("en", title="Welcome aboard", body_html="<p>Our own welcome words.</p>",
                   events=())
     custom = Page(renderer.render(context(own, template="welcome")).html)
     assert "Our own welcome words." in custom.texts and "Welcome aboard" in custom.texts
-    assert STRINGS["en"]["welcome_body"][0].format(site="Techwerkers") not in custom.texts
+    assert STRINGS["en"]["welcome_body"][0].format(
+        site="Techwerkers", list="de nieuwsbrief van Techwerkers") not in custom.texts
 
 
 def test_confirm_has_the_button_and_no_unsubscribe(renderer: Renderer) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,6 +87,13 @@ def message_id(campaign: str, recipient_email: str, domain: str) -> str:
     """A Message-ID stable per campaign and recipient, so a resend is recognisably the same mail
     (and a bounce that quotes it names both: see ``postduif.bounces.match``)."""
     return f"<{campaign}.{message_digest(campaign, recipient_email)}@{domain}>"
+
+
+def review_message_id(campaign: str, variant: str, domain: str) -> str:
+    """A Message-ID of its own for each review copy (``send --to``): random, so neither the
+    other languages' copies nor a later round of review share it (receivers drop a message whose
+    ID they have seen). Its 16 hex digits never match a recipient's 24 (``bounces`` ignores it)."""
+    return f"<{campaign}.review-{variant}.{secrets.token_hex(8)}@{domain}>"
 
 
 def message_digest(campaign: str, recipient_email: str) -> str:
@@ -204,10 +212,11 @@ class MessageTemplate:
         ])
 
     def render(self, recipient: Recipient, *, unsubscribe_url: str, unsubscribe_token: str = "",
-               confirm_url: str = "", preferences_url: str = "") -> bytes:
+               confirm_url: str = "", preferences_url: str = "", msgid: str = "") -> bytes:
         """The complete message for one recipient, ready for SMTP as it is: every line ends in
         CRLF (no bare CR or LF anywhere), and so does the message. List-Unsubscribe offers
-        the ``mailto:`` only with the recipient's token (without one it could not be acted on)."""
+        the ``mailto:`` only with the recipient's token (without one it could not be acted on).
+        ``msgid`` replaces the recipient's stable Message-ID (a review copy has its own)."""
         values = personal_values(self.rendered, recipient, unsubscribe_url=unsubscribe_url,
                                  confirm_url=confirm_url, preferences_url=preferences_url)
         env = self.envelope
@@ -218,7 +227,8 @@ class MessageTemplate:
         return b"".join([
             _address_header("To", _address(recipient.name, recipient.email)),
             self._date(),
-            _header("Message-ID", message_id(env.campaign, recipient.email, env.domain)),
+            _header("Message-ID",
+                    msgid or message_id(env.campaign, recipient.email, env.domain)),
             f"List-Unsubscribe: {unsubscribe}\r\n".encode(),
             self._common,
             CRLF,

@@ -14,7 +14,7 @@ the server says does not exist (5.1.x) is marked bounced, so it is not tried eve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -140,16 +140,25 @@ class Greeter:
         strings = renderer.strings.get(lang) or renderer.strings[list_def.default_language]
         site = self.ws.site.config
         site_title = site.titles.get(lang, "")
-        heading = "confirm_heading" if kind == "confirmation" else "welcome_heading"
-        subject = str(strings[heading]).format(site=site_title)
+        template = (list_def.confirm_template if kind == "confirmation"
+                    else list_def.welcome_template)
+        subject = str(strings[_heading(template, kind, strings)]).format(
+            site=site_title, list=list_def.title(lang))
         sender = self.ws.settings.sender
         return renderer.render(EmailContext(
-            template=list_def.confirm_template if kind == "confirmation"
-            else list_def.welcome_template,
-            lang=lang, subject=subject, preheader="", sections=(),
+            template=template, lang=lang, subject=subject, preheader="", sections=(),
             sender_name=sender.name, sender_email=sender.email, contact_email=sender.contact,
             postal_address=sender.postal_address, site_title=site_title,
             site_url=site.home_url(lang), list_title=list_def.title(lang)))
+
+
+def _heading(template: str, kind: str, strings: Mapping[str, object]) -> str:
+    """The strings key of a greeting's subject: the template's own heading
+    (``welcome-newsletter`` -> ``welcome_newsletter_heading``), so the subject says what the
+    email does; a template without words of its own gets its kind's general heading."""
+    own = template.replace("-", "_") + "_heading"
+    return own if own in strings else (
+        "confirm_heading" if kind == "confirmation" else "welcome_heading")
 
 
 def write_greetings(directory: Path, greeter: Greeter,

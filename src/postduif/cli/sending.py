@@ -11,9 +11,11 @@ import typer
 from postduif.cli._app import app, err, open_workspace, out, print_problems, relative
 from postduif.cli._json import status_json
 from postduif.cli._show import JsonOption, cells, print_json, say
-from postduif.errors import TokenError
+from postduif.errors import SendError, TokenError
 
 if TYPE_CHECKING:  # each command imports the sending it runs: --help loads no SMTP or DKIM
+    from collections import Counter
+
     from postduif.config import SmtpSettings
     from postduif.send import DeliveryReport, LedgerStatus
     from postduif.send.job import SendJob
@@ -28,11 +30,15 @@ def send(
     campaign: Annotated[str, typer.Argument(help="Campaign name or file.")],
     dry_run_: Annotated[bool, typer.Option(
         "--dry-run", help="Write every message to outbox/<campaign>/ instead of sending.")] = False,
-    to: Annotated[str | None, typer.Option(
-        help="Send each language once to this address, as a test; not counted.")] = None,
+    to: Annotated[list[str] | None, typer.Option(
+        help="Send each language once to this address, as a test; not counted. Repeat for "
+        "several reviewers: each gets every language.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     resend_unknown: Annotated[bool, typer.Option(
         help="Also resend messages whose delivery is unknown (may arrive twice).")] = False,
+    add_new: Annotated[bool, typer.Option(
+        "--add-new", help="Resuming a started campaign: also send it to the subscribers who "
+        "confirmed since it started.")] = False,
     published: Annotated[Path | None, typer.Option(
         "--published", metavar="DIR", exists=True, file_okay=False,
         help="Look the image renditions up in Hugo's output folder instead of on the live "
@@ -42,6 +48,8 @@ def send(
 
     Before sending (not with --dry-run) it makes sure the campaign's image renditions are on
     the published site: one known to be missing stops the send (a --to review copy warns).
+    Nothing is recorded until you say yes; then the recipients are fixed, and a resumed run
+    says how many confirmed since (--add-new includes them).
 
     Example: postduif send 2026-12-community-update --dry-run
     """
@@ -51,6 +59,9 @@ def send(
     from postduif.send.job import prepare_job, review_send
     from postduif.store import Store
 
+    if add_new and (dry_run_ or to):
+        raise SendError("--add-new adds recipients to a started campaign; it does not go with "
+                        + ("--dry-run" if dry_run_ else "--to"))
     ws = open_workspace(ctx)
     with Store.open(ws.settings.database) as store:
         try:
@@ -63,10 +74,10 @@ def send(
             return
         _renditions_live(ws, job, published, review=to is not None)
         if to:
-            for variant, reply in asyncio.run(review_send(ws, job, to)):
-                say(out, variant, ": sent to ", to, f" ({reply})")
+            for address, variant, reply in asyncio.run(review_send(ws, job, to)):
+                say(out, variant, ": sent to ", address, f" ({reply})")
         else:
-            _deliver(ws, job, store, yes=yes, resend_unknown=resend_unknown)
+            _deliver(ws, job, store, yes=yes, resend_unknown=resend_unknown, add_new=add_new)
 
 
 def _renditions_live(ws: Workspace, job: SendJob, public: Path | None, *, review: bool) -> None:
@@ -135,28 +146,90 @@ def _outbox_problems(report: OutboxReport) -> None:
 
 
 def _deliver(ws: Workspace, job: SendJob, store: Store, *, yes: bool,
-             resend_unknown: bool) -> None:
+             resend_unknown: bool, add_new: bool) -> None:
+    """Show what would be sent, ask, and only then record it: a no leaves nothing behind, so
+    a later run starts from the list as it is then."""
     import asyncio
 
     from postduif.send import ledger_status
-    from postduif.send.job import start
+    from postduif.send.job import add_newcomers, start
 
-    start(job, store)
     before = ledger_status(store, job.name)
-    _print_status(before, ws.settings.smtp)
-    todo = before.totals.queued + (before.totals.uncertain if resend_unknown else 0)
+    first = before.list is None
+    todo = (_first_run(job, store, add_new=add_new) if first else
+            _resumed_run(ws, job, store, before, resend_unknown=resend_unknown,
+                         add_new=add_new))
     if todo == 0:
-        out.print("Nothing left to send.")
-        _print_unknown_hint(job.name, before.totals.uncertain)
         return
     smtp = ws.settings.smtp
-    if not yes:
-        typer.confirm(f"Send {todo} messages through {smtp.host}:{smtp.port}?", abort=True)
-    report = asyncio.run(_with_progress(ws, job, store, resend_unknown, before.totals.total))
+    if not yes and not _agreed(f"Send {todo} messages through {smtp.host}:{smtp.port}?"):
+        out.print("Nothing was sent, and nothing recorded." if first else
+                  "Nothing was sent; the campaign is as it was.", highlight=False)
+        raise typer.Exit(1)
+    if first:
+        start(job, store)
+    elif add_new:
+        say(out, f"Added {add_newcomers(job, store)} subscriber(s) to ", job.name, ".")
+    total = ledger_status(store, job.name).totals.total
+    report = asyncio.run(_with_progress(ws, job, store, resend_unknown, total))
     _print_report(report, job.name)
     _print_unknown_hint(job.name, ledger_status(store, job.name).totals.uncertain)
     if report.paused or report.interrupted or report.failed:
         raise typer.Exit(1)
+
+
+def _agreed(question: str) -> bool:
+    """Yes to ``question``; no answer at all (end of input, Ctrl-C) is a no."""
+    try:
+        return typer.confirm(question)
+    except typer.Abort:
+        out.print()
+        return False
+
+
+def _first_run(job: SendJob, store: Store, *, add_new: bool) -> int:
+    """The messages a start would queue, per language, counted without writing."""
+    from postduif.send.job import planned
+
+    counts = planned(job, store)
+    _print_status(_as_status(job.name, counts), None)
+    if add_new:
+        out.print("Note: --add-new has nothing to add: the campaign starts now, with every "
+                  "confirmed subscriber.", highlight=False)
+    if not counts:
+        say(out, "Nothing to send: ", job.list_def.name, " has no confirmed subscribers; "
+            "nothing was recorded.")
+    return counts.total()
+
+
+def _resumed_run(ws: Workspace, job: SendJob, store: Store, before: LedgerStatus, *,
+                 resend_unknown: bool, add_new: bool) -> int:
+    """Where a started campaign stands, and who confirmed since it started."""
+    from postduif.send.job import newcomers
+
+    _print_status(before, ws.settings.smtp)
+    new = newcomers(job, store).total()
+    if new and add_new:
+        say(out, f"{new} subscriber(s) confirmed since ", job.name, " started (",
+            before.started_at or "", "): they will be added.")
+    elif new:
+        say(out, f"{new} subscriber(s) confirmed since ", job.name, " started (",
+            before.started_at or "", ") and are not in it; include them with: postduif send ",
+            job.name, " --add-new")
+    todo = (before.totals.queued + (before.totals.uncertain if resend_unknown else 0)
+            + (new if add_new else 0))
+    if todo == 0:
+        out.print("Nothing left to send.")
+        _print_unknown_hint(job.name, before.totals.uncertain)
+    return todo
+
+
+def _as_status(campaign: str, counts: Counter[str]) -> LedgerStatus:
+    """Planned messages shown as a ledger that is all queued (nothing is written)."""
+    from postduif.send import LedgerStatus, VariantCounts
+
+    variants = tuple(VariantCounts(v, queued=n) for v, n in sorted(counts.items()))
+    return LedgerStatus(campaign, None, None, None, variants, ())
 
 
 async def _with_progress(ws: Workspace, job: SendJob, store: Store, resend_unknown: bool,
@@ -208,7 +281,7 @@ def _print_unknown_hint(campaign: str, unknown: int) -> None:
                   f"postduif status {campaign}; resend them with --resend-unknown")
 
 
-def _print_status(status: LedgerStatus, smtp: SmtpSettings) -> None:
+def _print_status(status: LedgerStatus, smtp: SmtpSettings | None) -> None:
     from rich.table import Table
 
     table = Table("language", "queued", "sent", "failed", "unknown", "skipped", "total")
@@ -221,7 +294,7 @@ def _print_status(status: LedgerStatus, smtp: SmtpSettings) -> None:
         out.print(f"{status.totals.sending} of the unknown are unknown (not yet checked): "
                   "claimed by a run that stopped (or one is running now), their data perhaps "
                   "on the way; the next send marks them unknown.", highlight=False)
-    if status.totals.uncertain:
+    if status.totals.uncertain and smtp is not None:
         say(out, f"{status.totals.uncertain} unknown; a run that is killed leaves at most "
             f"{smtp.unknown_bound} ([smtp] batch {smtp.batch} x connections "
             f"{smtp.connections}).")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from postduif.render.model import EmailContext, Event, Section
 
 SITE_URL = "https://www.example.org/"
-_TEMPLATES = ("newsletter", "welcome", "confirm")
+_TEMPLATES = ("newsletter", "welcome", "welcome-member", "welcome-newsletter", "confirm")
 
 _TITLES = {"nl": "Nieuws van de werkvloer", "en": "News from the shop floor"}
 _BODIES = {

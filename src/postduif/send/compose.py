@@ -101,14 +101,15 @@ class Composer:
                            email=email, list=self.list_name, base_url=self.base_url,
                            lang=variant.split("+")[0], ttl=PREFERENCES_TTL)
 
-    def __call__(self, target: Addressee) -> bytes:
+    def __call__(self, target: Addressee, *, msgid: str = "") -> bytes:
+        """``target``'s message; ``msgid`` replaces its stable Message-ID (review copies)."""
         token = self.unsubscribe_token(target.email)
         raw = self.templates[target.variant].render(
             Recipient(target.email, target.name, target.variant),
             unsubscribe_url=fill_link(self.unsubscribe_url, token, base_url=self.base_url,
                                       lang=target.variant.split("+")[0]),
             unsubscribe_token=token,
-            preferences_url=self.preferences_link(target.email, target.variant))
+            preferences_url=self.preferences_link(target.email, target.variant), msgid=msgid)
         return dkim_signed(raw, self.dkim_key) if self.dkim_key else raw
 
 

@@ -10,9 +10,10 @@
   transaction (:meth:`LedgerStore.advance_ledger_many`), shared by the workers that are ready
   together: a worker claims up to ``[smtp] batch`` rows at a time, so a crash can leave at
   most that many rows per connection ``sending``.
-* The recipient set is snapshotted when the campaign starts and never changes on resume; but the
-  membership is checked again at each claim, so an unsubscribe that arrives mid-campaign is
-  honoured (the row becomes ``skipped``).
+* The recipient set is snapshotted when the organiser says yes, and a resume changes it only
+  when asked (``send --add-new`` adds who confirmed since, :meth:`LedgerStore.add_to_ledger`);
+  the membership is checked again at each claim, so an unsubscribe that arrives mid-campaign
+  is honoured (the row becomes ``skipped``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from postduif.errors import StoreError
-from postduif.store.subscribers import SubscriberStore, _key
+from postduif.store.subscribers import (
+    _SUBSCRIBER_SELECT,
+    Subscriber,
+    SubscriberStore,
+    _key,
+    _subscriber,
+)
 
 LEDGER_STATES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
 
@@ -212,17 +219,46 @@ class LedgerStore(SubscriberStore):
                 now = self._now()
                 self._conn.execute("INSERT INTO campaigns (name, list, started_at) "
                                    "VALUES (?, ?, ?)", (campaign, list, now))
-                self._conn.executemany(
-                    "INSERT OR IGNORE INTO ledger (campaign, list, email, name, variant, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    ((campaign, list, _key(email), name, variant, now)
-                     for email, name, variant in rows))
+                self._queue(campaign, list, rows, now)
             elif existing.list != list:
                 raise StoreError(f"campaign {campaign!r} was started for the list "
                                  f"{existing.list!r}, not {list!r}")
-            count = self._conn.execute("SELECT COUNT(*) FROM ledger WHERE campaign = ?",
-                                       (campaign,)).fetchone()[0]
-        return int(count)
+            return self._ledger_size(campaign)
+
+    def add_to_ledger(self, campaign: str, rows: Iterable[tuple[str, str, str]]) -> int:
+        """Queue ``(email, name, variant)`` rows in a started campaign; an address it already
+        has keeps its row. Returns how many were added."""
+        with self.transaction():
+            record = self.ledger_campaign(campaign)
+            if record is None:
+                raise StoreError(f"campaign {campaign!r} has not been started")
+            before = self._ledger_size(campaign)
+            self._queue(campaign, record.list, rows, self._now())
+            return self._ledger_size(campaign) - before
+
+    def _queue(self, campaign: str, list: str, rows: Iterable[tuple[str, str, str]],
+               now: str) -> None:
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO ledger (campaign, list, email, name, variant, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((campaign, list, _key(email), name, variant, now) for email, name, variant in rows))
+
+    def _ledger_size(self, campaign: str) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM ledger WHERE campaign = ?",
+                                      (campaign,)).fetchone()[0])
+
+    def members_not_in_ledger(self, campaign: str, list: str) -> Iterator[Subscriber]:
+        """Confirmed members of ``list`` the campaign's ledger does not name: who confirmed
+        since it was started (or whose row was erased by ``subscribers forget``)."""
+        cursor = self._conn.execute(
+            _SUBSCRIBER_SELECT + "JOIN memberships AS p ON p.subscriber_id = s.id "
+            "WHERE p.list = ? AND p.status = 'confirmed' AND NOT EXISTS (SELECT 1 FROM ledger "
+            "AS l WHERE l.campaign = ? AND l.email = s.email) ORDER BY s.id", (list, campaign))
+        try:
+            for row in cursor:
+                yield _subscriber(row)
+        finally:
+            cursor.close()
 
     def ledger_campaign(self, campaign: str) -> CampaignRecord | None:
         row = self._conn.execute("SELECT name, list, started_at, paused_reply FROM campaigns "
