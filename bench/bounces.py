@@ -38,9 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from sample import copy_workspace  # noqa: E402  (bench/sample.py)
-from tests.bounce_samples import CAMPAIGN, write_reports  # noqa: E402
-
-TOKEN_KEY = "bench-token-key-that-is-long-enough"
+from tests.bounce_samples import CAMPAIGN, TOKEN_KEY, write_reports  # noqa: E402
 
 
 def populate(root: Path, count: int) -> None:

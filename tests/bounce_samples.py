@@ -3,7 +3,8 @@
 ``SAMPLES`` is the table tests/fixtures/bounces/README.md describes: per file the kind, the
 address, the enhanced status and the original Message-ID a correct reading finds. The mailed
 samples' Message-IDs are postduif's own (``message_id`` of campaign ``CAMPAIGN`` and the
-address, domain ``DOMAIN``), so matching can find the campaign and the subscriber from them.
+address, domain ``DOMAIN``, keyed with ``TOKEN_KEY``: the POSTDUIF_TOKEN_KEY the CLI tests run
+``postduif bounces`` with), so matching can find the campaign and the subscriber from them.
 
 ``HOSTILE`` holds inputs no reader may stumble over (empty, binary, 5 MB, nested 3,000 deep,
 broken headers): each must come out as "not understood".
@@ -21,12 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from postduif.bounces.model import Kind
-from postduif.message import message_id
+from postduif.message import message_id, message_id_key
+
+from .test_cli_send import KEY as TOKEN_KEY
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bounces"
 CAMPAIGN = "2026-12-community-update"
 DOMAIN = "techwerkers.nl"
 RETURN_ADDRESS = "nieuwsbrief@techwerkers.nl"
+ID_KEY = message_id_key(TOKEN_KEY.encode())
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class Sample:
 
 
 def _ours(address: str) -> str:
-    return message_id(CAMPAIGN, address, DOMAIN)
+    return message_id(CAMPAIGN, address, DOMAIN, ID_KEY)
 
 
 SAMPLES: tuple[Sample, ...] = (

@@ -6,7 +6,8 @@ themselves, read from a Maildir and from Dovecot, are in ``test_cli_bounces.py``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +17,10 @@ import pytest
 from postduif.bounces.classify import classify
 from postduif.bounces.effects import BounceReport, apply, process, reported_at
 from postduif.bounces.mailbox import open_path
-from postduif.bounces.match import LISTED_ONE, Matcher
+from postduif.bounces.match import LISTED_ONE, LISTED_VERP, Matcher
 from postduif.bounces.model import Failure, Kind, Notice
 from postduif.config import BounceSettings, load_settings
-from postduif.message import message_id
+from postduif.message import message_id, message_id_key
 from postduif.store import Person, Settle, Store
 from postduif.verp import ReturnPath
 
@@ -30,6 +31,7 @@ RETURN = ReturnPath("nieuwsbrief@techwerkers.nl", KEY)
 CAMPAIGN = "2026-12-community-update"
 PEOPLE = ("eva@example.org", "joris@example.net", "amal@example.com")
 DOMAIN = "techwerkers.nl"
+ID_KEY = message_id_key(KEY)
 
 
 class Clock:
@@ -76,7 +78,13 @@ def notice(kind: Kind, address: str = "", *, key: str = "<r1@relay>", status: st
 
 def ours(email: str) -> tuple[str]:
     """The Message-ID of the campaign's message to ``email``, as a report quotes it."""
-    return (message_id(CAMPAIGN, email, DOMAIN),)
+    return (message_id(CAMPAIGN, email, DOMAIN, ID_KEY),)
+
+
+def matcher(store: Store, return_path: ReturnPath | None, lists: list[str], *,
+            verp: bool = False) -> Matcher:
+    """The matcher ``postduif bounces`` builds, with the token key set."""
+    return Matcher(store, return_path, lists, token_key=KEY, verp=verp)
 
 
 def row_id(store: Store, email: str) -> int:
@@ -92,9 +100,9 @@ def statuses(store: Store, email: str) -> dict[str, str]:
 def run(store: Store, n: Notice, rules: BounceSettings,
         return_path: ReturnPath | None = RETURN, *, verp: bool = False) -> BounceReport:
     report = BounceReport("test", dry_run=False)
-    matcher = Matcher(store, return_path, ["nieuwsbrief", "leden"], verp=verp)
+    matching = matcher(store, return_path, ["nieuwsbrief", "leden"], verp=verp)
     with store.transaction():
-        outcome = apply(store, matcher.match(n, reported_at(store, n)), n, rules, report)
+        outcome = apply(store, matching.match(n, reported_at(store, n)), n, rules, report)
         store.record_report(n.key, kind=n.kind.value, outcome=outcome)
     return report
 
@@ -104,7 +112,7 @@ def run(store: Store, n: Notice, rules: BounceSettings,
 def test_verp_matches_exactly_even_when_the_report_names_another_address(store: Store) -> None:
     """A forwarded address bounced: the report names the forward, VERP names our row."""
     verp = RETURN.for_message(row_id(store, "joris@example.net"))
-    [match] = Matcher(store, RETURN, []).match(
+    [match] = matcher(store, RETURN, []).match(
         notice(Kind.HARD, "joris@forwarded.example", delivered_to=(verp,)))
     assert (match.by, match.email, match.campaign, match.variant) == (
         "verp", "joris@example.net", CAMPAIGN, "en")
@@ -113,33 +121,33 @@ def test_verp_matches_exactly_even_when_the_report_names_another_address(store: 
 def test_a_tampered_verp_id_falls_back_to_the_next_method(store: Store) -> None:
     verp = RETURN.for_message(row_id(store, "joris@example.net"))
     forged = verp.replace("+m", "+m1", 1)  # another row, same tag
-    [match] = Matcher(store, RETURN, []).match(
+    [match] = matcher(store, RETURN, []).match(
         notice(Kind.HARD, "eva@example.org", delivered_to=(forged,)))
     assert (match.by, match.email, match.campaign) == ("address", "eva@example.org", None)
 
 
 def test_the_original_message_id_names_campaign_and_subscriber(store: Store) -> None:
-    original = message_id(CAMPAIGN, "amal@example.com", DOMAIN)
-    [match] = Matcher(store, None, []).match(
+    original = message_id(CAMPAIGN, "amal@example.com", DOMAIN, ID_KEY)
+    [match] = matcher(store, None, []).match(
         notice(Kind.SOFT, "", status="4.2.2", message_ids=("<other@x>", original)))
     assert (match.by, match.email, match.campaign, match.variant) == (
         "message-id", "amal@example.com", CAMPAIGN, "nl")
 
 
 def test_a_greetings_message_id_and_verp_are_matched(store: Store) -> None:
-    original = message_id("welcome-leden", "joris@example.net", DOMAIN)
-    [by_id] = Matcher(store, None, ["leden"]).match(notice(Kind.HARD, message_ids=(original,)))
+    original = message_id("welcome-leden", "joris@example.net", DOMAIN, ID_KEY)
+    [by_id] = matcher(store, None, ["leden"]).match(notice(Kind.HARD, message_ids=(original,)))
     assert (by_id.by, by_id.email, by_id.campaign, by_id.variant) == (
         "message-id", "joris@example.net", "welcome-leden", "en")
     joris = store.get("joris@example.net")
     assert joris is not None
     verp = RETURN.for_greeting("confirmation", joris.id, "nieuwsbrief")
-    [by_verp] = Matcher(store, RETURN, []).match(notice(Kind.HARD, delivered_to=(verp,)))
+    [by_verp] = matcher(store, RETURN, []).match(notice(Kind.HARD, delivered_to=(verp,)))
     assert (by_verp.by, by_verp.campaign) == ("verp", "confirmation-nieuwsbrief")
 
 
 def test_an_unknown_address_is_not_ours(store: Store) -> None:
-    [match] = Matcher(store, RETURN, []).match(notice(Kind.HARD, "stranger@example.org",
+    [match] = matcher(store, RETURN, []).match(notice(Kind.HARD, "stranger@example.org",
                                                       message_ids=("<abc@elsewhere>",)))
     assert match.by == "" and match.subscriber_id is None
 
@@ -226,7 +234,7 @@ def test_a_hard_bounce_reported_before_the_lift_is_recorded_not_applied(
 
 def test_a_complaint_leaves_every_list_with_a_consent_event(store: Store,
                                                            rules: BounceSettings) -> None:
-    original = message_id(CAMPAIGN, "joris@example.net", DOMAIN)
+    original = message_id(CAMPAIGN, "joris@example.net", DOMAIN, ID_KEY)
     complaint = notice(Kind.COMPLAINT, "", key="<arf1@fbl>", status="", reason="abuse",
                        message_ids=(original,))
     report = run(store, complaint, rules)
@@ -416,5 +424,65 @@ def test_a_report_an_earlier_version_recorded_by_its_message_id_is_not_handled_a
     (tmp_path / "box" / "new" / "1.eml").write_bytes(sample.raw())
     store.record_report(sample.report_id, kind="soft", outcome="applied")
     with open_path(tmp_path / "box") as mailbox:
-        report = process(store, mailbox, classify, Matcher(store, RETURN, []), rules)
+        report = process(store, mailbox, classify, matcher(store, RETURN, []), rules)
     assert (report.already_handled, report.soft) == (1, 0)
+
+
+# -- forged Message-IDs -------------------------------------------------------------------------
+
+def unkeyed(email: str) -> str:
+    """The Message-ID earlier versions sent, which anyone can compute from the campaign name."""
+    digest = hashlib.sha256(f"{CAMPAIGN}\0{email}".encode()).hexdigest()[:24]
+    return f"<{CAMPAIGN}.{digest}@{DOMAIN}>"
+
+
+def another_key(email: str) -> str:
+    return message_id(CAMPAIGN, email, DOMAIN, message_id_key(b"not-our-key-0123456789"))
+
+
+FORGERIES = [pytest.param(unkeyed, id="unkeyed"), pytest.param(another_key, id="another-key")]
+
+
+@pytest.mark.parametrize("forge", FORGERIES)
+def test_with_verp_a_forged_message_id_changes_nobody(
+        store: Store, clock: Clock, rules: BounceSettings, forge: Callable[[str], str]) -> None:
+    send_campaign(store)
+    clock.now += timedelta(hours=1)
+    ids = tuple(forge(e) for e in PEOPLE)
+    report = run(store, forged_dsn(list(PEOPLE), clock, message_ids=ids), rules, verp=True)
+    assert (report.hard, report.by_address) == (0, 0)
+    assert [(x.address, x.why) for x in report.listed] == [(e, LISTED_VERP) for e in PEOPLE]
+    assert suppressed(store) == []
+
+
+@pytest.mark.parametrize("forge", FORGERIES)
+def test_without_verp_a_forged_message_id_is_only_an_address(
+        store: Store, clock: Clock, rules: BounceSettings, forge: Callable[[str], str]) -> None:
+    """Matched by the address alone: one report changes one recipient, the rest listed."""
+    send_campaign(store)
+    clock.now += timedelta(hours=1)
+    ids = tuple(forge(e) for e in PEOPLE)
+    report = run(store, forged_dsn(list(PEOPLE), clock, message_ids=ids), rules)
+    assert (report.hard, report.by_address) == (1, 1)
+    assert [x.why for x in report.listed] == [LISTED_ONE, LISTED_ONE]
+    assert len(suppressed(store)) == 1
+
+
+@pytest.mark.parametrize("verp", [True, False])
+def test_our_keyed_message_ids_still_apply_to_each(
+        store: Store, clock: Clock, rules: BounceSettings, verp: bool) -> None:
+    send_campaign(store)
+    clock.now += timedelta(hours=1)
+    ids = tuple(ours(e)[0] for e in PEOPLE)
+    report = run(store, forged_dsn(list(PEOPLE), clock, message_ids=ids), rules, verp=verp)
+    assert (report.hard, report.by_address, report.listed) == (3, 0, [])
+    assert suppressed(store) == list(PEOPLE)
+
+
+def test_without_the_token_key_no_message_id_is_ours(store: Store) -> None:
+    """Without the key a real Message-ID cannot be told from a forged one: neither matches."""
+    n = notice(Kind.HARD, "amal@example.com", message_ids=ours("amal@example.com"))
+    [without] = Matcher(store, None, []).match(n)
+    assert (without.by, without.campaign) == ("address", None)
+    [keyed] = matcher(store, None, []).match(n)
+    assert (keyed.by, keyed.campaign) == ("message-id", CAMPAIGN)

@@ -44,6 +44,9 @@ def prepare(workspace: Path, server: SmtpServer) -> None:
     sent = run(workspace, "send", CAMPAIGN, "--yes")
     assert sent.returncode == 0, sent.stderr
     assert server.mailbox.count() == len({s.address for s in MAILED})
+    sent_ids = {m.parsed()["To"].addresses[0].addr_spec: m.parsed()["Message-ID"]
+                for m in server.mailbox.messages()}
+    assert {s.address: s.original_id for s in MAILED} == sent_ids, "fixtures quote what we send"
 
 
 def maildir(path: Path, *samples: Sample, copies: dict[str, bytes] | None = None) -> Path:
@@ -336,3 +339,25 @@ def test_a_redacted_complaint_is_matched_by_its_message_id_or_kept(
     kept = result.stdout.split("not understood, left in the mailbox:", 1)[1].splitlines()
     assert [line.split(":")[0].strip() for line in kept if line.strip()] == ["foreign"]
     assert "names no recipient" in kept[1]
+
+
+def test_without_the_token_key_message_ids_are_not_ours_and_it_says_so(
+        workspace: Path, tmp_path: Path, smtp_server: Callable[..., SmtpServer]) -> None:
+    """Without the key a Message-ID of ours cannot be told from a forged one: the reports match
+    by the address alone (applied or listed by the samples' dates: none by Message-ID)."""
+    prepare(workspace, smtp_server())
+    box = maildir(tmp_path / "retour", *HARD)
+    result = run(workspace, "bounces", "--from", str(box), "--json",
+                 env={"POSTDUIF_TOKEN_KEY": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Warning:") == 1, result.stderr
+    assert "POSTDUIF_TOKEN_KEY is not set" in result.stderr
+    assert "Message-IDs" in result.stderr and "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    assert report["by_address"] == report["hard"]
+    assert report["hard"] + len(report["listed"]) == len(HARD)
+    with Store.open(workspace / STORE) as store:
+        events = [e for s in HARD for e in store.bounces_of(s.address)]
+        assert {e.matched_by for e in events} <= {"address"}
+    keyed = run(workspace, "bounces", "--from", str(maildir(tmp_path / "again", SOFT)))
+    assert keyed.returncode == 0 and "Warning" not in keyed.stderr, keyed.stderr

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import email
+import hashlib
 from email import policy
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from postduif.message import Envelope, Recipient, build_message, message_id
+from postduif.audience.tokens import VERSION
+from postduif.message import Envelope, Recipient, build_message, message_id, message_id_key
 from postduif.render import Rendered, placeholder
+from postduif.verp import _mac_key
 
+SECRET = b"message-test-key-0123456789"
+ID_KEY = message_id_key(SECRET)
 ENVELOPE = Envelope(campaign="dec", sender_name="Techwerkers", sender_email="nb@techwerkers.nl",
                     reply_to="hey@techwerkers.nl", list_id="nieuwsbrief.techwerkers.nl",
-                    list_name="Nieuwsbrief Techwerkers")
+                    list_name="Nieuwsbrief Techwerkers", id_key=ID_KEY)
 
 
 def rendered(subject: str = "Nieuws uit december") -> Rendered:
@@ -53,7 +60,8 @@ def test_alternative_parts_personalised_and_short_lines() -> None:
     assert 'href="https://x.nl/u?t=a&amp;b=1"' in html
     assert "%%" not in text + html
     assert parsed["List-Unsubscribe"].strip().startswith("<https://x.nl/u?t=a&b=1>")
-    assert parsed["Message-ID"] == message_id("dec", "sam@example.org", "techwerkers.nl")
+    assert parsed["Message-ID"] == message_id("dec", "sam@example.org", "techwerkers.nl",
+                                             ID_KEY)
 
 
 def test_no_name_gives_the_anonymous_greeting() -> None:
@@ -72,11 +80,32 @@ def test_header_injection_through_name_or_subject_is_impossible(evil: str) -> No
     assert "\n" not in parsed["Subject"]
 
 
-def test_message_id_is_stable_and_distinct_per_recipient() -> None:
-    a = message_id("dec", "Sam@Example.org", "techwerkers.nl")
-    assert a == message_id("dec", "sam@example.org", "techwerkers.nl")
-    assert a != message_id("dec", "jo@example.org", "techwerkers.nl")
-    assert a != message_id("jan", "sam@example.org", "techwerkers.nl")
+def test_message_id_is_stable_and_distinct_per_recipient_and_campaign() -> None:
+    a = message_id("dec", "Sam@Example.org", "techwerkers.nl", ID_KEY)
+    assert a == message_id("dec", "sam@example.org", "techwerkers.nl", ID_KEY)
+    assert a != message_id("dec", "jo@example.org", "techwerkers.nl", ID_KEY)
+    assert a != message_id("jan", "sam@example.org", "techwerkers.nl", ID_KEY)
+    assert a.startswith("<dec.") and a.endswith("@techwerkers.nl>")
+
+
+def test_message_id_cannot_be_computed_without_the_key() -> None:
+    """Anyone knows the campaign name and an address: the old unkeyed digest, or one made
+    with another key, must not be the Message-ID we send."""
+    ours = message_id("dec", "sam@example.org", "techwerkers.nl", ID_KEY)
+    unkeyed = hashlib.sha256(b"dec\0sam@example.org").hexdigest()[:24]
+    assert ours != f"<dec.{unkeyed}@techwerkers.nl>"
+    assert ours != message_id("dec", "sam@example.org", "techwerkers.nl",
+                              message_id_key(b"another-key-0123456789"))
+    assert ours != message_id("dec", "sam@example.org", "techwerkers.nl", SECRET)
+
+
+def test_the_message_id_key_is_neither_the_links_nor_the_verp_key() -> None:
+    """One secret, three keys: a leaked Message-ID key must not sign links or VERP ids."""
+    key = message_id_key(SECRET)
+    assert len(key) == 32 and key == message_id_key(SECRET)
+    links = HKDF(algorithm=hashes.SHA256(), length=64, salt=None,
+                 info=b"postduif token v%d: AES-256-SIV" % VERSION).derive(SECRET)
+    assert key not in (SECRET, _mac_key(SECRET), links[:32], links[32:])
 
 
 def test_non_ascii_subject_and_name_are_encoded_and_round_trip() -> None:

@@ -25,7 +25,7 @@ import pytest
 
 from postduif.audience.tokens import read_token
 from postduif.errors import SendError
-from postduif.message import message_id
+from postduif.message import message_id, message_id_key
 from postduif.send import (
     DeliveryReport,
     RetryPolicy,
@@ -140,7 +140,8 @@ def _check_headers(msg: EmailMessage, rcpt: str, someone: Person, campaign: Camp
     assert to[0].display_name == f"{someone.first_name} {someone.last_name}".strip()
     assert msg["Subject"] == campaign.rendered[variant].subject
     assert msg["Date"].datetime is not None
-    assert msg["Message-ID"] == message_id(campaign.name, rcpt, campaign.sender_domain)
+    assert msg["Message-ID"] == message_id(campaign.name, rcpt, campaign.sender_domain,
+                                           message_id_key(TOKEN_KEY))
     assert msg["Message-ID"].endswith(f"@{campaign.sender_domain}>")
     assert msg["Content-Language"] == variant
     assert msg["List-Id"].endswith(f"<{campaign.list}.{campaign.sender_domain}>")

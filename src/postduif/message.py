@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import hmac
 import re
 import secrets
 import time
@@ -57,6 +58,8 @@ class Envelope:
     #: Where the List-Unsubscribe ``mailto:`` goes: the return mailbox ``postduif bounces``
     #: reads, as a plain address (never a VERP one); empty: ``sender_email``.
     unsubscribe_mailbox: str = ""
+    #: The key of the Message-IDs' digests (:func:`message_id_key`); empty only for samples.
+    id_key: bytes = b""
 
     @property
     def domain(self) -> str:
@@ -64,11 +67,12 @@ class Envelope:
 
     @classmethod
     def for_list(cls, campaign: str, sender: Sender, list_def: ListDef, lang: str, *,
-                 unsubscribe_mailbox: str = "") -> Envelope:
+                 unsubscribe_mailbox: str = "", id_key: bytes = b"") -> Envelope:
         """The envelope of anything sent to ``list_def``; List-Id is ``<list>.<domain>``."""
         return cls(campaign=campaign, sender_name=sender.name, sender_email=sender.email,
                    reply_to=sender.reply_to, list_id=f"{list_def.name}.{sender.domain}",
-                   list_name=list_def.title(lang), unsubscribe_mailbox=unsubscribe_mailbox)
+                   list_name=list_def.title(lang), unsubscribe_mailbox=unsubscribe_mailbox,
+                   id_key=id_key)
 
     def unsubscribe_mailto(self, token: str) -> str:
         """The ``mailto:`` of List-Unsubscribe: the subject carries the recipient's signed
@@ -83,10 +87,10 @@ def header_safe(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
-def message_id(campaign: str, recipient_email: str, domain: str) -> str:
+def message_id(campaign: str, recipient_email: str, domain: str, key: bytes) -> str:
     """A Message-ID stable per campaign and recipient, so a resend is recognisably the same mail
     (and a bounce that quotes it names both: see ``postduif.bounces.match``)."""
-    return f"<{campaign}.{message_digest(campaign, recipient_email)}@{domain}>"
+    return f"<{campaign}.{message_digest(campaign, recipient_email, key)}@{domain}>"
 
 
 def review_message_id(campaign: str, variant: str, domain: str) -> str:
@@ -96,9 +100,22 @@ def review_message_id(campaign: str, variant: str, domain: str) -> str:
     return f"<{campaign}.review-{variant}.{secrets.token_hex(8)}@{domain}>"
 
 
-def message_digest(campaign: str, recipient_email: str) -> str:
-    """The recipient's part of :func:`message_id`: 24 hex digits, the address not readable."""
-    return hashlib.sha256(f"{campaign}\0{recipient_email.lower()}".encode()).hexdigest()[:24]
+def message_digest(campaign: str, recipient_email: str, key: bytes) -> str:
+    """The recipient's part of :func:`message_id`: 24 hex digits, the address not readable.
+    Keyed, because a report that quotes it is taken as proof that we mailed that person:
+    anyone could compute an unkeyed digest for any address and campaign name."""
+    text = f"{campaign}\0{recipient_email.lower()}".encode()
+    return hmac.new(key, text, hashlib.sha256).hexdigest()[:24]
+
+
+def message_id_key(secret: bytes) -> bytes:
+    """The Message-IDs' key, derived from the token key with an ``info`` of its own (never the
+    links' or VERP's key)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"postduif message-id v1: HMAC-SHA256").derive(secret)
 
 
 def personal_values(rendered: Rendered, recipient: Recipient, *, unsubscribe_url: str,
@@ -228,7 +245,7 @@ class MessageTemplate:
             _address_header("To", _address(recipient.name, recipient.email)),
             self._date(),
             _header("Message-ID",
-                    msgid or message_id(env.campaign, recipient.email, env.domain)),
+                    msgid or message_id(env.campaign, recipient.email, env.domain, env.id_key)),
             f"List-Unsubscribe: {unsubscribe}\r\n".encode(),
             self._common,
             CRLF,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 
 from .support import Case, Prepare, Step, both
-from .support_bounces import ago, arf, dsn, ours, people, reports, verp_report
+from .support_bounces import ago, arf, dsn, ours, people, reports, unkeyed, verp_report
 
 EVA, AMAL = "eva@example.org", "amal@example.com"
 READ = ("bounces", "--from", "reports")
@@ -62,6 +62,12 @@ CASES = [
     Case("bounces-verp-on-forged-subject-is-shown-literally",
          forged(dsn("<forged-4@relay.example.net>", [EVA], subject=MARKUP), verp=True),
          (read(f"1 {LISTED}", "[red]urgent[/red]", EVA), kept(EVA))),
+    # A Message-ID is ours only with the key: one computed the old unkeyed way (campaign name
+    # and address) is not, so that report counts as an address alone; ours still applies.
+    Case("bounces-verp-on-forged-dsn-quoting-an-unkeyed-message-id-is-listed",
+         forged(dsn("<forged-5@relay.example.net>", [EVA], original=unkeyed(EVA)),
+                dsn("<real-5@relay.example.net>", [AMAL], original=ours(AMAL)), verp=True),
+         (read(f"1 {LISTED}", EVA, "hard bounces 1"), kept(EVA), stopped(AMAL))),
     Case("bounces-verp-on-three-forged-soft-bounces-suppress-nobody",
          forged(*(soft(n, EVA, days=n + 1) for n in range(3)), verp=True),
          (read(f"3 {LISTED}", "soft bounces 0"), kept(EVA))),

@@ -10,13 +10,14 @@ whether it quotes a Message-ID of ours.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
 from postduif.config import load_settings
-from postduif.message import message_id
+from postduif.message import message_id, message_id_key
 from postduif.store import Person, Settle, Store
 from postduif.verp import ReturnPath
 
@@ -27,8 +28,16 @@ DOMAIN = "techwerkers.nl"
 
 
 def ours(email: str) -> str:
-    """The Message-ID of the sample campaign's message to ``email``."""
-    return message_id(CAMPAIGN, email, DOMAIN)
+    """The Message-ID of the sample campaign's message to ``email`` (keyed with ``KEY``, the
+    POSTDUIF_TOKEN_KEY the cases run with)."""
+    return message_id(CAMPAIGN, email, DOMAIN, message_id_key(KEY.encode()))
+
+
+def unkeyed(email: str) -> str:
+    """The Message-ID earlier versions sent to ``email``: an unkeyed digest of the campaign
+    name and the address, which anyone who saw one newsletter can compute for any address."""
+    digest = hashlib.sha256(f"{CAMPAIGN}\0{email}".encode()).hexdigest()[:24]
+    return f"<{CAMPAIGN}.{digest}@{DOMAIN}>"
 
 
 def ago(**delta: float) -> datetime:

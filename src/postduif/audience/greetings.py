@@ -22,7 +22,7 @@ from pathlib import Path
 from postduif.audience.tokens import fill_link, make_token
 from postduif.errors import PostduifError
 from postduif.lists import ListDef
-from postduif.message import Envelope, MessageTemplate, Recipient
+from postduif.message import Envelope, MessageTemplate, Recipient, message_id_key
 from postduif.render import EmailContext, Rendered
 from postduif.send.compose import PREFERENCES_TTL, UNSUBSCRIBE_TTL, DkimKey, dkim_signed
 from postduif.send.model import Target, cannot_compose
@@ -131,7 +131,8 @@ class Greeter:
             rendered = self._render(list_def, g.kind, g.lang)
             envelope = Envelope.for_list(f"{g.kind}-{g.list}", self.ws.settings.sender,
                                          list_def, g.lang,
-                                         unsubscribe_mailbox=self.ws.settings.return_path)
+                                         unsubscribe_mailbox=self.ws.settings.return_path,
+                                         id_key=message_id_key(self.token_key))
             self._templates[key] = MessageTemplate(rendered, envelope)
         return self._templates[key]
 

@@ -95,6 +95,9 @@ class BounceReport:
     not_understood: list[Unread] = field(default_factory=list)
     #: subscribers named by the address alone and not changed (see ``match``)
     listed: list[Listed] = field(default_factory=list)
+    #: why our Message-IDs, VERP ids and unsubscribe tokens could not be checked this run (the
+    #: token key is missing or unusable), "" when they could
+    unchecked: str = ""
 
     @property
     def needs_organiser(self) -> bool:

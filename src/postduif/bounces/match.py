@@ -7,9 +7,12 @@ In that order, because each is less exact than the one before:
 * **Message-ID**: postduif's own ``<campaign.digest@domain>`` (``message.message_id``), quoted
   by most DSNs and feedback reports. The campaign is read from it, then the ledger row whose
   address gives that digest; greetings use ``confirmation-<list>`` and ``welcome-<list>`` as
-  their campaign, matched against the list's members. The digests of one campaign are computed
-  once per run (a hash per row, microseconds each) rather than stored: a backlog of reports
-  about one campaign then costs one pass over its ledger, and no migration rewrites old rows.
+  their campaign, matched against the list's members. The digest is an HMAC keyed from the
+  token key: anyone who saw one newsletter knows the campaign name, so an unkeyed digest
+  could be computed for any address. Without the key no Message-ID is taken as ours. The
+  digests of one campaign are computed once per run (an HMAC per row, microseconds each)
+  rather than stored: a backlog of reports about one campaign then costs one pass over its
+  ledger, and no migration rewrites old rows.
 * **Address**: the subscriber with the address the report names. A report proves nothing by
   itself (anyone who knows an address can mail one to the return address), so an address-only
   match is *listed* for an organiser, never applied, unless all of these hold: VERP is off
@@ -34,7 +37,7 @@ from datetime import datetime, timedelta
 
 from postduif.bounces.model import Failure, Notice
 from postduif.bounces.unsubscribe import read_request
-from postduif.message import message_digest
+from postduif.message import message_digest, message_id_key
 from postduif.store import Store
 from postduif.verp import ReturnPath, VerpId
 
@@ -88,6 +91,8 @@ class Matcher:
         self.lists = frozenset(lists)
         self.token_key = token_key  # None: unsubscribe requests cannot be checked
         self.verp = verp  # on: an address alone never changes anyone
+        #: None without the token key: our Message-IDs cannot be told from forged ones
+        self._id_key = message_id_key(token_key) if token_key is not None else None
         self._digests: dict[str, dict[str, tuple[str, str]]] = {}
 
     def unsubscribe_request(self, notice: Notice) -> tuple[str, str]:
@@ -182,22 +187,25 @@ class Matcher:
     # -- Message-ID -----------------------------------------------------------------------------
 
     def _by_message_id(self, message_ids: Iterable[str]) -> list[_Sent]:
+        key = self._id_key
+        if key is None:
+            return []
         found = []
         for message_id in message_ids:
             ours = _OUR_ID.fullmatch(message_id.strip())
             if ours is None:
                 continue
             campaign, digest = ours.groups()
-            hit = self._campaign_digests(campaign).get(digest)
+            hit = self._campaign_digests(campaign, key).get(digest)
             if hit is not None:
                 found.append(_Sent(MESSAGE_ID, hit[0], campaign, hit[1]))
         return found
 
-    def _campaign_digests(self, campaign: str) -> dict[str, tuple[str, str]]:
+    def _campaign_digests(self, campaign: str, key: bytes) -> dict[str, tuple[str, str]]:
         """digest -> (email, variant) for every message of ``campaign`` (empty if none)."""
         if campaign not in self._digests:
             self._digests[campaign] = {
-                message_digest(campaign, email): (email, variant)
+                message_digest(campaign, email, key): (email, variant)
                 for email, variant in self._recipients(campaign)}
         return self._digests[campaign]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from postduif.cli._app import app, open_workspace, out
+from postduif.cli._app import app, err, open_workspace, out
 from postduif.cli._json import bounces_json
 from postduif.cli._show import JsonOption, print_json, say
 
@@ -41,6 +41,8 @@ def bounces(
     from postduif.bounces.run import read_reports  # IMAP and bounce parsing: only loaded here
 
     report = read_reports(open_workspace(ctx), from_, dry_run=dry_run)
+    if report.unchecked:
+        say(err, "Warning: ", report.unchecked)
     if as_json:
         print_json(bounces_json(report))
     elif report.needs_organiser or not quiet:

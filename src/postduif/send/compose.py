@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -27,7 +27,7 @@ import dkim
 from postduif.audience.tokens import fill_link, make_token, signed_link
 from postduif.config import Settings
 from postduif.errors import SendError
-from postduif.message import Envelope, MessageTemplate, Recipient
+from postduif.message import Envelope, MessageTemplate, Recipient, message_id_key
 from postduif.render import Rendered
 
 UNSUBSCRIBE_TTL = timedelta(days=365 * 2)  # old newsletters stay in inboxes for a long time
@@ -81,7 +81,8 @@ class Composer:
                  list_name: str, unsubscribe_url: str, preferences_url: str, base_url: str,
                  token_key: bytes, dkim_key: DkimKey | None = None,
                  date: datetime | None = None) -> None:
-        self.templates = {key: MessageTemplate(r, envelope, date=date)
+        keyed = replace(envelope, id_key=message_id_key(token_key))
+        self.templates = {key: MessageTemplate(r, keyed, date=date)
                           for key, r in rendered.items()}
         self.list_name = list_name
         self.unsubscribe_url = unsubscribe_url
