@@ -17,7 +17,7 @@ from postduif.audience.tokens import read_token
 from postduif.build import envelope
 from postduif.errors import SendError
 from postduif.lists import available_lists
-from postduif.message import Envelope, MessageTemplate, Recipient
+from postduif.message import Envelope, MessageTemplate, Recipient, message_id, message_id_key
 from postduif.render import Rendered
 from postduif.send.compose import Composer, DkimKey
 from postduif.send.job import prepare_job
@@ -35,13 +35,14 @@ class Target:
     variant: str
 
 
-def composer(workspace: Path, dkim_key: DkimKey | None = None) -> tuple[Composer, Workspace]:
+def composer(workspace: Path, dkim_key: DkimKey | None = None,
+             token_key: bytes = KEY) -> tuple[Composer, Workspace]:
     ws = Workspace.open(workspace)
     plan = ws.plan(ws.campaign("2026-12-community-update"))
     return Composer(ws.render(plan), envelope(ws, plan), list_name="nieuwsbrief",
                     unsubscribe_url=ws.settings.unsubscribe_url,
                     preferences_url=ws.settings.preferences_url,
-                    base_url=ws.site.config.base_url, token_key=KEY, dkim_key=dkim_key), ws
+                    base_url=ws.site.config.base_url, token_key=token_key, dkim_key=dkim_key), ws
 
 
 def test_each_recipient_gets_their_variant_and_their_own_unsubscribe_token(
@@ -58,6 +59,18 @@ def test_each_recipient_gets_their_variant_and_their_own_unsubscribe_token(
         assert link.startswith(f"{ws.settings.web.public_url}{target.variant}/")
         token = parse_qs(urlsplit(link).query)["token"][0]
         assert read_token(KEY, token, action="unsubscribe") == (target.email, "nieuwsbrief")
+
+
+def test_the_message_id_is_keyed_with_the_token_key(workspace: Path) -> None:
+    """A report quoting the Message-ID proves we mailed that person only if nobody without
+    the key can compute it: another token key gives another Message-ID."""
+    compose, ws = composer(workspace)
+    target = Target("sam@example.org", "Sam de Vries", "nl")
+    sent = email.message_from_bytes(compose(target), policy=policy.default)["Message-ID"]
+    assert sent == message_id("2026-12-community-update", target.email,
+                              ws.settings.sender.domain, message_id_key(KEY))
+    other, _ = composer(workspace, token_key=b"another-token-key-0123456789")
+    assert email.message_from_bytes(other(target), policy=policy.default)["Message-ID"] != sent
 
 
 @pytest.fixture(scope="module")

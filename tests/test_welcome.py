@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 from postduif.audience.greetings import Greeter, WelcomeReport, due, send_greetings
 from postduif.audience.membership import add_subscriber, confirm, decide
 from postduif.lists import ListDef, available_lists
+from postduif.message import message_id, message_id_key
 from postduif.send import MemoryTransport, Reply
 from postduif.store import Store
 from postduif.workspace import Workspace
@@ -54,6 +55,8 @@ def test_confirmation_then_welcome_each_once_in_their_language(workspace: Path) 
     assert link.startswith(f"{ws.settings.web.public_url}en/")
 
     assert run(ws, store, lists, MemoryTransport(1)).sent == {"confirmation": 0, "welcome": 0}
+    assert msg["Message-ID"] == message_id("confirmation-nieuwsbrief", "priya@example.org",
+                                           ws.settings.sender.domain, message_id_key(KEY))
 
     token = parse_qs(urlsplit(link.replace("&amp;", "&")).query)["token"][0]
     confirm(store, KEY, token, lists)
