@@ -8,9 +8,10 @@ answer a path with an error status or be stopped to simulate a build without net
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from .http_support import LocalServer
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 ROUTES = {
@@ -20,26 +21,12 @@ ROUTES = {
 }
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     def __init__(self) -> None:
         self.hits: dict[str, int] = {}
         self.failing: dict[str, int] = {}  # path -> HTTP status to answer instead
         self.files: dict[str, Path] = {path: FEEDS / name for path, (name, _) in ROUTES.items()}
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
-                                        daemon=True)
-        self._thread.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -16,11 +16,10 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import pytest
 
 from postduif.published import State, check_folder, check_online, email_references, not_published
 from postduif.workspace import Workspace
+from tests.http_support import LocalServer
 from tests.hugo_support import build_site
 
 CAMPAIGN = "2026-12-community-update"
@@ -201,7 +201,7 @@ def test_published_and_online_together_is_refused(workspace: Path, public: Path)
 
 # -- online: the same output over HTTP ------------------------------------------------------
 
-class SiteServer:
+class SiteServer(LocalServer):
     """Hugo's output on 127.0.0.1, like a static host: ``/x/`` is ``x/index.html``, a folder
     without its slash redirects. ``localhost/elsewhere/...`` stands for other hosts.
     Counts the requests by method and path; can refuse HEAD, redirect, or answer a GET with an
@@ -215,16 +215,7 @@ class SiteServer:
         self.endless: set[str] = set()
         self.drip: set[str] = set()
         self.broken: set[str] = set()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(self._handler())
 
     def _handler(self) -> type[SimpleHTTPRequestHandler]:
         site = self

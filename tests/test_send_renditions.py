@@ -12,33 +12,27 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from .conftest import CORPUS, REPO
 from .conftest_smtp import SmtpServer
+from .http_support import LocalServer
 from .hugo_support import build_site
 
 KEY = "send-renditions-test-key-0123456789"
 PEOPLE = ["ana@example.org", "bo@example.org", "cas@example.org"]
 
 
-class Site:
+class Site(LocalServer):
     """A folder served over HTTP on 127.0.0.1 (what the static host serves after a deploy)."""
 
     def __init__(self, folder: Path) -> None:
-        handler = functools.partial(_Quiet, directory=str(folder))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(functools.partial(_Quiet, directory=str(folder)))
+        self.site_url = self.base + "/"
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -70,7 +64,7 @@ def ws(tmp_path: Path, live: Site, smtp: SmtpServer) -> Path:
     (root / "campaigns" / "music.toml").write_text(
         'page = "posts/music-as-art"\nlist = "nieuwsbrief"\n', encoding="utf-8")
     (root / "postduif.toml").write_text(
-        f'[site]\npath = "site"\nbase_url = "{live.url}"\n[paths]\n'
+        f'[site]\npath = "site"\nbase_url = "{live.site_url}"\n[paths]\n'
         f'templates = "{REPO / "templates"}"\nlists = "{REPO / "lists"}"\n'
         '[sender]\nname = "Techwerkers"\nemail = "nieuwsbrief@techwerkers.nl"\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\n'

@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from ..http_support import LocalServer
 from .support import CAMPAIGN, Around, replace_line
 
 DRIP_SECONDS = 5.0
@@ -78,31 +79,20 @@ class Handler(BaseHTTPRequestHandler):
 Answer = Callable[[Handler], None]
 
 
-class HostileFeeds:
+class HostileFeeds(LocalServer):
     def __init__(self, bodies: dict[str, tuple[bytes, str]] | None = None) -> None:
         self.bodies = dict(bodies or {})  # path -> (body, content type)
         self.sent: dict[str, int] = {}
         self.stopping = threading.Event()
-        handler = type("BoundHandler", (Handler,), {"feeds": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
+        super().__init__(type("BoundHandler", (Handler,), {"feeds": self}), poll=0.05)
 
     def stop(self) -> None:
         self.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     def answers(self) -> dict[str, Answer]:
         """The paths with a behaviour rather than a body."""
-        port = self._server.server_address[1]
+        port = self.port
         return {
             "/drip.ics": self._drip,
             "/huge.ics": lambda h: self._huge(h, "/huge.ics", announce=False),
