@@ -25,11 +25,9 @@ from dataclasses import dataclass
 
 from postduif.errors import StoreError
 from postduif.store.subscribers import (
-    _SUBSCRIBER_SELECT,
     Subscriber,
     SubscriberStore,
     _key,
-    _subscriber,
 )
 
 LEDGER_STATES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
@@ -250,15 +248,9 @@ class LedgerStore(SubscriberStore):
     def members_not_in_ledger(self, campaign: str, list: str) -> Iterator[Subscriber]:
         """Confirmed members of ``list`` the campaign's ledger does not name: who confirmed
         since it was started (or whose row was erased by ``subscribers forget``)."""
-        cursor = self._conn.execute(
-            _SUBSCRIBER_SELECT + "JOIN memberships AS p ON p.subscriber_id = s.id "
+        return self._streamed(
             "WHERE p.list = ? AND p.status = 'confirmed' AND NOT EXISTS (SELECT 1 FROM ledger "
             "AS l WHERE l.campaign = ? AND l.email = s.email) ORDER BY s.id", (list, campaign))
-        try:
-            for row in cursor:
-                yield _subscriber(row)
-        finally:
-            cursor.close()
 
     def ledger_campaign(self, campaign: str) -> CampaignRecord | None:
         row = self._conn.execute("SELECT name, list, started_at, paused_reply FROM campaigns "

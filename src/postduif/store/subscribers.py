@@ -569,9 +569,14 @@ class SubscriberStore(Database):
 
     def members(self, list: str, status: str = "confirmed") -> Iterator[Subscriber]:
         """Everyone on ``list`` with ``status``, one at a time (a send may cover many)."""
+        return self._streamed("WHERE p.list = ? AND p.status = ? ORDER BY s.id", (list, status))
+
+    def _streamed(self, where: str, params: tuple[object, ...]) -> Iterator[Subscriber]:
+        """Members (joined as ``p``) matching ``where``, read one row at a time; the cursor is
+        closed however the caller stops."""
         cursor = self._conn.execute(
-            _SUBSCRIBER_SELECT + "JOIN memberships AS p ON p.subscriber_id = s.id "
-            "WHERE p.list = ? AND p.status = ? ORDER BY s.id", (list, status))
+            _SUBSCRIBER_SELECT + "JOIN memberships AS p ON p.subscriber_id = s.id " + where,
+            params)
         try:
             for row in cursor:
                 yield _subscriber(row)
