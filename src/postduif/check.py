@@ -18,6 +18,7 @@ from postduif import problems as pr
 from postduif.campaign import SUBJECT_MAX, Plan
 from postduif.content import Page, Site
 from postduif.problems import Problem, Severity
+from postduif.published.scope import host_of
 from postduif.render import Rendered
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -107,12 +108,12 @@ def _text_problems(page: Page, source: str, code: str, pattern: re.Pattern[str],
 
 def _cross_language_links(site: Site, page: Page, source: str,
                           links: Iterable[str]) -> list[Problem]:
-    host = _bare_host(site.config.base_url)
+    host = host_of(site.config.base_url)
     others = [lang for lang in site.config.languages if lang != page.lang]
     found = []
     for link in links:
         parts = urlsplit(link)
-        if _bare_host(link) != host:
+        if host_of(link) != host:
             continue
         first = parts.path.strip("/").split("/", 1)[0]
         if first in others and "." not in parts.path.rsplit("/", 1)[-1]:  # a page, not a file
@@ -121,11 +122,6 @@ def _cross_language_links(site: Site, page: Page, source: str,
                 f"this {page.lang} page links to the {first} page {link}", page.source,
                 _line_of(source, parts.path.rstrip("/"))))
     return found
-
-
-def _bare_host(url: str) -> str:
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.")
 
 
 def _line_of(source: str, needle: str) -> int | None:

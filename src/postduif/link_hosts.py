@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from postduif import problems as pr
 from postduif.config import CONFIG_NAME, LINK_KEYS, Settings
 from postduif.problems import Problem
+from postduif.published.scope import host_of
 from postduif.toml_lines import key_lines
 
 #: What each link does, for the warning.
@@ -24,8 +25,8 @@ _WHAT = {"unsubscribe": "unsubscribe (one-click POST included)", "confirm": "con
 
 def check_link_hosts(settings: Settings, site_url: str) -> list[Problem]:
     """A warning per ``[links]`` setting whose links go to the static site's host."""
-    site_host = _host(site_url)
-    if not site_host or _host(settings.web.public_url) == site_host:
+    site_host = host_of(site_url)
+    if not site_host or host_of(settings.web.public_url) == site_host:
         return []  # serve is declared to answer on the site's host (a forwarding proxy)
     config = settings.root / CONFIG_NAME
     lines = key_lines(config.read_text(encoding="utf-8")) if config.is_file() else {}
@@ -33,7 +34,7 @@ def check_link_hosts(settings: Settings, site_url: str) -> list[Problem]:
     for key in LINK_KEYS:
         pattern = str(getattr(settings, f"{key}_url"))
         link = pattern.format(base_url=site_url, lang="lang", token="token")
-        if _host(link) == site_host:
+        if host_of(link) == site_host:
             found.append(pr.warning(
                 "links-on-static-site",
                 f"links.{key} points at {urlsplit(link).hostname}, the Hugo site's host "
@@ -42,8 +43,3 @@ def check_link_hosts(settings: Settings, site_url: str) -> list[Problem]:
                 "and use {public_url} in [links] (or set public_url to the site's URL if its "
                 "host forwards these paths to serve)", config, lines.get(f"links.{key}")))
     return found
-
-
-def _host(url: str) -> str:
-    """The host name without a leading ``www.`` (both usually serve the same static site)."""
-    return (urlsplit(url).hostname or "").removeprefix("www.")
